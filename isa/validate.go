@@ -1,0 +1,324 @@
+package isa
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Structural errors. Validate wraps them in an *InsnError naming the slot.
+var (
+	ErrEmpty            = errors.New("program has no instructions")
+	ErrUnknownOpcode    = errors.New("unknown opcode")
+	ErrBadRegister      = errors.New("invalid register")
+	ErrReservedField    = errors.New("reserved field is not zero")
+	ErrBadImmediate     = errors.New("invalid immediate")
+	ErrTruncatedLdImm64 = errors.New("truncated ld_imm64")
+	ErrJumpOutOfRange   = errors.New("jump out of range")
+	ErrJumpIntoLdImm64  = errors.New("jump into the middle of ld_imm64")
+	ErrFallThrough      = errors.New("last instruction of a function is not exit or unconditional jump")
+	ErrTooLarge         = errors.New("program too large")
+)
+
+// MaxInsns is the largest program Validate accepts (the kernel's limit for privileged loads).
+const MaxInsns = 1 << 20
+
+// InsnError is an error at one instruction slot.
+type InsnError struct {
+	Index  int    // slot index
+	Err    error  // one of the Err* values of this package (or a wrapped cause)
+	Detail string // what exactly was wrong, for people
+}
+
+func (e *InsnError) Error() string {
+	if e.Detail == "" {
+		return fmt.Sprintf("insn %d: %v", e.Index, e.Err)
+	}
+	return fmt.Sprintf("insn %d: %v: %s", e.Index, e.Err, e.Detail)
+}
+
+func (e *InsnError) Unwrap() error { return e.Err }
+
+func insnErr(i int, err error, format string, args ...any) *InsnError {
+	return &InsnError{Index: i, Err: err, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks a program's structure: every opcode known and its fields well formed,
+// ld_imm64 pairs complete, every jump and call target inside the program, inside its own
+// function and not on the second half of an ld_imm64, and no function falling through its
+// end. It does not check data flow; that is the verifier's job.
+func Validate(insns []Instruction) error {
+	n := len(insns)
+	if n == 0 {
+		return ErrEmpty
+	}
+	if n > MaxInsns {
+		return fmt.Errorf("%w: %d instructions, limit %d", ErrTooLarge, n, MaxInsns)
+	}
+	// Pass 1: each slot on its own; mark second halves of lddw.
+	second := make([]bool, n)
+	for i := 0; i < n; i++ {
+		in := insns[i]
+		if err := checkInsn(in); err != nil {
+			return &InsnError{Index: i, Err: err.err, Detail: err.detail}
+		}
+		if in.IsLdImm64() {
+			if i+1 >= n {
+				return insnErr(i, ErrTruncatedLdImm64, "second slot missing at end of program")
+			}
+			hi := insns[i+1]
+			if hi.Opcode != 0 || hi.Dst != 0 || hi.Src != 0 || hi.Off != 0 {
+				return insnErr(i+1, ErrTruncatedLdImm64, "second slot must have zero opcode, registers and offset")
+			}
+			switch in.Src {
+			case PseudoMapFD, PseudoBTFID, PseudoFunc, PseudoMapIdx:
+				if hi.Imm != 0 {
+					return insnErr(i+1, ErrReservedField, "upper immediate must be 0 for pseudo source %d", in.Src)
+				}
+			}
+			second[i+1] = true
+			i++
+		}
+	}
+	// Pass 2: control flow, per function.
+	starts := SubprogramStarts(insns)
+	fn := make([]int, n) // function index of each slot
+	for f, s := range starts {
+		end := n
+		if f+1 < len(starts) {
+			end = starts[f+1]
+		}
+		for i := s; i < end; i++ {
+			fn[i] = f
+		}
+	}
+	for i := 0; i < n; i++ {
+		in := insns[i]
+		switch {
+		case in.IsLocalCall() || in.IsFuncAddr():
+			t := int64(i) + 1 + int64(in.Imm)
+			if t < 0 || t >= int64(n) {
+				return insnErr(i, ErrJumpOutOfRange, "call target %d outside program of %d instructions", t, n)
+			}
+			if second[t] {
+				return insnErr(i, ErrJumpIntoLdImm64, "call target %d", t)
+			}
+		case in.IsJump():
+			t := int64(i) + 1 + in.JumpOffset()
+			if t < 0 || t >= int64(n) {
+				return insnErr(i, ErrJumpOutOfRange, "target %d outside program of %d instructions", t, n)
+			}
+			if second[t] {
+				return insnErr(i, ErrJumpIntoLdImm64, "target %d", t)
+			}
+			if fn[t] != fn[i] {
+				return insnErr(i, ErrJumpOutOfRange, "target %d is in another function (starting at %d)", t, starts[fn[t]])
+			}
+		}
+		if in.IsLdImm64() {
+			i++
+		}
+	}
+	for f, s := range starts {
+		end := n
+		if f+1 < len(starts) {
+			end = starts[f+1]
+		}
+		last := end - 1
+		if second[last] {
+			last--
+		}
+		if in := insns[last]; !in.IsExit() && !in.IsUnconditionalJump() {
+			return insnErr(last, ErrFallThrough, "function starting at %d ends with opcode %#02x", s, uint8(in.Opcode))
+		}
+	}
+	return nil
+}
+
+// Validate validates the program's instructions.
+func (p *Program) Validate() error { return Validate(p.Insns) }
+
+type fieldErr struct {
+	err    error
+	detail string
+}
+
+func bad(err error, format string, args ...any) *fieldErr {
+	return &fieldErr{err, fmt.Sprintf(format, args...)}
+}
+
+func unknown(in Instruction) *fieldErr {
+	return bad(ErrUnknownOpcode, "%#02x", uint8(in.Opcode))
+}
+
+// fields lists which fields an instruction form uses; unused ones must be zero.
+type fields uint8
+
+const (
+	fDst fields = 1 << iota
+	fSrc
+	fOff
+	fImm
+)
+
+func checkFields(in Instruction, use fields) *fieldErr {
+	if in.Dst > R10 {
+		return bad(ErrBadRegister, "dst r%d", in.Dst)
+	}
+	if in.Src > R10 {
+		return bad(ErrBadRegister, "src r%d", in.Src)
+	}
+	if use&fDst == 0 && in.Dst != 0 {
+		return bad(ErrReservedField, "dst must be 0, is r%d", in.Dst)
+	}
+	if use&fSrc == 0 && in.Src != 0 {
+		return bad(ErrReservedField, "src must be 0, is r%d", in.Src)
+	}
+	if use&fOff == 0 && in.Off != 0 {
+		return bad(ErrReservedField, "offset must be 0, is %d", in.Off)
+	}
+	if use&fImm == 0 && in.Imm != 0 {
+		return bad(ErrReservedField, "immediate must be 0, is %d", in.Imm)
+	}
+	return nil
+}
+
+// operand returns the fields used by the second operand of an ALU/JMP instruction.
+func operand(in Instruction) fields {
+	if in.Opcode.Source() == SourceX {
+		return fSrc
+	}
+	return fImm
+}
+
+func checkInsn(in Instruction) *fieldErr {
+	op := in.Opcode
+	switch op.Class() {
+	case ClassALU, ClassALU64:
+		return checkALU(in)
+	case ClassJMP, ClassJMP32:
+		return checkJump(in)
+	case ClassLD:
+		switch {
+		case op == OpLdImm64:
+			if in.Src > PseudoMapIdxValue {
+				return bad(ErrReservedField, "unknown ld_imm64 pseudo source %d", in.Src)
+			}
+			if in.Off != 0 {
+				return bad(ErrReservedField, "offset must be 0, is %d", in.Off)
+			}
+			return checkFields(in, fDst|fSrc|fImm)
+		case (op.Mode() == ModeABS || op.Mode() == ModeIND) && op.Size() != SizeDW:
+			// Legacy packet access: r0 = ntoh(*(skb->data + imm [+ src])).
+			if op.Mode() == ModeABS {
+				return checkFields(in, fImm)
+			}
+			return checkFields(in, fSrc|fImm)
+		}
+		return unknown(in)
+	case ClassLDX:
+		switch op.Mode() {
+		case ModeMEM:
+			return checkFields(in, fDst|fSrc|fOff)
+		case ModeMEMSX:
+			if op.Size() == SizeDW {
+				return unknown(in)
+			}
+			return checkFields(in, fDst|fSrc|fOff)
+		}
+		return unknown(in)
+	case ClassST:
+		if op.Mode() != ModeMEM {
+			return unknown(in)
+		}
+		return checkFields(in, fDst|fOff|fImm)
+	case ClassSTX:
+		switch op.Mode() {
+		case ModeMEM:
+			return checkFields(in, fDst|fSrc|fOff)
+		case ModeATOMIC:
+			if op.Size() != SizeW && op.Size() != SizeDW {
+				return unknown(in)
+			}
+			switch AtomicOp(in.Imm) {
+			case AtomicAdd, AtomicOr, AtomicAnd, AtomicXor,
+				AtomicAdd | AtomicFetch, AtomicOr | AtomicFetch, AtomicAnd | AtomicFetch, AtomicXor | AtomicFetch,
+				AtomicXchg, AtomicCmpXchg:
+				return checkFields(in, fDst|fSrc|fOff|fImm)
+			}
+			return bad(ErrBadImmediate, "unknown atomic operation %#x", in.Imm)
+		}
+		return unknown(in)
+	}
+	return unknown(in)
+}
+
+func checkALU(in Instruction) *fieldErr {
+	op := in.Opcode
+	is64 := op.Class() == ClassALU64
+	switch op.ALUOp() {
+	case ALUAdd, ALUSub, ALUMul, ALUOr, ALUAnd, ALULsh, ALURsh, ALUXor, ALUArsh:
+		return checkFields(in, fDst|operand(in))
+	case ALUDiv, ALUMod:
+		if in.Off != 0 && in.Off != 1 {
+			return bad(ErrReservedField, "offset must be 0 (unsigned) or 1 (signed), is %d", in.Off)
+		}
+		return checkFields(in, fDst|fOff|operand(in))
+	case ALUNeg:
+		if op.Source() != SourceK {
+			return unknown(in)
+		}
+		return checkFields(in, fDst)
+	case ALUMov:
+		if op.Source() == SourceX && in.Off != 0 {
+			ok := in.Off == 8 || in.Off == 16 || (is64 && in.Off == 32)
+			if !ok {
+				return bad(ErrReservedField, "movsx offset must be 8, 16%s, is %d", map[bool]string{true: " or 32", false: ""}[is64], in.Off)
+			}
+			return checkFields(in, fDst|fSrc|fOff)
+		}
+		return checkFields(in, fDst|operand(in))
+	case ALUEnd:
+		if is64 && op.Source() != SourceK {
+			return unknown(in)
+		}
+		if in.Imm != 16 && in.Imm != 32 && in.Imm != 64 {
+			return bad(ErrBadImmediate, "byte swap width must be 16, 32 or 64, is %d", in.Imm)
+		}
+		return checkFields(in, fDst|fImm)
+	}
+	return unknown(in)
+}
+
+func checkJump(in Instruction) *fieldErr {
+	op := in.Opcode
+	is32 := op.Class() == ClassJMP32
+	switch op.JumpOp() {
+	case JumpA:
+		if op.Source() != SourceK {
+			return unknown(in)
+		}
+		if is32 {
+			return checkFields(in, fImm)
+		}
+		return checkFields(in, fOff)
+	case JumpEQ, JumpGT, JumpGE, JumpSET, JumpNE, JumpSGT, JumpSGE, JumpLT, JumpLE, JumpSLT, JumpSLE:
+		return checkFields(in, fDst|fOff|operand(in))
+	case JumpCall:
+		if is32 {
+			return unknown(in)
+		}
+		if op.Source() == SourceX {
+			return checkFields(in, fDst)
+		}
+		if in.Src > PseudoKfuncCall {
+			return bad(ErrReservedField, "unknown call source %d", in.Src)
+		}
+		return checkFields(in, fSrc|fImm)
+	case JumpExit:
+		if is32 || op.Source() != SourceK {
+			return unknown(in)
+		}
+		return checkFields(in, 0)
+	}
+	return unknown(in)
+}
