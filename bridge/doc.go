@@ -1,0 +1,108 @@
+// Package bridge runs native code (JIT output) from Go without cgo, and lets
+// that code call Go helper functions without leaving native execution.
+//
+// # Running code
+//
+// The JIT hands finished machine code to package execmem, which returns an
+// *execmem.Image; bridge.Run enters that image at its first byte
+// (img.Addr(), offset 0) with up to five u64 arguments and returns one u64:
+//
+//	img, err := arena.Load(code)          // or LoadPatchable
+//	r0, err := bridge.Run(img, helpers, bridge.Args{r1, r2, r3, r4, r5})
+//
+// Run may be called from any goroutine, concurrently and re-entrantly (a
+// helper may call Run again). Each active Run takes a native stack from a
+// pool; the image is entered directly (a single indirect call from the entry
+// thunk to img.Addr()), with no dispatch table in between. Run returns an
+// error instead of running if the image has been retired, and returns the
+// error of a helper that panicked (see HelperPanicError).
+//
+// # Native calling contract, amd64
+//
+// On entry to the image (reached by CALL, so [rsp] is the return address):
+//
+//	rdi, rsi, rdx, rcx, r8   Args[0..4]  (BPF R1..R5, same as the kernel JIT map)
+//	r12                      *Context    (the context register)
+//	rsp                      native stack; rsp+8 is 16-byte aligned
+//
+// The code returns its result in rax with RET, rsp as on entry. It may
+// clobber every register except r12 and rsp: r12 must hold the context at
+// every helper call and at the final RET (JIT code never writes r12). The
+// direction flag must be clear at helper calls and at return.
+//
+// Calling helper k (k = the index in the Helpers table, normally the BPF
+// helper id):
+//
+//	mov  r11d, k
+//	call qword ptr [r12 + CtxGateEntry]
+//
+// Arguments go in rdi, rsi, rdx, rcx, r8 (BPF R1..R5, already there in the
+// kernel register map); the result comes back in rax. A helper call
+// preserves rbx, rbp, r12, r13, r14, r15 and rsp (BPF R6..R10 and the
+// context: the SysV callee-saved set) and clobbers rax, rcx, rdx, rsi, rdi,
+// r8, r9, r10, r11, the flags and all vector registers. The gate address in
+// the Context never changes for the life of the process, so a JIT may also
+// embed it (GateEntry()) and call it with `mov r11, imm64; call r11`-style
+// sequences, but the memory-indirect call above is the contract. An index
+// with no helper makes Run return *UnknownHelperError (the native frames are
+// abandoned; nothing after the call runs).
+//
+// # Native calling contract, arm64
+//
+// On entry to the image (reached by BLR, x30 = return address):
+//
+//	x0..x4   Args[0..4]  (BPF R1..R5)
+//	x23      *Context    (the context register)
+//	sp       native stack, 16-byte aligned
+//
+// The code returns its result in x0 with RET, sp as on entry. It may clobber
+// every register except x23, sp, x18 and x28: x18 (platform register) and
+// x28 (Go's g; the Go signal handler reads it at any instruction) must never
+// be written, not even transiently. x29 need not be a valid frame pointer
+// inside native code (Go never unwinds the native stack), but JIT code
+// should keep a frame-record chain for debuggers.
+//
+// Calling helper k:
+//
+//	mov  w9, #k                    (movz/movk for larger k)
+//	ldr  x16, [x23, #CtxGateEntry]
+//	blr  x16
+//
+// Arguments in x0..x4, result in x0. A helper call preserves x19..x25, x29
+// and sp (BPF R6..R10 in the kernel map x19..x22, x25, the context x23 and
+// x24) and clobbers x0..x17, x26, x27, x30, the flags and all SIMD
+// registers. x18 and x28 are never touched by the bridge either.
+//
+// # Native stack
+//
+// Each Run gets NativeStackSize usable bytes with an unmapped guard page
+// below (overflow is a fatal fault, not an error: the verifier must bound
+// stack use). A helper call uses at most HelperCallStackBytes of it. That is
+// room for 8 nested BPF frames of 512 bytes plus their spills and saved
+// registers, and for trampoline frames, with a wide margin.
+//
+// Context words at CtxScratch (CtxScratchWords u64s) belong to the JIT for
+// the duration of a run (e.g. a tail-call counter); their contents on entry
+// are undefined, so code that needs them initialised stores them first.
+//
+// # What native code must not do
+//
+// Native code never stores Go pointers anywhere (it executes no write
+// barriers), never keeps addresses of goroutine-stack memory (goroutine
+// stacks move while helpers run), and must not fault: a fault in native code
+// kills the process. Native code is not preemptible; every helper call is a
+// preemption point, so very long loops without helper calls delay the GC.
+//
+// # How the bridge works
+//
+// A Go-assembly stub with an ordinary frame calls a native entry thunk,
+// which records the goroutine SP/FP (and LR), switches to the native stack
+// and calls the image. A helper call goes through a native gate-entry thunk
+// that saves the preserved registers on the native stack, restores the
+// goroutine SP/FP/LR and jumps to a Go-assembly gate; to every Go unwinder
+// the gate looks as if the entry stub had called it. The gate builds a
+// compiler-style frame, performs the stack-guard check a Go prologue would
+// (so a helper call is a preemption point), calls the helper closure
+// directly and jumps to a native resume thunk, which records the (possibly
+// moved) goroutine stack and switches back. See ARCHITECTURE-NOTES §4a.
+package bridge
