@@ -54,11 +54,11 @@ type fixup struct {
 }
 
 type assembler struct {
-	insns    []isa.Instruction
-	labels   map[string]int
-	fixups   []fixup
+	insns     []isa.Instruction
+	labels    map[string]int
+	fixups    []fixup
 	firstExit int // slot of the first exit instruction, -1 if none
-	funcs    []isa.FuncInfo
+	funcs     []isa.FuncInfo
 }
 
 func assemble(text string) (*assembler, error) {
@@ -680,7 +680,7 @@ func parseInt(s string, lo, hi int64) (int64, *lineErr) {
 	case !neg && mag <= math.MaxInt64:
 		v = int64(mag)
 	case neg && mag <= 1<<63:
-		v = -int64(mag - 1) - 1
+		v = -int64(mag-1) - 1
 	default:
 		return 0, fail(ErrRange, "%q is not in [%d, %d]", s, lo, hi)
 	}
