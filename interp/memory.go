@@ -1,0 +1,119 @@
+package interp
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// Pointer representation.
+//
+// BPF registers hold real addresses: the uintptr of the Go memory backing each region
+// (context, stack, map values). That is what the JIT does too, so programs that compute on
+// pointers (alignment tests, pointer differences, a pointer returned in r0) produce the same
+// values under both engines. The interpreter never dereferences such a number, though: every
+// access looks the address up in the run's list of regions [base, base+len) and then indexes
+// the region's Go slice. Memory safety therefore rests on Go's own slice checks, holds for
+// unverified programs, and does not depend on the memory staying where it was (the region
+// keeps its slice alive; a stale address simply fails the lookup).
+
+// StackSize is the stack of one call frame, in bytes.
+const StackSize = 512
+
+// MaxFrames is how many call frames may be live at once: the entry function plus seven
+// nested BPF-to-BPF calls.
+const MaxFrames = 8
+
+type region struct {
+	base     uint64
+	mem      []byte
+	readOnly bool
+}
+
+// Memory is the set of regions a run may access. Helpers receive it to read and write
+// through the pointers a program passes them, and to hand out new regions (map values).
+// It is valid only during the run that passed it.
+type Memory struct {
+	stack     [MaxFrames * StackSize]byte
+	stackBase uint64 // address of stack[0]
+	stackLo   uint64 // lowest live stack address: r10 of the deepest frame - StackSize
+	stackEnd  uint64 // stackBase + len(stack): r10 of the entry frame
+	regions   []region
+	last      int // index of the region that served the last slow-path access
+}
+
+func addrOf(b []byte) uint64 {
+	if len(b) == 0 {
+		return 0
+	}
+	return uint64(uintptr(unsafe.Pointer(&b[0])))
+}
+
+func (m *Memory) reset() {
+	clear(m.stack[:]) // programs may read the stack before writing it: they see zeros
+	m.stackBase = uint64(uintptr(unsafe.Pointer(&m.stack[0])))
+	m.stackEnd = m.stackBase + uint64(len(m.stack))
+	m.stackLo = m.stackEnd - StackSize
+	clear(m.regions)
+	m.regions = m.regions[:0]
+	m.last = 0
+}
+
+// Register makes buf accessible to the running program and returns its address (0 for an
+// empty buf). readOnly regions reject stores and atomics. The region stays registered until
+// the run ends; the caller must not let buf be reused for anything else before then.
+func (m *Memory) Register(buf []byte, readOnly bool) uint64 {
+	a := addrOf(buf)
+	if a == 0 {
+		return 0
+	}
+	m.regions = append(m.regions, region{base: a, mem: buf, readOnly: readOnly})
+	return a
+}
+
+// Bytes returns the n bytes at addr as a slice aliasing the program's memory, checked
+// against the regions of the run (write asks for a writable region). The error wraps
+// ErrOutOfBounds or ErrReadOnly.
+func (m *Memory) Bytes(addr, n uint64, write bool) ([]byte, error) {
+	b, err := m.access(addr, n, write)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d bytes at %#x", err, n, addr)
+	}
+	return b, nil
+}
+
+// access returns the n bytes at a, or an error naming why not. The live stack is checked
+// first, inline, because most accesses of most programs go there.
+func (m *Memory) access(a, n uint64, write bool) ([]byte, error) {
+	if a >= m.stackLo && a+n <= m.stackEnd && a+n >= a {
+		o := a - m.stackBase
+		return m.stack[o : o+n : o+n], nil
+	}
+	return m.accessSlow(a, n, write)
+}
+
+func (m *Memory) accessSlow(a, n uint64, write bool) ([]byte, error) {
+	if m.last < len(m.regions) {
+		if b, err, ok := m.regions[m.last].slice(a, n, write); ok {
+			return b, err
+		}
+	}
+	for i := range m.regions {
+		if b, err, ok := m.regions[i].slice(a, n, write); ok {
+			m.last = i
+			return b, err
+		}
+	}
+	return nil, ErrOutOfBounds
+}
+
+// slice reports ok when [a, a+n) lies inside the region.
+func (r *region) slice(a, n uint64, write bool) ([]byte, error, bool) {
+	o := a - r.base // wraps to a huge value when a < base
+	if a < r.base || o >= uint64(len(r.mem)) || n > uint64(len(r.mem))-o {
+		return nil, nil, false
+	}
+	if write && r.readOnly {
+		return nil, ErrReadOnly, true
+	}
+	return r.mem[o : o+n : o+n], nil, true
+}

@@ -1,0 +1,788 @@
+package interp
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/bpfjit/bpfjit/isa"
+)
+
+// DefaultBudget is the instruction budget of a run whose Env leaves Budget at 0.
+const DefaultBudget = 1 << 24
+
+// MaxTailCalls is how many tail calls one run may make; the next one fails and execution
+// continues after it (the kernel's limit since 5.17, checked as count >= 33).
+const MaxTailCalls = 33
+
+// HelperTailCall is the id of bpf_tail_call, which Run handles itself when Env.TailCalls is set.
+const HelperTailCall = 12
+
+// HelperFunc implements one helper: args are r1..r5 at the call, the result goes to r0. A
+// non-nil error ends the run (wrapped with ErrHelper and the call's slot).
+type HelperFunc func(m *Memory, args [5]uint64) (uint64, error)
+
+// Helpers finds helper implementations by id.
+type Helpers interface {
+	// Helper returns the implementation of helper id, or nil when there is none.
+	Helper(id int32) HelperFunc
+}
+
+// HelperTable is a Helpers backed by a map.
+type HelperTable map[int32]HelperFunc
+
+// Helper implements Helpers.
+func (t HelperTable) Helper(id int32) HelperFunc { return t[id] }
+
+// TailCaller resolves bpf_tail_call(ctx, map, index). It returns the program to continue
+// with, or nil for a failed tail call (no such entry), after which execution continues after
+// the call with all registers unchanged, as the kernel does.
+type TailCaller interface {
+	TailCall(m *Memory, mapHandle, index uint64) *Program
+}
+
+// Env is what one run gets from its caller. The zero value (or nil) is a run without context,
+// helpers or tail calls and with DefaultBudget.
+type Env struct {
+	// Context is the memory r1 points to at entry (r1 = 0 when empty); r2 holds its length, as
+	// the conformance protocol wants (verified programs cannot read r2 at entry anyway).
+	Context         []byte
+	ContextReadOnly bool
+	Helpers         Helpers
+	TailCalls       TailCaller // nil: helper 12 goes to Helpers like any other
+	Budget          uint64     // instructions the run may execute; 0 means DefaultBudget
+}
+
+// Result describes a finished run.
+type Result struct {
+	R0        uint64
+	Insns     uint64 // instructions executed, lddw counted once
+	TailCalls int
+}
+
+// frame is a caller's state saved across a BPF-to-BPF call.
+type frame struct {
+	prog   *Program
+	ret    int
+	r6, r7 uint64
+	r8, r9 uint64
+	r10    uint64
+}
+
+type state struct {
+	mem    Memory
+	frames [MaxFrames]frame
+}
+
+var statePool = sync.Pool{New: func() any { return new(state) }}
+
+// Run executes the program from slot 0. The stack (MaxFrames*StackSize bytes, StackSize per
+// frame) is zeroed at the start of every run, so reading it before writing yields zeros.
+// Errors are *Error values naming the failing slot; Run never panics (helper panics come back
+// as ErrHelper errors).
+func (p *Program) Run(env *Env) (Result, error) {
+	if env == nil {
+		env = &Env{}
+	}
+	st := statePool.Get().(*state)
+	defer func() {
+		st.frames = [MaxFrames]frame{} // drop program references
+		st.mem.reset()
+		statePool.Put(st)
+	}()
+	st.mem.reset()
+	return st.run(p, env)
+}
+
+func (st *state) run(p *Program, env *Env) (res Result, err error) {
+	m := &st.mem
+	for _, r := range p.regions {
+		m.regions = append(m.regions, r)
+	}
+	var r [16]uint64 // r0..r10; indexes are masked with 15, so no bounds checks
+	r[1] = m.Register(env.Context, env.ContextReadOnly)
+	r[2] = uint64(len(env.Context))
+	r[10] = m.stackEnd
+
+	budget := env.Budget
+	if budget == 0 {
+		budget = DefaultBudget
+	}
+	left := budget
+	code := p.code
+	depth := 0
+	pc := 0
+	tailCalls := 0
+	le := binary.LittleEndian
+
+	for {
+		if left == 0 { // name the instruction that was not executed
+			return failure(pc, budget, tailCalls, ErrBudgetExhausted, "%d instructions executed", budget)
+		}
+		left--
+		if uint(pc) >= uint(len(code)) { // unreachable for validated code; keeps Run panic-free
+			return failure(pc, budget-left, tailCalls, ErrOutOfBounds, "program counter outside the program")
+		}
+		in := &code[pc]
+		pc++
+		d, s := in.dst&15, in.src&15
+		switch in.op {
+		case opAdd64K:
+			r[d] += in.k
+		case opAdd64X:
+			r[d] += r[s]
+		case opAdd32K:
+			r[d] = uint64(uint32(r[d]) + uint32(in.k))
+		case opAdd32X:
+			r[d] = uint64(uint32(r[d]) + uint32(r[s]))
+		case opSub64K:
+			r[d] -= in.k
+		case opSub64X:
+			r[d] -= r[s]
+		case opSub32K:
+			r[d] = uint64(uint32(r[d]) - uint32(in.k))
+		case opSub32X:
+			r[d] = uint64(uint32(r[d]) - uint32(r[s]))
+		case opMul64K:
+			r[d] *= in.k
+		case opMul64X:
+			r[d] *= r[s]
+		case opMul32K:
+			r[d] = uint64(uint32(r[d]) * uint32(in.k))
+		case opMul32X:
+			r[d] = uint64(uint32(r[d]) * uint32(r[s]))
+		case opDiv64K:
+			r[d] = div64(r[d], in.k)
+		case opDiv64X:
+			r[d] = div64(r[d], r[s])
+		case opDiv32K:
+			r[d] = uint64(div32(uint32(r[d]), uint32(in.k)))
+		case opDiv32X:
+			r[d] = uint64(div32(uint32(r[d]), uint32(r[s])))
+		case opSdiv64K:
+			r[d] = uint64(sdiv64(int64(r[d]), int64(in.k)))
+		case opSdiv64X:
+			r[d] = uint64(sdiv64(int64(r[d]), int64(r[s])))
+		case opSdiv32K:
+			r[d] = uint64(uint32(sdiv32(int32(r[d]), int32(in.k))))
+		case opSdiv32X:
+			r[d] = uint64(uint32(sdiv32(int32(r[d]), int32(r[s]))))
+		case opMod64K:
+			r[d] = mod64(r[d], in.k)
+		case opMod64X:
+			r[d] = mod64(r[d], r[s])
+		case opMod32K:
+			r[d] = uint64(mod32(uint32(r[d]), uint32(in.k)))
+		case opMod32X:
+			r[d] = uint64(mod32(uint32(r[d]), uint32(r[s])))
+		case opSmod64K:
+			r[d] = uint64(smod64(int64(r[d]), int64(in.k)))
+		case opSmod64X:
+			r[d] = uint64(smod64(int64(r[d]), int64(r[s])))
+		case opSmod32K:
+			r[d] = uint64(uint32(smod32(int32(r[d]), int32(in.k))))
+		case opSmod32X:
+			r[d] = uint64(uint32(smod32(int32(r[d]), int32(r[s]))))
+		case opOr64K:
+			r[d] |= in.k
+		case opOr64X:
+			r[d] |= r[s]
+		case opOr32K:
+			r[d] = uint64(uint32(r[d]) | uint32(in.k))
+		case opOr32X:
+			r[d] = uint64(uint32(r[d]) | uint32(r[s]))
+		case opAnd64K:
+			r[d] &= in.k
+		case opAnd64X:
+			r[d] &= r[s]
+		case opAnd32K:
+			r[d] = uint64(uint32(r[d]) & uint32(in.k))
+		case opAnd32X:
+			r[d] = uint64(uint32(r[d]) & uint32(r[s]))
+		case opXor64K:
+			r[d] ^= in.k
+		case opXor64X:
+			r[d] ^= r[s]
+		case opXor32K:
+			r[d] = uint64(uint32(r[d]) ^ uint32(in.k))
+		case opXor32X:
+			r[d] = uint64(uint32(r[d]) ^ uint32(r[s]))
+		case opLsh64K:
+			r[d] <<= in.k & 63
+		case opLsh64X:
+			r[d] <<= r[s] & 63
+		case opLsh32K:
+			r[d] = uint64(uint32(r[d]) << (in.k & 31))
+		case opLsh32X:
+			r[d] = uint64(uint32(r[d]) << (r[s] & 31))
+		case opRsh64K:
+			r[d] >>= in.k & 63
+		case opRsh64X:
+			r[d] >>= r[s] & 63
+		case opRsh32K:
+			r[d] = uint64(uint32(r[d]) >> (in.k & 31))
+		case opRsh32X:
+			r[d] = uint64(uint32(r[d]) >> (r[s] & 31))
+		case opArsh64K:
+			r[d] = uint64(int64(r[d]) >> (in.k & 63))
+		case opArsh64X:
+			r[d] = uint64(int64(r[d]) >> (r[s] & 63))
+		case opArsh32K:
+			r[d] = uint64(uint32(int32(r[d]) >> (in.k & 31)))
+		case opArsh32X:
+			r[d] = uint64(uint32(int32(r[d]) >> (r[s] & 31)))
+		case opMov64K:
+			r[d] = in.k
+		case opMov64X:
+			r[d] = r[s]
+		case opMov32K:
+			r[d] = uint64(uint32(in.k))
+		case opMov32X:
+			r[d] = uint64(uint32(r[s]))
+		case opNeg64:
+			r[d] = -r[d]
+		case opNeg32:
+			r[d] = uint64(-uint32(r[d]))
+		case opMovsx64B:
+			r[d] = uint64(int64(int8(r[s])))
+		case opMovsx64H:
+			r[d] = uint64(int64(int16(r[s])))
+		case opMovsx64W:
+			r[d] = uint64(int64(int32(r[s])))
+		case opMovsx32B:
+			r[d] = uint64(uint32(int32(int8(r[s]))))
+		case opMovsx32H:
+			r[d] = uint64(uint32(int32(int16(r[s]))))
+		case opLe16:
+			r[d] = uint64(uint16(r[d]))
+		case opLe32:
+			r[d] = uint64(uint32(r[d]))
+		case opLe64:
+		case opBswap16:
+			r[d] = uint64(bits.ReverseBytes16(uint16(r[d])))
+		case opBswap32:
+			r[d] = uint64(bits.ReverseBytes32(uint32(r[d])))
+		case opBswap64:
+			r[d] = bits.ReverseBytes64(r[d])
+
+		case opJeq64K:
+			if r[d] == in.k {
+				pc = int(in.off)
+			}
+		case opJeq64X:
+			if r[d] == r[s] {
+				pc = int(in.off)
+			}
+		case opJeq32K:
+			if uint32(r[d]) == uint32(in.k) {
+				pc = int(in.off)
+			}
+		case opJeq32X:
+			if uint32(r[d]) == uint32(r[s]) {
+				pc = int(in.off)
+			}
+		case opJgt64K:
+			if r[d] > in.k {
+				pc = int(in.off)
+			}
+		case opJgt64X:
+			if r[d] > r[s] {
+				pc = int(in.off)
+			}
+		case opJgt32K:
+			if uint32(r[d]) > uint32(in.k) {
+				pc = int(in.off)
+			}
+		case opJgt32X:
+			if uint32(r[d]) > uint32(r[s]) {
+				pc = int(in.off)
+			}
+		case opJge64K:
+			if r[d] >= in.k {
+				pc = int(in.off)
+			}
+		case opJge64X:
+			if r[d] >= r[s] {
+				pc = int(in.off)
+			}
+		case opJge32K:
+			if uint32(r[d]) >= uint32(in.k) {
+				pc = int(in.off)
+			}
+		case opJge32X:
+			if uint32(r[d]) >= uint32(r[s]) {
+				pc = int(in.off)
+			}
+		case opJset64K:
+			if r[d]&in.k != 0 {
+				pc = int(in.off)
+			}
+		case opJset64X:
+			if r[d]&r[s] != 0 {
+				pc = int(in.off)
+			}
+		case opJset32K:
+			if uint32(r[d])&uint32(in.k) != 0 {
+				pc = int(in.off)
+			}
+		case opJset32X:
+			if uint32(r[d])&uint32(r[s]) != 0 {
+				pc = int(in.off)
+			}
+		case opJne64K:
+			if r[d] != in.k {
+				pc = int(in.off)
+			}
+		case opJne64X:
+			if r[d] != r[s] {
+				pc = int(in.off)
+			}
+		case opJne32K:
+			if uint32(r[d]) != uint32(in.k) {
+				pc = int(in.off)
+			}
+		case opJne32X:
+			if uint32(r[d]) != uint32(r[s]) {
+				pc = int(in.off)
+			}
+		case opJsgt64K:
+			if int64(r[d]) > int64(in.k) {
+				pc = int(in.off)
+			}
+		case opJsgt64X:
+			if int64(r[d]) > int64(r[s]) {
+				pc = int(in.off)
+			}
+		case opJsgt32K:
+			if int32(r[d]) > int32(in.k) {
+				pc = int(in.off)
+			}
+		case opJsgt32X:
+			if int32(r[d]) > int32(r[s]) {
+				pc = int(in.off)
+			}
+		case opJsge64K:
+			if int64(r[d]) >= int64(in.k) {
+				pc = int(in.off)
+			}
+		case opJsge64X:
+			if int64(r[d]) >= int64(r[s]) {
+				pc = int(in.off)
+			}
+		case opJsge32K:
+			if int32(r[d]) >= int32(in.k) {
+				pc = int(in.off)
+			}
+		case opJsge32X:
+			if int32(r[d]) >= int32(r[s]) {
+				pc = int(in.off)
+			}
+		case opJlt64K:
+			if r[d] < in.k {
+				pc = int(in.off)
+			}
+		case opJlt64X:
+			if r[d] < r[s] {
+				pc = int(in.off)
+			}
+		case opJlt32K:
+			if uint32(r[d]) < uint32(in.k) {
+				pc = int(in.off)
+			}
+		case opJlt32X:
+			if uint32(r[d]) < uint32(r[s]) {
+				pc = int(in.off)
+			}
+		case opJle64K:
+			if r[d] <= in.k {
+				pc = int(in.off)
+			}
+		case opJle64X:
+			if r[d] <= r[s] {
+				pc = int(in.off)
+			}
+		case opJle32K:
+			if uint32(r[d]) <= uint32(in.k) {
+				pc = int(in.off)
+			}
+		case opJle32X:
+			if uint32(r[d]) <= uint32(r[s]) {
+				pc = int(in.off)
+			}
+		case opJslt64K:
+			if int64(r[d]) < int64(in.k) {
+				pc = int(in.off)
+			}
+		case opJslt64X:
+			if int64(r[d]) < int64(r[s]) {
+				pc = int(in.off)
+			}
+		case opJslt32K:
+			if int32(r[d]) < int32(in.k) {
+				pc = int(in.off)
+			}
+		case opJslt32X:
+			if int32(r[d]) < int32(r[s]) {
+				pc = int(in.off)
+			}
+		case opJsle64K:
+			if int64(r[d]) <= int64(in.k) {
+				pc = int(in.off)
+			}
+		case opJsle64X:
+			if int64(r[d]) <= int64(r[s]) {
+				pc = int(in.off)
+			}
+		case opJsle32K:
+			if int32(r[d]) <= int32(in.k) {
+				pc = int(in.off)
+			}
+		case opJsle32X:
+			if int32(r[d]) <= int32(r[s]) {
+				pc = int(in.off)
+			}
+		case opJa:
+			pc = int(in.off)
+
+		case opLdImm64:
+			r[d] = in.k
+			pc++
+
+		case opLdxB:
+			b, err := m.access(r[s]+in.k, 1, false)
+			if err != nil {
+				return failure(pc-1, budget-left, tailCalls, err, "1-byte load from %#x", r[s]+in.k)
+			}
+			r[d] = uint64(b[0])
+		case opLdxH:
+			b, err := m.access(r[s]+in.k, 2, false)
+			if err != nil {
+				return failure(pc-1, budget-left, tailCalls, err, "2-byte load from %#x", r[s]+in.k)
+			}
+			r[d] = uint64(le.Uint16(b))
+		case opLdxW:
+			b, err := m.access(r[s]+in.k, 4, false)
+			if err != nil {
+				return failure(pc-1, budget-left, tailCalls, err, "4-byte load from %#x", r[s]+in.k)
+			}
+			r[d] = uint64(le.Uint32(b))
+		case opLdxDW:
+			b, err := m.access(r[s]+in.k, 8, false)
+			if err != nil {
+				return failure(pc-1, budget-left, tailCalls, err, "8-byte load from %#x", r[s]+in.k)
+			}
+			r[d] = le.Uint64(b)
+		case opLdxsB:
+			b, err := m.access(r[s]+in.k, 1, false)
+			if err != nil {
+				return failure(pc-1, budget-left, tailCalls, err, "1-byte load from %#x", r[s]+in.k)
+			}
+			r[d] = uint64(int64(int8(b[0])))
+		case opLdxsH:
+			b, err := m.access(r[s]+in.k, 2, false)
+			if err != nil {
+				return failure(pc-1, budget-left, tailCalls, err, "2-byte load from %#x", r[s]+in.k)
+			}
+			r[d] = uint64(int64(int16(le.Uint16(b))))
+		case opLdxsW:
+			b, err := m.access(r[s]+in.k, 4, false)
+			if err != nil {
+				return failure(pc-1, budget-left, tailCalls, err, "4-byte load from %#x", r[s]+in.k)
+			}
+			r[d] = uint64(int64(int32(le.Uint32(b))))
+
+		case opStB, opStH, opStW, opStDW:
+			n := uint64(1) << (in.op - opStB)
+			a := r[d] + uint64(int64(in.off))
+			b, err := m.access(a, n, true)
+			if err != nil {
+				return failure(pc-1, budget-left, tailCalls, err, "%d-byte store to %#x", n, a)
+			}
+			store(b, in.k)
+		case opStxB, opStxH, opStxW, opStxDW:
+			n := uint64(1) << (in.op - opStxB)
+			a := r[d] + in.k
+			b, err := m.access(a, n, true)
+			if err != nil {
+				return failure(pc-1, budget-left, tailCalls, err, "%d-byte store to %#x", n, a)
+			}
+			store(b, r[s])
+		case opAtomic32, opAtomic64:
+			n := uint64(4)
+			if in.op == opAtomic64 {
+				n = 8
+			}
+			a := r[d] + in.k
+			b, err := m.access(a, n, true)
+			if err != nil {
+				return failure(pc-1, budget-left, tailCalls, err, "%d-byte atomic at %#x", n, a)
+			}
+			atomicOp(b, isa.AtomicOp(in.off), &r[0], &r[s])
+
+		case opCall:
+			id := int32(in.k)
+			if id == HelperTailCall && env.TailCalls != nil {
+				if tailCalls >= MaxTailCalls {
+					continue // the limit makes the tail call fail: execution goes on
+				}
+				next := env.TailCalls.TailCall(m, r[2], r[3])
+				if next == nil {
+					continue
+				}
+				tailCalls++
+				for _, rg := range next.regions {
+					m.regions = append(m.regions, rg)
+				}
+				// The callee replaces the running function in its frame: same registers
+				// (r1 is the context argument), same stack, never returns here.
+				p, code, pc = next, next.code, 0
+				continue
+			}
+			if r[0], err = callHelper(env.Helpers, m, id, &r); err != nil {
+				return failure(pc-1, budget-left, tailCalls, err, "helper %d", id)
+			}
+		case opCallX:
+			v := r[d]
+			if v > math.MaxInt32 {
+				return failure(pc-1, budget-left, tailCalls, ErrUnknownHelper, "callx to %#x: not a helper id", v)
+			}
+			if r[0], err = callHelper(env.Helpers, m, int32(v), &r); err != nil {
+				return failure(pc-1, budget-left, tailCalls, err, "helper %d (callx r%d)", v, d)
+			}
+		case opCallLocal:
+			if depth+1 >= MaxFrames {
+				return failure(pc-1, budget-left, tailCalls, ErrCallDepth, "call would open frame %d of at most %d", depth+2, MaxFrames)
+			}
+			st.frames[depth] = frame{prog: p, ret: pc, r6: r[6], r7: r[7], r8: r[8], r9: r[9], r10: r[10]}
+			depth++
+			r[10] -= StackSize
+			m.stackLo -= StackSize
+			pc = int(in.off)
+		case opExit:
+			if depth == 0 {
+				return Result{R0: r[0], Insns: budget - left, TailCalls: tailCalls}, nil
+			}
+			depth--
+			f := &st.frames[depth]
+			r[6], r[7], r[8], r[9], r[10] = f.r6, f.r7, f.r8, f.r9, f.r10
+			m.stackLo += StackSize
+			p, code, pc = f.prog, f.prog.code, f.ret
+			f.prog = nil
+		case opCallKfunc:
+			return failure(pc-1, budget-left, tailCalls, ErrUnsupported, "kfunc call (BTF id %d)", int32(in.k))
+		case opLdLegacy:
+			return failure(pc-1, budget-left, tailCalls, ErrUnsupported, "legacy packet access (LD ABS/IND)")
+		default: // opInvalid: unreachable for validated code
+			return failure(pc-1, budget-left, tailCalls, ErrUnsupported, "no executable instruction in this slot")
+		}
+	}
+}
+
+// failure builds the result of a run stopped by an error at slot index.
+func failure(index int, insns uint64, tailCalls int, e error, format string, args ...any) (Result, error) {
+	return Result{Insns: insns, TailCalls: tailCalls}, &Error{Index: index, Err: e, Detail: fmt.Sprintf(format, args...)}
+}
+
+func div64(a, b uint64) uint64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func div32(a, b uint32) uint32 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func mod64(a, b uint64) uint64 {
+	if b == 0 {
+		return a
+	}
+	return a % b
+}
+
+func mod32(a, b uint32) uint32 {
+	if b == 0 {
+		return a
+	}
+	return a % b
+}
+
+// Go defines MinInt/-1 == MinInt and MinInt%-1 == 0 without panicking, exactly the RFC's
+// results, so only zero divisors need care.
+func sdiv64(a, b int64) int64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func sdiv32(a, b int32) int32 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func smod64(a, b int64) int64 {
+	if b == 0 {
+		return a
+	}
+	return a % b
+}
+
+func smod32(a, b int32) int32 {
+	if b == 0 {
+		return a
+	}
+	return a % b
+}
+
+// store writes the low len(b) bytes of v little-endian.
+func store(b []byte, v uint64) {
+	switch len(b) {
+	case 1:
+		b[0] = byte(v)
+	case 2:
+		binary.LittleEndian.PutUint16(b, uint16(v))
+	case 4:
+		binary.LittleEndian.PutUint32(b, uint32(v))
+	case 8:
+		binary.LittleEndian.PutUint64(b, v)
+	}
+}
+
+// atomicOp performs one BPF atomic on b (4 or 8 bytes). Aligned words use sync/atomic so
+// the interpreter is correct on memory shared with concurrent runs; a misaligned word (which
+// the kernel verifier would reject) falls back to a plain read-modify-write, since hardware
+// atomics may fault on it.
+func atomicOp(b []byte, op isa.AtomicOp, r0, src *uint64) {
+	if len(b) == 4 {
+		var old uint32
+		v := uint32(*src)
+		if uintptr(unsafe.Pointer(&b[0]))%4 == 0 {
+			p := (*uint32)(unsafe.Pointer(&b[0]))
+			switch op &^ isa.AtomicFetch {
+			case isa.AtomicAdd:
+				old = atomic.AddUint32(p, v) - v
+			case isa.AtomicOr:
+				old = atomic.OrUint32(p, v)
+			case isa.AtomicAnd:
+				old = atomic.AndUint32(p, v)
+			case isa.AtomicXor:
+				for old = atomic.LoadUint32(p); !atomic.CompareAndSwapUint32(p, old, old^v); old = atomic.LoadUint32(p) {
+				}
+			case isa.AtomicXchg &^ isa.AtomicFetch:
+				old = atomic.SwapUint32(p, v)
+			case isa.AtomicCmpXchg &^ isa.AtomicFetch:
+				want := uint32(*r0)
+				for old = atomic.LoadUint32(p); old == want && !atomic.CompareAndSwapUint32(p, old, v); old = atomic.LoadUint32(p) {
+				}
+			}
+		} else {
+			old = binary.LittleEndian.Uint32(b)
+			nv := old
+			switch op &^ isa.AtomicFetch {
+			case isa.AtomicAdd:
+				nv = old + v
+			case isa.AtomicOr:
+				nv = old | v
+			case isa.AtomicAnd:
+				nv = old & v
+			case isa.AtomicXor:
+				nv = old ^ v
+			case isa.AtomicXchg &^ isa.AtomicFetch:
+				nv = v
+			case isa.AtomicCmpXchg &^ isa.AtomicFetch:
+				if old == uint32(*r0) {
+					nv = v
+				}
+			}
+			binary.LittleEndian.PutUint32(b, nv)
+		}
+		switch {
+		case op == isa.AtomicCmpXchg:
+			*r0 = uint64(old) // zero-extended, on success and on failure alike
+		case op&isa.AtomicFetch != 0:
+			*src = uint64(old)
+		}
+		return
+	}
+	var old uint64
+	v := *src
+	if uintptr(unsafe.Pointer(&b[0]))%8 == 0 {
+		p := (*uint64)(unsafe.Pointer(&b[0]))
+		switch op &^ isa.AtomicFetch {
+		case isa.AtomicAdd:
+			old = atomic.AddUint64(p, v) - v
+		case isa.AtomicOr:
+			old = atomic.OrUint64(p, v)
+		case isa.AtomicAnd:
+			old = atomic.AndUint64(p, v)
+		case isa.AtomicXor:
+			for old = atomic.LoadUint64(p); !atomic.CompareAndSwapUint64(p, old, old^v); old = atomic.LoadUint64(p) {
+			}
+		case isa.AtomicXchg &^ isa.AtomicFetch:
+			old = atomic.SwapUint64(p, v)
+		case isa.AtomicCmpXchg &^ isa.AtomicFetch:
+			want := *r0
+			for old = atomic.LoadUint64(p); old == want && !atomic.CompareAndSwapUint64(p, old, v); old = atomic.LoadUint64(p) {
+			}
+		}
+	} else {
+		old = binary.LittleEndian.Uint64(b)
+		nv := old
+		switch op &^ isa.AtomicFetch {
+		case isa.AtomicAdd:
+			nv = old + v
+		case isa.AtomicOr:
+			nv = old | v
+		case isa.AtomicAnd:
+			nv = old & v
+		case isa.AtomicXor:
+			nv = old ^ v
+		case isa.AtomicXchg &^ isa.AtomicFetch:
+			nv = v
+		case isa.AtomicCmpXchg &^ isa.AtomicFetch:
+			if old == *r0 {
+				nv = v
+			}
+		}
+		binary.LittleEndian.PutUint64(b, nv)
+	}
+	switch {
+	case op == isa.AtomicCmpXchg:
+		*r0 = old
+	case op&isa.AtomicFetch != 0:
+		*src = old
+	}
+}
+
+// callHelper runs helper id with r1..r5, turning a missing helper, an error or a panic into
+// an error for the caller to attach to the slot.
+func callHelper(h Helpers, m *Memory, id int32, r *[16]uint64) (ret uint64, err error) {
+	var fn HelperFunc
+	if h != nil {
+		fn = h.Helper(id)
+	}
+	if fn == nil {
+		return 0, ErrUnknownHelper
+	}
+	defer func() {
+		if x := recover(); x != nil {
+			err = fmt.Errorf("%w: panic: %v", ErrHelper, x)
+		}
+	}()
+	ret, err = fn(m, [5]uint64{r[1], r[2], r[3], r[4], r[5]})
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrHelper, err)
+	}
+	return ret, nil
+}
