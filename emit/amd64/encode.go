@@ -1,0 +1,525 @@
+// Package amd64 lowers BPF to x86-64 machine code.
+//
+// encode.go is the instruction encoder: a handful of small byte-emitting functions
+// (prefixes, REX, ModRM/SIB with displacement) driven by opcode tables, and one method per
+// instruction form the lowering needs. Every method appends to a Code buffer and never
+// fails: operands are typed, so an unencodable combination cannot be expressed.
+package amd64
+
+import "encoding/binary"
+
+// Reg is a general-purpose register, numbered as in the ModRM/REX encoding.
+type Reg uint8
+
+const (
+	RAX Reg = iota
+	RCX
+	RDX
+	RBX
+	RSP
+	RBP
+	RSI
+	RDI
+	R8
+	R9
+	R10
+	R11
+	R12
+	R13
+	R14
+	R15
+)
+
+var regNames = [16]string{"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+	"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"}
+
+func (r Reg) String() string { return regNames[r&15] }
+
+// low3 is the register's number in a ModRM or opcode field; hi is its REX extension bit.
+func (r Reg) low3() byte { return byte(r) & 7 }
+func (r Reg) hi() byte   { return byte(r) >> 3 & 1 }
+
+// Width is an operand size in bits.
+type Width uint8
+
+const (
+	W8  Width = 8
+	W16 Width = 16
+	W32 Width = 32
+	W64 Width = 64
+)
+
+// Cond is an x86 condition code, the low nibble of Jcc/SETcc/CMOVcc.
+type Cond uint8
+
+const (
+	CondO  Cond = 0x0
+	CondNO Cond = 0x1
+	CondB  Cond = 0x2 // unsigned <
+	CondAE Cond = 0x3 // unsigned >=
+	CondE  Cond = 0x4
+	CondNE Cond = 0x5
+	CondBE Cond = 0x6 // unsigned <=
+	CondA  Cond = 0x7 // unsigned >
+	CondS  Cond = 0x8
+	CondNS Cond = 0x9
+	CondP  Cond = 0xa
+	CondNP Cond = 0xb
+	CondL  Cond = 0xc // signed <
+	CondGE Cond = 0xd // signed >=
+	CondLE Cond = 0xe // signed <=
+	CondG  Cond = 0xf // signed >
+)
+
+// ALUOp is a classic two-operand arithmetic operation; its value is the /digit of the
+// 0x81/0x83 immediate forms and bits 3–5 of the register forms (op<<3 | 1 is "r/m op= r").
+type ALUOp uint8
+
+const (
+	ADD ALUOp = 0
+	OR  ALUOp = 1
+	ADC ALUOp = 2
+	SBB ALUOp = 3
+	AND ALUOp = 4
+	SUB ALUOp = 5
+	XOR ALUOp = 6
+	CMP ALUOp = 7
+)
+
+// ShiftOp is the /digit of the shift/rotate group (0xC1, 0xD1, 0xD3).
+type ShiftOp uint8
+
+const (
+	ROL ShiftOp = 0
+	ROR ShiftOp = 1
+	SHL ShiftOp = 4
+	SHR ShiftOp = 5
+	SAR ShiftOp = 7
+)
+
+// Group-3 (0xF7) /digits.
+const (
+	g3Test = 0
+	g3Not  = 2
+	g3Neg  = 3
+	g3Mul  = 4
+	g3Div  = 6
+	g3Idiv = 7
+)
+
+// Code is a growing buffer of machine code.
+type Code []byte
+
+// Len returns the number of bytes emitted so far.
+func (c *Code) Len() int { return len(*c) }
+
+func (c *Code) b(bs ...byte) { *c = append(*c, bs...) }
+
+func (c *Code) imm8(v int8)   { *c = append(*c, byte(v)) }
+func (c *Code) imm16(v int16) { *c = binary.LittleEndian.AppendUint16(*c, uint16(v)) }
+func (c *Code) imm32(v int32) { *c = binary.LittleEndian.AppendUint32(*c, uint32(v)) }
+func (c *Code) imm64(v uint64) {
+	*c = binary.LittleEndian.AppendUint64(*c, v)
+}
+
+// Mem is a memory operand [Base + Disp].
+type Mem struct {
+	Base Reg
+	Disp int32
+}
+
+// operand is the r/m side of a ModRM instruction: a register or a memory operand.
+type operand struct {
+	isMem bool
+	reg   Reg
+	mem   Mem
+}
+
+func regOp(r Reg) operand { return operand{reg: r} }
+func memOp(m Mem) operand { return operand{isMem: true, mem: m} }
+
+// flags select the prefixes of one instruction.
+type flags uint8
+
+const (
+	fW    flags = 1 << iota // REX.W: 64-bit operand
+	f66                     // operand-size prefix: 16-bit operand
+	fLock                   // LOCK prefix
+	fByteReg                // ModRM.reg is an 8-bit register: 4–7 mean spl..dil only with REX
+	fByteRM                 // ModRM.rm is an 8-bit register
+)
+
+// widthFlags returns the prefixes that select an operand width.
+func widthFlags(w Width) flags {
+	switch w {
+	case W64:
+		return fW
+	case W16:
+		return f66
+	case W8:
+		return fByteReg | fByteRM
+	}
+	return 0
+}
+
+func fits8(v int64) bool { return v >= -128 && v <= 127 }
+
+// modrm emits prefixes, REX, the opcode (one byte, or 0x0F xx when op > 0xff), ModRM, SIB
+// and displacement. reg is the ModRM.reg field: a register or an opcode /digit.
+func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
+	if f&fLock != 0 {
+		c.b(0xf0)
+	}
+	if f&f66 != 0 {
+		c.b(0x66)
+	}
+	var rex byte
+	if f&fW != 0 {
+		rex |= 0x08
+	}
+	rex |= reg.hi() << 2
+	base := rm.reg
+	if rm.isMem {
+		base = rm.mem.Base
+	}
+	rex |= base.hi()
+	// A byte register operand numbered 4–7 is ah..bh without REX and spl..dil with it.
+	needREX := rex != 0 ||
+		f&fByteReg != 0 && reg >= 4 && reg < 8 ||
+		f&fByteRM != 0 && !rm.isMem && rm.reg >= 4 && rm.reg < 8
+	if needREX {
+		c.b(0x40 | rex)
+	}
+	if op > 0xff {
+		c.b(byte(op >> 8))
+	}
+	c.b(byte(op))
+	if !rm.isMem {
+		c.b(0xc0 | reg.low3()<<3 | rm.reg.low3())
+		return
+	}
+	m := rm.mem
+	var mod byte
+	switch {
+	// rbp/r13 as a base has no disp-less form (that encoding means RIP-relative/disp32).
+	case m.Disp == 0 && m.Base.low3() != 5:
+		mod = 0x00
+	case fits8(int64(m.Disp)):
+		mod = 0x40
+	default:
+		mod = 0x80
+	}
+	c.b(mod | reg.low3()<<3 | m.Base.low3())
+	// rsp/r12 as a base needs a SIB byte (rm=100 means "SIB follows").
+	if m.Base.low3() == 4 {
+		c.b(0x24)
+	}
+	switch mod {
+	case 0x40:
+		c.imm8(int8(m.Disp))
+	case 0x80:
+		c.imm32(m.Disp)
+	}
+}
+
+// opreg emits an instruction whose register is in the low bits of the opcode (push, pop,
+// bswap, mov r, imm).
+func (c *Code) opreg(f flags, op uint16, r Reg) {
+	rex := r.hi()
+	if f&fW != 0 {
+		rex |= 0x08
+	}
+	if rex != 0 {
+		c.b(0x40 | rex)
+	}
+	if op > 0xff {
+		c.b(byte(op >> 8))
+	}
+	c.b(byte(op) + r.low3())
+}
+
+// ---- arithmetic ----
+
+// ALU emits dst op= src (op may be CMP, which only sets flags).
+func (c *Code) ALU(op ALUOp, w Width, dst, src Reg) {
+	c.modrm(widthFlags(w), uint16(op)<<3|1, src, regOp(dst))
+}
+
+// ALUImm emits dst op= imm, using the sign-extended imm8 form when it fits.
+// For W64 the immediate is sign-extended to 64 bits.
+func (c *Code) ALUImm(op ALUOp, w Width, dst Reg, imm int32) {
+	if fits8(int64(imm)) {
+		c.modrm(widthFlags(w), 0x83, Reg(op), regOp(dst))
+		c.imm8(int8(imm))
+		return
+	}
+	c.modrm(widthFlags(w), 0x81, Reg(op), regOp(dst))
+	c.imm32(imm)
+}
+
+// Test emits test a, b.
+func (c *Code) Test(w Width, a, b Reg) { c.modrm(widthFlags(w), 0x85, b, regOp(a)) }
+
+// TestImm emits test r, imm32 (sign-extended for W64).
+func (c *Code) TestImm(w Width, r Reg, imm int32) {
+	c.modrm(widthFlags(w), 0xf7, g3Test, regOp(r))
+	c.imm32(imm)
+}
+
+// Imul emits dst *= src (low half; the same for signed and unsigned).
+func (c *Code) Imul(w Width, dst, src Reg) { c.modrm(widthFlags(w), 0x0faf, dst, regOp(src)) }
+
+// ImulImm emits dst = src * imm.
+func (c *Code) ImulImm(w Width, dst, src Reg, imm int32) {
+	if fits8(int64(imm)) {
+		c.modrm(widthFlags(w), 0x6b, dst, regOp(src))
+		c.imm8(int8(imm))
+		return
+	}
+	c.modrm(widthFlags(w), 0x69, dst, regOp(src))
+	c.imm32(imm)
+}
+
+func (c *Code) group3(w Width, digit Reg, r Reg) { c.modrm(widthFlags(w), 0xf7, digit, regOp(r)) }
+
+// Neg emits r = -r.
+func (c *Code) Neg(w Width, r Reg) { c.group3(w, g3Neg, r) }
+
+// Not emits r = ^r.
+func (c *Code) Not(w Width, r Reg) { c.group3(w, g3Not, r) }
+
+// Mul emits the unsigned widening multiply rdx:rax = rax * r.
+func (c *Code) Mul(w Width, r Reg) { c.group3(w, g3Mul, r) }
+
+// Div emits the unsigned divide of rdx:rax by r (quotient rax, remainder rdx).
+func (c *Code) Div(w Width, r Reg) { c.group3(w, g3Div, r) }
+
+// Idiv emits the signed divide of rdx:rax by r.
+func (c *Code) Idiv(w Width, r Reg) { c.group3(w, g3Idiv, r) }
+
+// Cdq sign-extends eax into edx.
+func (c *Code) Cdq() { c.b(0x99) }
+
+// Cqo sign-extends rax into rdx.
+func (c *Code) Cqo() { c.b(0x48, 0x99) }
+
+// Shift emits dst = dst op cl.
+func (c *Code) Shift(op ShiftOp, w Width, dst Reg) {
+	c.modrm(widthFlags(w), 0xd3, Reg(op), regOp(dst))
+}
+
+// ShiftImm emits dst = dst op n (the 0xD1 form for n == 1).
+func (c *Code) ShiftImm(op ShiftOp, w Width, dst Reg, n uint8) {
+	if n == 1 {
+		c.modrm(widthFlags(w), 0xd1, Reg(op), regOp(dst))
+		return
+	}
+	c.modrm(widthFlags(w), 0xc1, Reg(op), regOp(dst))
+	c.imm8(int8(n))
+}
+
+// Bswap reverses the bytes of a 32- or 64-bit register (the 32-bit form zero-extends).
+func (c *Code) Bswap(w Width, r Reg) {
+	f := flags(0)
+	if w == W64 {
+		f = fW
+	}
+	c.opreg(f, 0x0fc8, r)
+}
+
+// ---- moves ----
+
+// Mov emits dst = src; the W32 form zero-extends into the upper half.
+func (c *Code) Mov(w Width, dst, src Reg) { c.modrm(widthFlags(w), 0x89, src, regOp(dst)) }
+
+// MovImm32 emits mov dst32, imm: dst = zero-extended imm (5 or 6 bytes).
+func (c *Code) MovImm32(dst Reg, imm uint32) {
+	c.opreg(0, 0xb8, dst)
+	c.imm32(int32(imm))
+}
+
+// MovImmSX emits mov dst, simm32: dst = sign-extended imm (7 bytes).
+func (c *Code) MovImmSX(dst Reg, imm int32) {
+	c.modrm(fW, 0xc7, 0, regOp(dst))
+	c.imm32(imm)
+}
+
+// MovImm64 emits movabs dst, imm64 (10 bytes).
+func (c *Code) MovImm64(dst Reg, imm uint64) {
+	c.opreg(fW, 0xb8, dst)
+	c.imm64(imm)
+}
+
+// MovConst loads a 64-bit constant with the shortest form that does not touch the flags.
+func (c *Code) MovConst(dst Reg, v uint64) {
+	switch {
+	case v <= 0xffffffff:
+		c.MovImm32(dst, uint32(v))
+	case int64(v) < 0 && int64(v) >= -1<<31:
+		c.MovImmSX(dst, int32(v))
+	default:
+		c.MovImm64(dst, v)
+	}
+}
+
+// Movzx emits dst32 = zero-extended low 8 or 16 bits of src.
+func (c *Code) Movzx(dst, src Reg, from Width) {
+	if from == W8 {
+		c.modrm(fByteRM, 0x0fb6, dst, regOp(src))
+		return
+	}
+	c.modrm(0, 0x0fb7, dst, regOp(src))
+}
+
+// Movsx emits dst = sign-extended low `from` bits of src, into a w-bit destination
+// (W32 zero-extends the result into the upper half).
+func (c *Code) Movsx(w Width, dst, src Reg, from Width) {
+	f := flags(0)
+	if w == W64 {
+		f = fW
+	}
+	switch from {
+	case W8:
+		c.modrm(f|fByteRM, 0x0fbe, dst, regOp(src))
+	case W16:
+		c.modrm(f, 0x0fbf, dst, regOp(src))
+	default:
+		c.modrm(fW, 0x63, dst, regOp(src)) // movsxd
+	}
+}
+
+// Load emits a zero-extending load of w bits: dst = *(uintN*)(m).
+func (c *Code) Load(w Width, dst Reg, m Mem) {
+	switch w {
+	case W8:
+		c.modrm(0, 0x0fb6, dst, memOp(m))
+	case W16:
+		c.modrm(0, 0x0fb7, dst, memOp(m))
+	case W32:
+		c.modrm(0, 0x8b, dst, memOp(m))
+	default:
+		c.modrm(fW, 0x8b, dst, memOp(m))
+	}
+}
+
+// LoadSX emits a sign-extending load of w (8, 16 or 32) bits into a 64-bit register.
+func (c *Code) LoadSX(w Width, dst Reg, m Mem) {
+	switch w {
+	case W8:
+		c.modrm(fW, 0x0fbe, dst, memOp(m))
+	case W16:
+		c.modrm(fW, 0x0fbf, dst, memOp(m))
+	default:
+		c.modrm(fW, 0x63, dst, memOp(m))
+	}
+}
+
+// Store emits *(uintN*)(m) = src.
+func (c *Code) Store(w Width, m Mem, src Reg) {
+	op := uint16(0x89)
+	if w == W8 {
+		op = 0x88
+	}
+	c.modrm(widthFlags(w), op, src, memOp(m))
+}
+
+// StoreImm emits *(uintN*)(m) = imm (W64 sign-extends the 32-bit immediate).
+func (c *Code) StoreImm(w Width, m Mem, imm int32) {
+	switch w {
+	case W8:
+		c.modrm(0, 0xc6, 0, memOp(m))
+		c.imm8(int8(imm))
+	case W16:
+		c.modrm(f66, 0xc7, 0, memOp(m))
+		c.imm16(int16(imm))
+	default:
+		c.modrm(widthFlags(w), 0xc7, 0, memOp(m))
+		c.imm32(imm)
+	}
+}
+
+// Lea emits dst = base + disp (64-bit).
+func (c *Code) Lea(dst Reg, m Mem) { c.modrm(fW, 0x8d, dst, memOp(m)) }
+
+// LeaRIP emits lea dst, [rip + rel] (7 bytes; rel counts from the end of the instruction).
+func (c *Code) LeaRIP(dst Reg, rel int32) {
+	c.b(0x48|dst.hi()<<2, 0x8d, 0x05|dst.low3()<<3)
+	c.imm32(rel)
+}
+
+// LeaRIPSize is the length of LeaRIP.
+const LeaRIPSize = 7
+
+// ---- atomics ----
+
+// LockALU emits lock op [m], src for ADD, OR, AND and XOR.
+func (c *Code) LockALU(op ALUOp, w Width, m Mem, src Reg) {
+	c.modrm(widthFlags(w)|fLock, uint16(op)<<3|1, src, memOp(m))
+}
+
+// LockXadd emits lock xadd [m], src: src receives the old value.
+func (c *Code) LockXadd(w Width, m Mem, src Reg) {
+	c.modrm(widthFlags(w)|fLock, 0x0fc1, src, memOp(m))
+}
+
+// Xchg emits xchg [m], src (locked implicitly).
+func (c *Code) Xchg(w Width, m Mem, src Reg) { c.modrm(widthFlags(w), 0x87, src, memOp(m)) }
+
+// LockCmpxchg emits lock cmpxchg [m], src: compares rax with [m]; equal stores src, else
+// loads [m] into rax.
+func (c *Code) LockCmpxchg(w Width, m Mem, src Reg) {
+	c.modrm(widthFlags(w)|fLock, 0x0fb1, src, memOp(m))
+}
+
+// ---- control flow ----
+
+// Jcc8 and the other branch forms take the displacement from the end of the instruction.
+func (c *Code) Jcc8(cc Cond, rel int8) { c.b(0x70 | byte(cc)); c.imm8(rel) }
+
+// Jcc32 emits the near conditional jump (6 bytes).
+func (c *Code) Jcc32(cc Cond, rel int32) { c.b(0x0f, 0x80|byte(cc)); c.imm32(rel) }
+
+// Jmp8 emits the short jump (2 bytes).
+func (c *Code) Jmp8(rel int8) { c.b(0xeb); c.imm8(rel) }
+
+// Jmp32 emits the near jump (5 bytes).
+func (c *Code) Jmp32(rel int32) { c.b(0xe9); c.imm32(rel) }
+
+// CallRel32 emits call rel32 (5 bytes).
+func (c *Code) CallRel32(rel int32) { c.b(0xe8); c.imm32(rel) }
+
+// CallMem emits call qword [m].
+func (c *Code) CallMem(m Mem) { c.modrm(0, 0xff, 2, memOp(m)) }
+
+// CallReg emits call r.
+func (c *Code) CallReg(r Reg) { c.modrm(0, 0xff, 2, regOp(r)) }
+
+// Ret emits ret.
+func (c *Code) Ret() { c.b(0xc3) }
+
+// Leave emits leave (rsp = rbp; pop rbp).
+func (c *Code) Leave() { c.b(0xc9) }
+
+// Push emits push r.
+func (c *Code) Push(r Reg) { c.opreg(0, 0x50, r) }
+
+// Pop emits pop r.
+func (c *Code) Pop(r Reg) { c.opreg(0, 0x58, r) }
+
+// Nop5 emits the 5-byte nop (nop dword [rax+rax*1+0]) that marks a patchable entry.
+func (c *Code) Nop5() { c.b(0x0f, 0x1f, 0x44, 0x00, 0x00) }
+
+// Int3 emits a breakpoint; used as padding that must never execute.
+func (c *Code) Int3() { c.b(0xcc) }
+
+// Ud2 emits an undefined-instruction trap.
+func (c *Code) Ud2() { c.b(0x0f, 0x0b) }
+
+// Branch sizes.
+const (
+	Jcc8Size  = 2
+	Jcc32Size = 6
+	Jmp8Size  = 2
+	Jmp32Size = 5
+	CallSize  = 5
+)
