@@ -142,11 +142,11 @@ func memOp(m Mem) operand { return operand{isMem: true, mem: m} }
 type flags uint8
 
 const (
-	fW    flags = 1 << iota // REX.W: 64-bit operand
-	f66                     // operand-size prefix: 16-bit operand
-	fLock                   // LOCK prefix
-	fByteReg                // ModRM.reg is an 8-bit register: 4–7 mean spl..dil only with REX
-	fByteRM                 // ModRM.rm is an 8-bit register
+	fW       flags = 1 << iota // REX.W: 64-bit operand
+	f66                        // operand-size prefix: 16-bit operand
+	fLock                      // LOCK prefix
+	fByteReg                   // ModRM.reg is an 8-bit register: 4–7 mean spl..dil only with REX
+	fByteRM                    // ModRM.rm is an 8-bit register
 )
 
 // widthFlags returns the prefixes that select an operand width.

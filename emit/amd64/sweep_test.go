@@ -71,7 +71,7 @@ func checkDecode(t *testing.T, what string, c Code, prefix x86asm.Prefix, op x86
 	for i, want := range args {
 		got := in.Args[i]
 		if m, ok := got.(x86asm.Mem); ok {
-			m.Scale, m.Index = 0, 0 // the SIB byte of an rsp/r12 base decodes with scale 1, no index
+			m.Scale, m.Index = 0, 0       // the SIB byte of an rsp/r12 base decodes with scale 1, no index
 			m.Disp = int64(int32(m.Disp)) // x86asm reports disp32 unsigned
 			got = m
 		}
