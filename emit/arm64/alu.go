@@ -1,0 +1,413 @@
+package arm64
+
+import "fmt"
+
+// AddSubOp selects add, adds, sub or subs. Its value is the op:S bit pair.
+type AddSubOp uint8
+
+const (
+	ADD AddSubOp = iota
+	ADDS
+	SUB
+	SUBS
+)
+
+var addSubNames = [4]string{"add", "adds", "sub", "subs"}
+
+func (o AddSubOp) String() string {
+	if o < 4 {
+		return addSubNames[o]
+	}
+	return fmt.Sprintf("AddSubOp(%d)", uint8(o))
+}
+
+const (
+	addSubImmBase   = 0x11000000 // sf op S 100010 sh imm12 Rn Rd
+	addSubShiftBase = 0x0b000000 // sf op S 01011 shift 0 Rm imm6 Rn Rd
+)
+
+func (o AddSubOp) bits() uint32 { return uint32(o) << 29 }
+
+// AddSubImm encodes add/adds/sub/subs (immediate): rd = rn op imm. imm must be
+// an unsigned 12-bit value, optionally shifted left by 12 (imm = x<<12, x < 4096).
+// Rn may be SP; Rd may be SP for the non-flag-setting forms and XZR for the
+// flag-setting ones (cmp/cmn).
+func AddSubImm(op AddSubOp, w Width, rd, rn Reg, imm uint64) (Inst, error) {
+	if op > SUBS {
+		return 0, &EncodeError{Op: "add/sub", Reason: fmt.Sprintf("invalid op %v", op)}
+	}
+	name := op.String()
+	if err := checkWidth(name, w); err != nil {
+		return 0, err
+	}
+	var d uint32
+	var err error
+	if op == ADDS || op == SUBS {
+		d, err = rz(name, rd)
+	} else {
+		d, err = rsp(name, rd)
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := rsp(name, rn)
+	if err != nil {
+		return 0, err
+	}
+	var sh uint32
+	switch {
+	case imm < 1<<12:
+	case imm&0xfff == 0 && imm < 1<<24:
+		sh, imm = 1, imm>>12
+	default:
+		return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("immediate %#x is not imm12 or imm12<<12", imm)}
+	}
+	return Inst(uint32(w)<<31 | op.bits() | addSubImmBase | sh<<22 | uint32(imm)<<10 | n<<5 | d), nil
+}
+
+// AddSubImmOK reports whether imm fits the add/sub immediate form.
+func AddSubImmOK(imm uint64) bool {
+	return imm < 1<<12 || (imm&0xfff == 0 && imm < 1<<24)
+}
+
+// AddSubShifted encodes add/adds/sub/subs (shifted register):
+// rd = rn op (rm shift amount). Register 31 is XZR in every slot. ROR is not
+// allowed; amount must be below the width.
+func AddSubShifted(op AddSubOp, w Width, rd, rn, rm Reg, sh Shift, amount uint8) (Inst, error) {
+	if op > SUBS {
+		return 0, &EncodeError{Op: "add/sub", Reason: fmt.Sprintf("invalid op %v", op)}
+	}
+	name := op.String()
+	if err := checkWidth(name, w); err != nil {
+		return 0, err
+	}
+	if sh > ASR {
+		return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("shift %v not allowed", sh)}
+	}
+	if uint(amount) >= w.bits() {
+		return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("shift amount %d too large for %v", amount, w)}
+	}
+	d, n, m, err := rrr(name, rd, rn, rm)
+	if err != nil {
+		return 0, err
+	}
+	return Inst(uint32(w)<<31 | op.bits() | addSubShiftBase | uint32(sh)<<22 | m<<16 | uint32(amount)<<10 | n<<5 | d), nil
+}
+
+// AddSubReg is AddSubShifted without a shift: rd = rn op rm.
+func AddSubReg(op AddSubOp, w Width, rd, rn, rm Reg) (Inst, error) {
+	return AddSubShifted(op, w, rd, rn, rm, LSL, 0)
+}
+
+// CmpImm encodes cmp rn, #imm (subs xzr, rn, #imm).
+func CmpImm(w Width, rn Reg, imm uint64) (Inst, error) { return AddSubImm(SUBS, w, XZR, rn, imm) }
+
+// CmnImm encodes cmn rn, #imm (adds xzr, rn, #imm).
+func CmnImm(w Width, rn Reg, imm uint64) (Inst, error) { return AddSubImm(ADDS, w, XZR, rn, imm) }
+
+// CmpReg encodes cmp rn, rm (subs xzr, rn, rm).
+func CmpReg(w Width, rn, rm Reg) (Inst, error) { return AddSubReg(SUBS, w, XZR, rn, rm) }
+
+// CmnReg encodes cmn rn, rm (adds xzr, rn, rm).
+func CmnReg(w Width, rn, rm Reg) (Inst, error) { return AddSubReg(ADDS, w, XZR, rn, rm) }
+
+// Neg encodes neg rd, rm (sub rd, xzr, rm).
+func Neg(w Width, rd, rm Reg) (Inst, error) { return AddSubReg(SUB, w, rd, XZR, rm) }
+
+func rrr(op string, rd, rn, rm Reg) (d, n, m uint32, err error) {
+	if d, err = rz(op, rd); err != nil {
+		return
+	}
+	if n, err = rz(op, rn); err != nil {
+		return
+	}
+	m, err = rz(op, rm)
+	return
+}
+
+// LogicOp selects a logical instruction. The value is opc<<1 | N: the N bit
+// (invert the register operand) gives bic/orn/eon/bics, which have no immediate
+// form.
+type LogicOp uint8
+
+const (
+	AND LogicOp = iota
+	BIC
+	ORR
+	ORN
+	EOR
+	EON
+	ANDS
+	BICS
+)
+
+var logicNames = [8]string{"and", "bic", "orr", "orn", "eor", "eon", "ands", "bics"}
+
+func (o LogicOp) String() string {
+	if o < 8 {
+		return logicNames[o]
+	}
+	return fmt.Sprintf("LogicOp(%d)", uint8(o))
+}
+
+const (
+	logicShiftBase = 0x0a000000 // sf opc 01010 shift N Rm imm6 Rn Rd
+	logicImmBase   = 0x12000000 // sf opc 100100 N immr imms Rn Rd
+)
+
+// LogicShifted encodes and/bic/orr/orn/eor/eon/ands/bics (shifted register):
+// rd = rn op (rm shift amount). Register 31 is XZR in every slot.
+func LogicShifted(op LogicOp, w Width, rd, rn, rm Reg, sh Shift, amount uint8) (Inst, error) {
+	if op > BICS {
+		return 0, &EncodeError{Op: "logical", Reason: fmt.Sprintf("invalid op %v", op)}
+	}
+	name := op.String()
+	if err := checkWidth(name, w); err != nil {
+		return 0, err
+	}
+	if sh > ROR {
+		return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("invalid shift %v", sh)}
+	}
+	if uint(amount) >= w.bits() {
+		return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("shift amount %d too large for %v", amount, w)}
+	}
+	d, n, m, err := rrr(name, rd, rn, rm)
+	if err != nil {
+		return 0, err
+	}
+	opc, inv := uint32(op>>1), uint32(op&1)
+	return Inst(uint32(w)<<31 | opc<<29 | logicShiftBase | uint32(sh)<<22 | inv<<21 | m<<16 | uint32(amount)<<10 | n<<5 | d), nil
+}
+
+// LogicReg is LogicShifted without a shift: rd = rn op rm.
+func LogicReg(op LogicOp, w Width, rd, rn, rm Reg) (Inst, error) {
+	return LogicShifted(op, w, rd, rn, rm, LSL, 0)
+}
+
+// LogicImm encodes and/orr/eor/ands (immediate): rd = rn op imm, where imm must
+// be a bitmask immediate (see EncodeBitmask). Rn may be XZR; Rd may be SP for
+// and/orr/eor and XZR for ands (tst).
+func LogicImm(op LogicOp, w Width, rd, rn Reg, imm uint64) (Inst, error) {
+	if op > BICS || op&1 != 0 {
+		return 0, &EncodeError{Op: "logical", Reason: fmt.Sprintf("op %v has no immediate form", op)}
+	}
+	name := op.String()
+	if err := checkWidth(name, w); err != nil {
+		return 0, err
+	}
+	var d uint32
+	var err error
+	if op == ANDS {
+		d, err = rz(name, rd)
+	} else {
+		d, err = rsp(name, rd)
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := rz(name, rn)
+	if err != nil {
+		return 0, err
+	}
+	bn, immr, imms, ok := EncodeBitmask(w, imm)
+	if !ok {
+		return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("%#x is not a %d-bit bitmask immediate", imm, w.bits())}
+	}
+	opc := uint32(op >> 1)
+	return Inst(uint32(w)<<31 | opc<<29 | logicImmBase | bn<<22 | immr<<16 | imms<<10 | n<<5 | d), nil
+}
+
+// TstImm encodes tst rn, #imm (ands xzr, rn, #imm).
+func TstImm(w Width, rn Reg, imm uint64) (Inst, error) { return LogicImm(ANDS, w, XZR, rn, imm) }
+
+// TstReg encodes tst rn, rm (ands xzr, rn, rm).
+func TstReg(w Width, rn, rm Reg) (Inst, error) { return LogicReg(ANDS, w, XZR, rn, rm) }
+
+// Mvn encodes mvn rd, rm (orn rd, xzr, rm).
+func Mvn(w Width, rd, rm Reg) (Inst, error) { return LogicReg(ORN, w, rd, XZR, rm) }
+
+// Mov encodes a register move. Between general registers it is orr rd, xzr, rm;
+// when either side is SP it is add rd, rn, #0 (the only move that reads or writes
+// SP). A 32-bit move zero-extends into the upper half.
+func Mov(w Width, rd, rm Reg) (Inst, error) {
+	if rd == SP || rm == SP {
+		return AddSubImm(ADD, w, rd, rm, 0)
+	}
+	return LogicReg(ORR, w, rd, XZR, rm)
+}
+
+// MoveWideOp selects movn, movz or movk. Its value is the opc field.
+type MoveWideOp uint8
+
+const (
+	MOVN MoveWideOp = 0
+	MOVZ MoveWideOp = 2
+	MOVK MoveWideOp = 3
+)
+
+func (o MoveWideOp) String() string {
+	switch o {
+	case MOVN:
+		return "movn"
+	case MOVZ:
+		return "movz"
+	case MOVK:
+		return "movk"
+	}
+	return fmt.Sprintf("MoveWideOp(%d)", uint8(o))
+}
+
+const moveWideBase = 0x12800000 // sf opc 100101 hw imm16 Rd
+
+// MoveWide encodes movn/movz/movk rd, #imm16, lsl #(16*hw). hw must be 0 or 1
+// for W32 and 0–3 for W64.
+func MoveWide(op MoveWideOp, w Width, rd Reg, imm16 uint16, hw uint8) (Inst, error) {
+	if op != MOVN && op != MOVZ && op != MOVK {
+		return 0, &EncodeError{Op: "move wide", Reason: fmt.Sprintf("invalid op %v", op)}
+	}
+	name := op.String()
+	if err := checkWidth(name, w); err != nil {
+		return 0, err
+	}
+	if uint(hw)*16 >= w.bits() {
+		return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("shift lsl #%d too large for %v", 16*uint(hw), w)}
+	}
+	d, err := rz(name, rd)
+	if err != nil {
+		return 0, err
+	}
+	return Inst(uint32(w)<<31 | uint32(op)<<29 | moveWideBase | uint32(hw)<<21 | uint32(imm16)<<5 | d), nil
+}
+
+// MovImm returns the shortest sequence this encoder knows that sets rd to v
+// (W64) or to the low 32 bits of v with the upper half zeroed (W32; v must fit in
+// 32 bits). Candidates, shortest wins, ties prefer the earlier:
+//   - movz or movn plus one movk per halfword that differs from the background
+//     (0x0000 for movz, 0xffff for movn);
+//   - orr rd, xzr, #bitmask when v is a bitmask immediate;
+//   - orr with a bitmask immediate followed by movk of the halfwords where v
+//     differs from that pattern (W64 only).
+//
+// The result never exceeds four instructions. rd must be x0–x30.
+func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
+	var s Seq
+	if err := checkWidth("mov", w); err != nil {
+		return s, err
+	}
+	if rd > X30 {
+		return s, &EncodeError{Op: "mov", Reason: fmt.Sprintf("register %v not allowed (want x0-x30)", rd)}
+	}
+	halves := 4
+	if w == W32 {
+		if v>>32 != 0 {
+			return s, &EncodeError{Op: "mov", Reason: fmt.Sprintf("immediate %#x does not fit 32 bits", v)}
+		}
+		halves = 2
+	}
+	var zeros, ones int
+	for i := 0; i < halves; i++ {
+		switch uint16(v >> (16 * i)) {
+		case 0:
+			zeros++
+		case 0xffff:
+			ones++
+		}
+	}
+	wide := halves - max(zeros, ones)
+	if wide == 0 {
+		wide = 1 // v is 0 or all-ones: one movz/movn
+	}
+	if wide > 1 {
+		if _, _, _, ok := EncodeBitmask(w, v); ok {
+			i, err := LogicImm(ORR, w, rd, XZR, v)
+			s.add(i)
+			return s, err
+		}
+	}
+	if wide > 2 {
+		if pat, ok := bitmaskNear(v, wide-1); ok {
+			i, _ := LogicImm(ORR, w, rd, XZR, pat)
+			s.add(i)
+			for h := uint8(0); h < 4; h++ {
+				if c := uint16(v >> (16 * h)); c != uint16(pat>>(16*h)) {
+					i, _ := MoveWide(MOVK, w, rd, c, h)
+					s.add(i)
+				}
+			}
+			return s, nil
+		}
+	}
+	// movz/movn + movk: choose the background that leaves fewer halfwords to set.
+	useN := ones > zeros
+	var bg uint16
+	if useN {
+		bg = 0xffff
+	}
+	if zeros == halves || ones == halves {
+		op := MOVZ
+		if useN {
+			op = MOVN
+		}
+		i, _ := MoveWide(op, w, rd, 0, 0)
+		s.add(i)
+		return s, nil
+	}
+	first := true
+	for h := 0; h < halves; h++ {
+		c := uint16(v >> (16 * h))
+		if c == bg {
+			continue
+		}
+		var i Inst
+		switch {
+		case !first:
+			i, _ = MoveWide(MOVK, w, rd, c, uint8(h))
+		case useN:
+			i, _ = MoveWide(MOVN, w, rd, ^c, uint8(h))
+		default:
+			i, _ = MoveWide(MOVZ, w, rd, c, uint8(h))
+		}
+		s.add(i)
+		first = false
+	}
+	return s, nil
+}
+
+// bitmaskNear looks for a 64-bit bitmask immediate that agrees with v in all but
+// at most maxDiff-1 halfwords, so that orr plus movk beats movz/movn plus movk.
+// Candidates replace halfwords of v by copies of another halfword of v, which is
+// how repeating patterns with a few odd halfwords arise in practice.
+func bitmaskNear(v uint64, maxDiff int) (uint64, bool) {
+	best, bestDiff := uint64(0), maxDiff
+	try := func(p uint64) {
+		if _, _, _, ok := EncodeBitmask(W64, p); !ok {
+			return
+		}
+		d := 0
+		for h := 0; h < 4; h++ {
+			if uint16(v>>(16*h)) != uint16(p>>(16*h)) {
+				d++
+			}
+		}
+		if d < bestDiff {
+			best, bestDiff = p, d
+		}
+	}
+	for src := 0; src < 4; src++ {
+		c := uint64(uint16(v >> (16 * src)))
+		// Replicate one halfword everywhere.
+		try(c * 0x0001000100010001)
+		// Replace single halfwords by the chosen one.
+		for dst := 0; dst < 4; dst++ {
+			if dst != src {
+				p := v&^(0xffff<<(16*dst)) | c<<(16*dst)
+				try(p)
+			}
+		}
+	}
+	// Replicate the low or high 32-bit word.
+	lo, hi := v&0xffffffff, v>>32
+	try(lo | lo<<32)
+	try(hi | hi<<32)
+	return best, bestDiff < maxDiff
+}

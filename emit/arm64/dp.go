@@ -1,0 +1,248 @@
+package arm64
+
+import "fmt"
+
+// Data-processing instructions other than add/sub and logical: multiply, divide,
+// variable shifts, bitfield moves (immediate shifts, extensions), byte reversal
+// and conditional select.
+
+const (
+	dp3Base  = 0x1b000000 // sf 00 11011 op31 Rm o0 Ra Rn Rd
+	dp2Base  = 0x1ac00000 // sf 0 0 11010110 Rm opcode Rn Rd
+	dp1Base  = 0x5ac00000 // sf 1 0 11010110 00000 opcode Rn Rd
+	bfmBase  = 0x13000000 // sf opc 100110 N immr imms Rn Rd
+	cselBase = 0x1a800000 // sf op S 11010100 Rm cond o2 Rn Rd (o2 at bit 10)
+)
+
+// Madd encodes madd rd, rn, rm, ra: rd = ra + rn*rm.
+func Madd(w Width, rd, rn, rm, ra Reg) (Inst, error) { return dp3("madd", 0, w, rd, rn, rm, ra) }
+
+// Msub encodes msub rd, rn, rm, ra: rd = ra - rn*rm (used for the remainder).
+func Msub(w Width, rd, rn, rm, ra Reg) (Inst, error) { return dp3("msub", 1, w, rd, rn, rm, ra) }
+
+// Mul encodes mul rd, rn, rm (madd with ra = xzr).
+func Mul(w Width, rd, rn, rm Reg) (Inst, error) { return dp3("mul", 0, w, rd, rn, rm, XZR) }
+
+func dp3(name string, o0 uint32, w Width, rd, rn, rm, ra Reg) (Inst, error) {
+	if err := checkWidth(name, w); err != nil {
+		return 0, err
+	}
+	d, n, m, err := rrr(name, rd, rn, rm)
+	if err != nil {
+		return 0, err
+	}
+	a, err := rz(name, ra)
+	if err != nil {
+		return 0, err
+	}
+	return Inst(uint32(w)<<31 | dp3Base | m<<16 | o0<<15 | a<<10 | n<<5 | d), nil
+}
+
+// DP2Op selects a two-source data-processing instruction. Its value is the
+// opcode field.
+type DP2Op uint8
+
+const (
+	UDIV DP2Op = 0x02
+	SDIV DP2Op = 0x03
+	LSLV DP2Op = 0x08
+	LSRV DP2Op = 0x09
+	ASRV DP2Op = 0x0a
+	RORV DP2Op = 0x0b
+)
+
+var dp2Names = map[DP2Op]string{UDIV: "udiv", SDIV: "sdiv", LSLV: "lslv", LSRV: "lsrv", ASRV: "asrv", RORV: "rorv"}
+
+func (o DP2Op) String() string {
+	if s, ok := dp2Names[o]; ok {
+		return s
+	}
+	return fmt.Sprintf("DP2Op(%d)", uint8(o))
+}
+
+// DP2 encodes udiv/sdiv/lslv/lsrv/asrv/rorv rd, rn, rm. Division by zero yields
+// 0 and variable shifts take the count modulo the width, which is exactly BPF's
+// rule for div and for shifts.
+func DP2(op DP2Op, w Width, rd, rn, rm Reg) (Inst, error) {
+	name, ok := dp2Names[op]
+	if !ok {
+		return 0, &EncodeError{Op: "dp2", Reason: fmt.Sprintf("invalid op %v", op)}
+	}
+	if err := checkWidth(name, w); err != nil {
+		return 0, err
+	}
+	d, n, m, err := rrr(name, rd, rn, rm)
+	if err != nil {
+		return 0, err
+	}
+	return Inst(uint32(w)<<31 | dp2Base | m<<16 | uint32(op)<<10 | n<<5 | d), nil
+}
+
+// DP1Op selects a one-source data-processing instruction. Its value is the
+// opcode field; REV is resolved per width (opcode 2 for W32, 3 for W64).
+type DP1Op uint8
+
+const (
+	RBIT  DP1Op = 0x00
+	REV16 DP1Op = 0x01
+	REV32 DP1Op = 0x02 // 64-bit only: reverse bytes in each word
+	REV   DP1Op = 0x03 // reverse all bytes of the register
+	CLZ   DP1Op = 0x04
+)
+
+var dp1Names = map[DP1Op]string{RBIT: "rbit", REV16: "rev16", REV32: "rev32", REV: "rev", CLZ: "clz"}
+
+func (o DP1Op) String() string {
+	if s, ok := dp1Names[o]; ok {
+		return s
+	}
+	return fmt.Sprintf("DP1Op(%d)", uint8(o))
+}
+
+// DP1 encodes rbit/rev16/rev32/rev/clz rd, rn.
+func DP1(op DP1Op, w Width, rd, rn Reg) (Inst, error) {
+	name, ok := dp1Names[op]
+	if !ok {
+		return 0, &EncodeError{Op: "dp1", Reason: fmt.Sprintf("invalid op %v", op)}
+	}
+	if err := checkWidth(name, w); err != nil {
+		return 0, err
+	}
+	opc := uint32(op)
+	switch {
+	case op == REV32 && w == W32:
+		return 0, &EncodeError{Op: name, Reason: "has no 32-bit form (use rev)"}
+	case op == REV && w == W32:
+		opc = 0x02
+	}
+	d, err := rz(name, rd)
+	if err != nil {
+		return 0, err
+	}
+	n, err := rz(name, rn)
+	if err != nil {
+		return 0, err
+	}
+	return Inst(uint32(w)<<31 | dp1Base | opc<<10 | n<<5 | d), nil
+}
+
+// BitfieldOp selects sbfm, bfm or ubfm. Its value is the opc field.
+type BitfieldOp uint8
+
+const (
+	SBFM BitfieldOp = 0
+	BFM  BitfieldOp = 1
+	UBFM BitfieldOp = 2
+)
+
+var bfmNames = [3]string{"sbfm", "bfm", "ubfm"}
+
+// Bitfield encodes sbfm/bfm/ubfm rd, rn, #immr, #imms, the instructions behind
+// immediate shifts and sign/zero extensions (see Lsl, Lsr, Asr, Sxt*, Uxt*).
+func Bitfield(op BitfieldOp, w Width, rd, rn Reg, immr, imms uint8) (Inst, error) {
+	if op > UBFM {
+		return 0, &EncodeError{Op: "bitfield", Reason: fmt.Sprintf("invalid op %d", op)}
+	}
+	name := bfmNames[op]
+	if err := checkWidth(name, w); err != nil {
+		return 0, err
+	}
+	if uint(immr) >= w.bits() || uint(imms) >= w.bits() {
+		return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("immr %d / imms %d out of range for %v", immr, imms, w)}
+	}
+	d, err := rz(name, rd)
+	if err != nil {
+		return 0, err
+	}
+	n, err := rz(name, rn)
+	if err != nil {
+		return 0, err
+	}
+	return Inst(uint32(w)<<31 | uint32(op)<<29 | bfmBase | uint32(w)<<22 | uint32(immr)<<16 | uint32(imms)<<10 | n<<5 | d), nil
+}
+
+func shiftAmount(name string, w Width, sh uint8) error {
+	if err := checkWidth(name, w); err != nil {
+		return err
+	}
+	if uint(sh) >= w.bits() {
+		return &EncodeError{Op: name, Reason: fmt.Sprintf("shift %d out of range for %v", sh, w)}
+	}
+	return nil
+}
+
+// LslImm encodes lsl rd, rn, #sh (ubfm rd, rn, #(-sh mod width), #(width-1-sh)).
+func LslImm(w Width, rd, rn Reg, sh uint8) (Inst, error) {
+	if err := shiftAmount("lsl", w, sh); err != nil {
+		return 0, err
+	}
+	bw := uint8(w.bits())
+	return Bitfield(UBFM, w, rd, rn, (bw-sh)%bw, bw-1-sh)
+}
+
+// LsrImm encodes lsr rd, rn, #sh (ubfm rd, rn, #sh, #(width-1)).
+func LsrImm(w Width, rd, rn Reg, sh uint8) (Inst, error) {
+	if err := shiftAmount("lsr", w, sh); err != nil {
+		return 0, err
+	}
+	return Bitfield(UBFM, w, rd, rn, sh, uint8(w.bits())-1)
+}
+
+// AsrImm encodes asr rd, rn, #sh (sbfm rd, rn, #sh, #(width-1)).
+func AsrImm(w Width, rd, rn Reg, sh uint8) (Inst, error) {
+	if err := shiftAmount("asr", w, sh); err != nil {
+		return 0, err
+	}
+	return Bitfield(SBFM, w, rd, rn, sh, uint8(w.bits())-1)
+}
+
+// Sxtb encodes sxtb rd, wn: sign-extend the low byte to the width w.
+func Sxtb(w Width, rd, rn Reg) (Inst, error) { return Bitfield(SBFM, w, rd, rn, 0, 7) }
+
+// Sxth encodes sxth rd, wn: sign-extend the low halfword to the width w.
+func Sxth(w Width, rd, rn Reg) (Inst, error) { return Bitfield(SBFM, w, rd, rn, 0, 15) }
+
+// Sxtw encodes sxtw xd, wn: sign-extend the low word to 64 bits.
+func Sxtw(rd, rn Reg) (Inst, error) { return Bitfield(SBFM, W64, rd, rn, 0, 31) }
+
+// Uxtb encodes uxtb wd, wn: zero-extend the low byte (to 64 bits, as every
+// 32-bit write clears the upper half).
+func Uxtb(rd, rn Reg) (Inst, error) { return Bitfield(UBFM, W32, rd, rn, 0, 7) }
+
+// Uxth encodes uxth wd, wn: zero-extend the low halfword to 64 bits.
+func Uxth(rd, rn Reg) (Inst, error) { return Bitfield(UBFM, W32, rd, rn, 0, 15) }
+
+// CondSelect encodes csel rd, rn, rm, cond (rd = cond ? rn : rm), or csinc when
+// inc is set (rd = cond ? rn : rm+1).
+func CondSelect(inc bool, w Width, rd, rn, rm Reg, c Cond) (Inst, error) {
+	name := "csel"
+	var o2 uint32
+	if inc {
+		name, o2 = "csinc", 1
+	}
+	if err := checkWidth(name, w); err != nil {
+		return 0, err
+	}
+	if c > NV {
+		return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("invalid condition %v", c)}
+	}
+	d, n, m, err := rrr(name, rd, rn, rm)
+	if err != nil {
+		return 0, err
+	}
+	return Inst(uint32(w)<<31 | cselBase | m<<16 | uint32(c)<<12 | o2<<10 | n<<5 | d), nil
+}
+
+// Csel encodes csel rd, rn, rm, cond.
+func Csel(w Width, rd, rn, rm Reg, c Cond) (Inst, error) { return CondSelect(false, w, rd, rn, rm, c) }
+
+// Csinc encodes csinc rd, rn, rm, cond.
+func Csinc(w Width, rd, rn, rm Reg, c Cond) (Inst, error) { return CondSelect(true, w, rd, rn, rm, c) }
+
+// Cset encodes cset rd, cond (csinc rd, xzr, xzr, invert(cond)): rd = cond ? 1 : 0.
+func Cset(w Width, rd Reg, c Cond) (Inst, error) {
+	if c >= AL {
+		return 0, &EncodeError{Op: "cset", Reason: fmt.Sprintf("condition %v has no inverse", c)}
+	}
+	return CondSelect(true, w, rd, XZR, XZR, c.Invert())
+}
