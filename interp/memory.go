@@ -36,6 +36,7 @@ type Memory struct {
 	stack     [MaxFrames * StackSize]byte
 	stackBase uint64 // address of stack[0]
 	stackLo   uint64 // lowest live stack address: r10 of the deepest frame - StackSize
+	live      []byte // stack[stackLo-stackBase:]: the live frames
 	stackEnd  uint64 // stackBase + len(stack): r10 of the entry frame
 	regions   []region
 	last      int // index of the region that served the last slow-path access
@@ -52,7 +53,7 @@ func (m *Memory) reset() {
 	clear(m.stack[:]) // programs may read the stack before writing it: they see zeros
 	m.stackBase = uint64(uintptr(unsafe.Pointer(&m.stack[0])))
 	m.stackEnd = m.stackBase + uint64(len(m.stack))
-	m.stackLo = m.stackEnd - StackSize
+	m.setStackLo(m.stackEnd - StackSize)
 	clear(m.regions)
 	m.regions = m.regions[:0]
 	m.last = 0
@@ -79,6 +80,28 @@ func (m *Memory) Bytes(addr, n uint64, write bool) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d bytes at %#x", err, n, addr)
 	}
 	return b, nil
+}
+
+// setStackLo moves the lower end of the live stack (calls open frames, exits close them), so
+// that dead frames are out of bounds.
+func (m *Memory) setStackLo(lo uint64) {
+	m.stackLo = lo
+	m.live = m.stack[lo-m.stackBase:]
+}
+
+// stackBytes is the interpreter's fast path, small enough to inline: the n bytes at a when
+// they lie in the live stack, else nil.
+func (m *Memory) stackBytes(a, n uint64) []byte {
+	if o := a - m.stackLo; o < uint64(len(m.live)) && n <= uint64(len(m.live))-o {
+		return m.live[o : o+n : o+n]
+	}
+	return nil
+}
+
+// regionBytes is the slow path: the n bytes at a from the other regions, else nil.
+func (m *Memory) regionBytes(a, n uint64, write bool) []byte {
+	b, _ := m.accessSlow(a, n, write)
+	return b
 }
 
 // access returns the n bytes at a, or an error naming why not. The live stack is checked

@@ -74,8 +74,13 @@ type frame struct {
 }
 
 type state struct {
-	mem    Memory
-	frames [MaxFrames]frame
+	mem       Memory
+	r         [16]uint64 // r0..r10; indexes are masked with 15, so no bounds checks
+	frames    [MaxFrames]frame
+	depth     int // frames below the running one
+	tailCalls int
+	prog      *Program // the program whose code is running
+	env       *Env
 }
 
 var statePool = sync.Pool{New: func() any { return new(state) }}
@@ -90,7 +95,8 @@ func (p *Program) Run(env *Env) (Result, error) {
 	}
 	st := statePool.Get().(*state)
 	defer func() {
-		st.frames = [MaxFrames]frame{} // drop program references
+		st.frames = [MaxFrames]frame{} // drop references to programs and memory
+		st.prog, st.env = nil, nil
 		st.mem.reset()
 		statePool.Put(st)
 	}()
@@ -98,12 +104,12 @@ func (p *Program) Run(env *Env) (Result, error) {
 	return st.run(p, env)
 }
 
-func (st *state) run(p *Program, env *Env) (res Result, err error) {
+func (st *state) run(p *Program, env *Env) (Result, error) {
+	st.prog, st.env, st.depth, st.tailCalls = p, env, 0, 0
 	m := &st.mem
-	for _, r := range p.regions {
-		m.regions = append(m.regions, r)
-	}
-	var r [16]uint64 // r0..r10; indexes are masked with 15, so no bounds checks
+	m.regions = append(m.regions, p.regions...)
+	r := &st.r
+	*r = [16]uint64{}
 	r[1] = m.Register(env.Context, env.ContextReadOnly)
 	r[2] = uint64(len(env.Context))
 	r[10] = m.stackEnd
@@ -112,20 +118,19 @@ func (st *state) run(p *Program, env *Env) (res Result, err error) {
 	if budget == 0 {
 		budget = DefaultBudget
 	}
+	// The loop keeps only what every instruction needs in locals (code, pc, left, r, m):
+	// calls, exits, atomics and errors live in methods on st, so the hot path spills little.
 	left := budget
 	code := p.code
-	depth := 0
 	pc := 0
-	tailCalls := 0
 	le := binary.LittleEndian
-
 	for {
 		if left == 0 { // name the instruction that was not executed
-			return failure(pc, budget, tailCalls, ErrBudgetExhausted, "%d instructions executed", budget)
+			return st.failure(pc, budget, ErrBudgetExhausted, "%d instructions executed", budget)
 		}
 		left--
 		if uint(pc) >= uint(len(code)) { // unreachable for validated code; keeps Run panic-free
-			return failure(pc, budget-left, tailCalls, ErrOutOfBounds, "program counter outside the program")
+			return st.failure(pc, budget-left, ErrOutOfBounds, "program counter outside the program")
 		}
 		in := &code[pc]
 		pc++
@@ -453,138 +458,201 @@ func (st *state) run(p *Program, env *Env) (res Result, err error) {
 			pc++
 
 		case opLdxB:
-			b, err := m.access(r[s]+in.k, 1, false)
-			if err != nil {
-				return failure(pc-1, budget-left, tailCalls, err, "1-byte load from %#x", r[s]+in.k)
+			b := m.stackBytes(r[s]+in.k, 1)
+			if b == nil {
+				b = m.regionBytes(r[s]+in.k, 1, false)
+			}
+			if b == nil {
+				return st.memFault(pc-1, budget-left, r[s]+in.k, 1, false)
 			}
 			r[d] = uint64(b[0])
 		case opLdxH:
-			b, err := m.access(r[s]+in.k, 2, false)
-			if err != nil {
-				return failure(pc-1, budget-left, tailCalls, err, "2-byte load from %#x", r[s]+in.k)
+			b := m.stackBytes(r[s]+in.k, 2)
+			if b == nil {
+				b = m.regionBytes(r[s]+in.k, 2, false)
+			}
+			if b == nil {
+				return st.memFault(pc-1, budget-left, r[s]+in.k, 2, false)
 			}
 			r[d] = uint64(le.Uint16(b))
 		case opLdxW:
-			b, err := m.access(r[s]+in.k, 4, false)
-			if err != nil {
-				return failure(pc-1, budget-left, tailCalls, err, "4-byte load from %#x", r[s]+in.k)
+			b := m.stackBytes(r[s]+in.k, 4)
+			if b == nil {
+				b = m.regionBytes(r[s]+in.k, 4, false)
+			}
+			if b == nil {
+				return st.memFault(pc-1, budget-left, r[s]+in.k, 4, false)
 			}
 			r[d] = uint64(le.Uint32(b))
 		case opLdxDW:
-			b, err := m.access(r[s]+in.k, 8, false)
-			if err != nil {
-				return failure(pc-1, budget-left, tailCalls, err, "8-byte load from %#x", r[s]+in.k)
+			b := m.stackBytes(r[s]+in.k, 8)
+			if b == nil {
+				b = m.regionBytes(r[s]+in.k, 8, false)
+			}
+			if b == nil {
+				return st.memFault(pc-1, budget-left, r[s]+in.k, 8, false)
 			}
 			r[d] = le.Uint64(b)
 		case opLdxsB:
-			b, err := m.access(r[s]+in.k, 1, false)
-			if err != nil {
-				return failure(pc-1, budget-left, tailCalls, err, "1-byte load from %#x", r[s]+in.k)
+			b := m.stackBytes(r[s]+in.k, 1)
+			if b == nil {
+				b = m.regionBytes(r[s]+in.k, 1, false)
+			}
+			if b == nil {
+				return st.memFault(pc-1, budget-left, r[s]+in.k, 1, false)
 			}
 			r[d] = uint64(int64(int8(b[0])))
 		case opLdxsH:
-			b, err := m.access(r[s]+in.k, 2, false)
-			if err != nil {
-				return failure(pc-1, budget-left, tailCalls, err, "2-byte load from %#x", r[s]+in.k)
+			b := m.stackBytes(r[s]+in.k, 2)
+			if b == nil {
+				b = m.regionBytes(r[s]+in.k, 2, false)
+			}
+			if b == nil {
+				return st.memFault(pc-1, budget-left, r[s]+in.k, 2, false)
 			}
 			r[d] = uint64(int64(int16(le.Uint16(b))))
 		case opLdxsW:
-			b, err := m.access(r[s]+in.k, 4, false)
-			if err != nil {
-				return failure(pc-1, budget-left, tailCalls, err, "4-byte load from %#x", r[s]+in.k)
+			b := m.stackBytes(r[s]+in.k, 4)
+			if b == nil {
+				b = m.regionBytes(r[s]+in.k, 4, false)
+			}
+			if b == nil {
+				return st.memFault(pc-1, budget-left, r[s]+in.k, 4, false)
 			}
 			r[d] = uint64(int64(int32(le.Uint32(b))))
-
 		case opStB, opStH, opStW, opStDW:
 			n := uint64(1) << (in.op - opStB)
 			a := r[d] + uint64(int64(in.off))
-			b, err := m.access(a, n, true)
-			if err != nil {
-				return failure(pc-1, budget-left, tailCalls, err, "%d-byte store to %#x", n, a)
+			b := m.stackBytes(a, n)
+			if b == nil {
+				b = m.regionBytes(a, n, true)
+			}
+			if b == nil {
+				return st.memFault(pc-1, budget-left, a, n, true)
 			}
 			store(b, in.k)
 		case opStxB, opStxH, opStxW, opStxDW:
 			n := uint64(1) << (in.op - opStxB)
 			a := r[d] + in.k
-			b, err := m.access(a, n, true)
-			if err != nil {
-				return failure(pc-1, budget-left, tailCalls, err, "%d-byte store to %#x", n, a)
+			b := m.stackBytes(a, n)
+			if b == nil {
+				b = m.regionBytes(a, n, true)
+			}
+			if b == nil {
+				return st.memFault(pc-1, budget-left, a, n, true)
 			}
 			store(b, r[s])
-		case opAtomic32, opAtomic64:
-			n := uint64(4)
-			if in.op == opAtomic64 {
-				n = 8
-			}
-			a := r[d] + in.k
-			b, err := m.access(a, n, true)
-			if err != nil {
-				return failure(pc-1, budget-left, tailCalls, err, "%d-byte atomic at %#x", n, a)
-			}
-			atomicOp(b, isa.AtomicOp(in.off), &r[0], &r[s])
-
-		case opCall:
-			id := int32(in.k)
-			if id == HelperTailCall && env.TailCalls != nil {
-				if tailCalls >= MaxTailCalls {
-					continue // the limit makes the tail call fail: execution goes on
+		default: // calls, exit, atomics, and what cannot run
+			next, done, err := st.step(in, pc)
+			if err != nil || done {
+				res := Result{Insns: budget - left, TailCalls: st.tailCalls}
+				if err == nil {
+					res.R0 = r[0]
 				}
-				next := env.TailCalls.TailCall(m, r[2], r[3])
-				if next == nil {
-					continue
-				}
-				tailCalls++
-				for _, rg := range next.regions {
-					m.regions = append(m.regions, rg)
-				}
-				// The callee replaces the running function in its frame: same registers
-				// (r1 is the context argument), same stack, never returns here.
-				p, code, pc = next, next.code, 0
-				continue
+				return res, err
 			}
-			if r[0], err = callHelper(env.Helpers, m, id, &r); err != nil {
-				return failure(pc-1, budget-left, tailCalls, err, "helper %d", id)
-			}
-		case opCallX:
-			v := r[d]
-			if v > math.MaxInt32 {
-				return failure(pc-1, budget-left, tailCalls, ErrUnknownHelper, "callx to %#x: not a helper id", v)
-			}
-			if r[0], err = callHelper(env.Helpers, m, int32(v), &r); err != nil {
-				return failure(pc-1, budget-left, tailCalls, err, "helper %d (callx r%d)", v, d)
-			}
-		case opCallLocal:
-			if depth+1 >= MaxFrames {
-				return failure(pc-1, budget-left, tailCalls, ErrCallDepth, "call would open frame %d of at most %d", depth+2, MaxFrames)
-			}
-			st.frames[depth] = frame{prog: p, ret: pc, r6: r[6], r7: r[7], r8: r[8], r9: r[9], r10: r[10]}
-			depth++
-			r[10] -= StackSize
-			m.stackLo -= StackSize
-			pc = int(in.off)
-		case opExit:
-			if depth == 0 {
-				return Result{R0: r[0], Insns: budget - left, TailCalls: tailCalls}, nil
-			}
-			depth--
-			f := &st.frames[depth]
-			r[6], r[7], r[8], r[9], r[10] = f.r6, f.r7, f.r8, f.r9, f.r10
-			m.stackLo += StackSize
-			p, code, pc = f.prog, f.prog.code, f.ret
-			f.prog = nil
-		case opCallKfunc:
-			return failure(pc-1, budget-left, tailCalls, ErrUnsupported, "kfunc call (BTF id %d)", int32(in.k))
-		case opLdLegacy:
-			return failure(pc-1, budget-left, tailCalls, ErrUnsupported, "legacy packet access (LD ABS/IND)")
-		default: // opInvalid: unreachable for validated code
-			return failure(pc-1, budget-left, tailCalls, ErrUnsupported, "no executable instruction in this slot")
+			pc, code = next, st.prog.code
 		}
 	}
 }
 
+// step executes the instructions that change frames or programs, or may fail for reasons
+// other than memory bounds. pc is the slot after in; it returns the next slot, whether the
+// run is over (exit from the entry frame), or an error.
+func (st *state) step(in *insn, pc int) (next int, done bool, err error) {
+	r, m := &st.r, &st.mem
+	d, s := in.dst&15, in.src&15
+	switch in.op {
+	case opAtomic32, opAtomic64:
+		n := uint64(4)
+		if in.op == opAtomic64 {
+			n = 8
+		}
+		a := r[d] + in.k
+		b, err := m.access(a, n, true)
+		if err != nil {
+			return 0, false, errAt(pc-1, err, "%d-byte atomic at %#x", n, a)
+		}
+		atomicOp(b, isa.AtomicOp(in.off), &r[0], &r[s])
+	case opCall:
+		id := int32(in.k)
+		if id == HelperTailCall && st.env.TailCalls != nil {
+			return st.tailCall(pc)
+		}
+		if r[0], err = callHelper(st.env.Helpers, m, id, r); err != nil {
+			return 0, false, errAt(pc-1, err, "helper %d", id)
+		}
+	case opCallX:
+		v := r[d]
+		if v > math.MaxInt32 {
+			return 0, false, errAt(pc-1, ErrUnknownHelper, "callx r%d = %#x: not a helper id", d, v)
+		}
+		if r[0], err = callHelper(st.env.Helpers, m, int32(v), r); err != nil {
+			return 0, false, errAt(pc-1, err, "helper %d (callx r%d)", v, d)
+		}
+	case opCallLocal:
+		if st.depth+1 >= MaxFrames {
+			return 0, false, errAt(pc-1, ErrCallDepth, "call would open frame %d of at most %d", st.depth+2, MaxFrames)
+		}
+		st.frames[st.depth] = frame{prog: st.prog, ret: pc, r6: r[6], r7: r[7], r8: r[8], r9: r[9], r10: r[10]}
+		st.depth++
+		r[10] -= StackSize
+		m.setStackLo(m.stackLo - StackSize)
+		return int(in.off), false, nil
+	case opExit:
+		if st.depth == 0 {
+			return 0, true, nil
+		}
+		st.depth--
+		f := &st.frames[st.depth]
+		r[6], r[7], r[8], r[9], r[10] = f.r6, f.r7, f.r8, f.r9, f.r10
+		m.setStackLo(m.stackLo + StackSize)
+		st.prog, pc = f.prog, f.ret
+		f.prog = nil
+		return pc, false, nil
+	case opCallKfunc:
+		return 0, false, errAt(pc-1, ErrUnsupported, "kfunc call (BTF id %d)", int32(in.k))
+	case opLdLegacy:
+		return 0, false, errAt(pc-1, ErrUnsupported, "legacy packet access (LD ABS/IND)")
+	default: // opInvalid: unreachable for validated code
+		return 0, false, errAt(pc-1, ErrUnsupported, "no executable instruction in this slot")
+	}
+	return pc, false, nil
+}
+
+// tailCall performs bpf_tail_call(ctx = r1, map = r2, index = r3) for the call before pc.
+func (st *state) tailCall(pc int) (int, bool, error) {
+	if st.tailCalls >= MaxTailCalls {
+		return pc, false, nil // the limit makes the tail call fail: execution goes on
+	}
+	next := st.env.TailCalls.TailCall(&st.mem, st.r[2], st.r[3])
+	if next == nil {
+		return pc, false, nil
+	}
+	st.tailCalls++
+	st.mem.regions = append(st.mem.regions, next.regions...)
+	// The callee replaces the running function in its frame: same registers (r1 is the
+	// context argument), same stack; it never returns here.
+	st.prog = next
+	return 0, false, nil
+}
+
 // failure builds the result of a run stopped by an error at slot index.
-func failure(index int, insns uint64, tailCalls int, e error, format string, args ...any) (Result, error) {
-	return Result{Insns: insns, TailCalls: tailCalls}, &Error{Index: index, Err: e, Detail: fmt.Sprintf(format, args...)}
+func (st *state) failure(index int, insns uint64, e error, format string, args ...any) (Result, error) {
+	return Result{Insns: insns, TailCalls: st.tailCalls}, errAt(index, e, format, args...)
+}
+
+// memFault reports a failed load or store of n bytes at a by the instruction at index.
+func (st *state) memFault(index int, insns uint64, a, n uint64, write bool) (Result, error) {
+	_, err := st.mem.access(a, n, write)
+	if err == nil { // cannot happen: the fast path and access agree
+		err = ErrOutOfBounds
+	}
+	kind := "load from"
+	if write {
+		kind = "store to"
+	}
+	return st.failure(index, insns, err, "%d-byte %s %#x", n, kind, a)
 }
 
 func div64(a, b uint64) uint64 {
