@@ -232,3 +232,26 @@ func BranchOffset(i Inst) (int64, bool) {
 	}
 	return 0, false
 }
+
+// BCondFar returns the long form of b.cond for targets beyond ±1 MiB:
+// "b.!cond .+8; b target", where off is measured from the first instruction.
+// It reaches what b reaches (about ±128 MiB). For AL it is a single b.
+func BCondFar(c Cond, off int64) (Seq, error) {
+	var s Seq
+	if c > NV {
+		return s, &EncodeError{Op: "b.cond", Reason: fmt.Sprintf("invalid condition %v", c)}
+	}
+	if c >= AL {
+		i, err := B(off)
+		s.add(i)
+		return s, err
+	}
+	skip, _ := BCond(c.Invert(), 8)
+	far, err := B(off - 4)
+	if err != nil {
+		return Seq{}, err
+	}
+	s.add(skip)
+	s.add(far)
+	return s, nil
+}
