@@ -1,0 +1,517 @@
+package amd64
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/isa"
+	"github.com/bpfjit/bpfjit/regalloc"
+)
+
+// Backend lowers BPF to x86-64 following ARCHITECTURE-NOTES §3 and the bridge's calling
+// contract (bridge/doc.go): r12 holds the bridge context and is never written; helper k
+// is called with `mov r11d, k; call [r12 + GateEntryDisp]`; r9, r10 (blinding AX) and r11
+// are scratch inside one instruction's sequence.
+type Backend struct {
+	// GateEntryDisp is the offset of the helper gate's address in the bridge context.
+	GateEntryDisp int32
+}
+
+// Scratch registers. AX (r10) only carries values inside one blinded group, so the
+// lowering of a single instruction may use it once it has read its operands.
+const (
+	tmp  = R11 // also the helper index at a gate call
+	tmp2 = R9
+	tmp3 = R10
+	ctx  = R12
+)
+
+// Branch kinds.
+const (
+	kindJmp  uint8 = iota // jmp rel8 / rel32
+	kindJcc               // jcc rel8 / rel32; Arg is the condition
+	kindCall              // call rel32 (fixed)
+	kindLea               // lea reg, [rip+rel32] (fixed); Arg is the register
+)
+
+// Regs implements emit.Backend.
+func (*Backend) Regs() *regalloc.Map { return &regalloc.AMD64 }
+
+// BranchSize implements emit.BranchEncoder.
+func (*Backend) BranchSize(k uint8, long bool) int {
+	switch k {
+	case kindJmp:
+		if long {
+			return Jmp32Size
+		}
+		return Jmp8Size
+	case kindJcc:
+		if long {
+			return Jcc32Size
+		}
+		return Jcc8Size
+	case kindCall:
+		return CallSize
+	}
+	return LeaRIPSize
+}
+
+// ShortReaches implements emit.BranchEncoder: rel8 counts from the end of the 2-byte form.
+func (*Backend) ShortReaches(k uint8, from, to int) bool {
+	return fits8(int64(to - (from + 2)))
+}
+
+// PutBranch implements emit.BranchEncoder.
+func (b *Backend) PutBranch(dst []byte, br emit.Branch, from, to int) error {
+	size := b.BranchSize(br.Kind, br.Long)
+	rel := int64(to - (from + size))
+	if rel != int64(int32(rel)) || (!br.Long && !fits8(rel)) {
+		return fmt.Errorf("amd64: branch from %#x to %#x out of range", from, to)
+	}
+	c := Code(dst[:0])
+	switch br.Kind {
+	case kindJmp:
+		if br.Long {
+			c.Jmp32(int32(rel))
+		} else {
+			c.Jmp8(int8(rel))
+		}
+	case kindJcc:
+		if br.Long {
+			c.Jcc32(Cond(br.Arg), int32(rel))
+		} else {
+			c.Jcc8(Cond(br.Arg), int8(rel))
+		}
+	case kindCall:
+		c.CallRel32(int32(rel))
+	case kindLea:
+		c.LeaRIP(Reg(br.Arg), int32(rel))
+	}
+	return nil
+}
+
+func reg(r isa.Register) Reg { return Reg(regalloc.AMD64.Reg[r]) }
+
+func code(c *emit.Compiler) *Code { return (*Code)(&c.Buf.Code) }
+
+// Prologue implements emit.Backend:
+//
+//	nop5                  patchable entry (trampolines/freplace rewrite it)
+//	push rbp; mov rbp, rsp
+//	sub rsp, depth        the BPF stack is [rbp-depth, rbp)
+//	push <saved>          only the callee-saved registers the function writes
+//	sub rsp, 8            if needed to keep rsp 16-byte aligned at calls
+func (*Backend) Prologue(c *emit.Compiler, f *emit.Func) {
+	a := code(c)
+	a.Nop5()
+	a.Push(RBP)
+	a.Mov(W64, RBP, RSP)
+	if f.StackDepth > 0 {
+		a.ALUImm(SUB, W64, RSP, int32(f.StackDepth))
+	}
+	for _, r := range f.Saved {
+		a.Push(Reg(r))
+	}
+	if len(f.Saved)%2 == 1 {
+		a.ALUImm(SUB, W64, RSP, 8)
+	}
+}
+
+// Epilogue implements emit.Backend.
+func (*Backend) Epilogue(c *emit.Compiler, f *emit.Func) {
+	a := code(c)
+	if len(f.Saved)%2 == 1 {
+		a.ALUImm(ADD, W64, RSP, 8)
+	}
+	for i := len(f.Saved) - 1; i >= 0; i-- {
+		a.Pop(Reg(f.Saved[i]))
+	}
+	a.Leave()
+	a.Ret()
+}
+
+func width(c isa.Class) Width {
+	if c == isa.ClassALU64 || c == isa.ClassJMP {
+		return W64
+	}
+	return W32
+}
+
+func memWidth(s isa.Size) Width {
+	switch s {
+	case isa.SizeB:
+		return W8
+	case isa.SizeH:
+		return W16
+	case isa.SizeW:
+		return W32
+	}
+	return W64
+}
+
+// Lower implements emit.Backend.
+func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
+	in := c.S.Insns[i]
+	a := code(c)
+	switch cl := in.Opcode.Class(); cl {
+	case isa.ClassALU, isa.ClassALU64:
+		return 1, b.alu(c, in, width(cl))
+	case isa.ClassJMP, isa.ClassJMP32:
+		return 1, b.jump(c, f, i, in, width(cl))
+	case isa.ClassLDX:
+		m := Mem{reg(in.Src), int32(in.Off)}
+		if in.Opcode.Mode() == isa.ModeMEMSX {
+			a.LoadSX(memWidth(in.Opcode.Size()), reg(in.Dst), m)
+		} else {
+			a.Load(memWidth(in.Opcode.Size()), reg(in.Dst), m)
+		}
+		return 1, nil
+	case isa.ClassST:
+		a.StoreImm(memWidth(in.Opcode.Size()), Mem{reg(in.Dst), int32(in.Off)}, in.Imm)
+		return 1, nil
+	case isa.ClassSTX:
+		if in.Opcode.Mode() == isa.ModeATOMIC {
+			return 1, b.atomic(c, in)
+		}
+		a.Store(memWidth(in.Opcode.Size()), Mem{reg(in.Dst), int32(in.Off)}, reg(in.Src))
+		return 1, nil
+	case isa.ClassLD:
+		if !in.IsLdImm64() || i+1 >= len(c.S.Insns) {
+			return 0, emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "opcode %#02x", uint8(in.Opcode))
+		}
+		return 2, b.ldImm64(c, i, in)
+	}
+	return 0, emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "opcode %#02x", uint8(in.Opcode))
+}
+
+func (b *Backend) ldImm64(c *emit.Compiler, i int, in isa.Instruction) error {
+	a := code(c)
+	d := reg(in.Dst)
+	switch in.Src {
+	case 0:
+		a.MovConst(d, isa.Imm64(in, c.S.Insns[i+1]))
+	case isa.PseudoFunc:
+		l, ok := c.FuncEntry(c.S.Target[i])
+		if !ok {
+			return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "function address of a non-function")
+		}
+		c.Buf.AddBranch(kindLea, uint8(d), l)
+	default:
+		// Map, map value or BTF object: movabs with an 8-byte hole the loader fills.
+		a.b(0x48|d.hi(), 0xb8+d.low3())
+		c.AddReloc(i)
+		a.imm64(0)
+	}
+	return nil
+}
+
+var aluOps = map[isa.ALUOp]ALUOp{isa.ALUAdd: ADD, isa.ALUSub: SUB, isa.ALUOr: OR, isa.ALUAnd: AND, isa.ALUXor: XOR}
+
+var shiftOps = map[isa.ALUOp]ShiftOp{isa.ALULsh: SHL, isa.ALURsh: SHR, isa.ALUArsh: SAR}
+
+func (b *Backend) alu(c *emit.Compiler, in isa.Instruction, w Width) error {
+	a := code(c)
+	op := in.Opcode.ALUOp()
+	d := reg(in.Dst)
+	isX := in.Opcode.Source() == isa.SourceX
+	s := reg(in.Src)
+	switch op {
+	case isa.ALUAdd, isa.ALUSub, isa.ALUOr, isa.ALUAnd, isa.ALUXor:
+		if isX {
+			a.ALU(aluOps[op], w, d, s)
+		} else {
+			a.ALUImm(aluOps[op], w, d, in.Imm)
+		}
+	case isa.ALUMov:
+		switch {
+		case !isX:
+			if w == W64 {
+				a.MovConst(d, uint64(int64(in.Imm)))
+			} else {
+				a.MovImm32(d, uint32(in.Imm))
+			}
+		case in.Off == 0:
+			if d != s || w == W32 { // mov r32, r32 zero-extends even onto itself
+				a.Mov(w, d, s)
+			}
+		default: // movsx: off is the source width
+			a.Movsx(w, d, s, Width(in.Off))
+		}
+	case isa.ALUMul:
+		if isX {
+			a.Imul(w, d, s)
+		} else {
+			a.ImulImm(w, d, d, in.Imm)
+		}
+	case isa.ALUDiv, isa.ALUMod:
+		b.divmod(c, in, w)
+	case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
+		sop := shiftOps[op]
+		if !isX {
+			n := uint8(in.Imm) & uint8(w-1) // the interpreter masks counts like the hardware
+			if n != 0 {
+				a.ShiftImm(sop, w, d, n)
+			} else if w == W32 {
+				a.Mov(W32, d, d)
+			}
+			return nil
+		}
+		switch {
+		case s == RCX:
+			a.Shift(sop, w, d)
+		case d == RCX:
+			a.Mov(W64, tmp, RCX)
+			a.Mov(W64, RCX, s)
+			a.Shift(sop, w, tmp)
+			a.Mov(W64, RCX, tmp)
+		default:
+			a.Mov(W64, tmp, RCX)
+			a.Mov(W64, RCX, s)
+			a.Shift(sop, w, d)
+			a.Mov(W64, RCX, tmp)
+		}
+		if w == W32 {
+			// A count of zero leaves the destination unwritten; BPF still zero-extends.
+			a.Mov(W32, d, d)
+		}
+	case isa.ALUNeg:
+		a.Neg(w, d)
+	case isa.ALUEnd:
+		b.byteswap(a, in, w, d)
+	default:
+		return fmt.Errorf("%w: alu op %#02x", emit.ErrUnsupported, uint8(op))
+	}
+	return nil
+}
+
+// byteswap lowers le16/32/64, be16/32/64 and bswap16/32/64 on a little-endian host.
+func (*Backend) byteswap(a *Code, in isa.Instruction, w Width, d Reg) {
+	swap := w == W64 || in.Opcode.Source() == isa.SourceX // ALU64 = bswap; ALU|X = to big endian
+	switch in.Imm {
+	case 16:
+		if swap {
+			a.ShiftImm(ROL, W16, d, 8)
+		}
+		a.Movzx(d, d, W16)
+	case 32:
+		if swap {
+			a.Bswap(W32, d)
+		} else {
+			a.Mov(W32, d, d)
+		}
+	case 64:
+		if swap {
+			a.Bswap(W64, d)
+		}
+	}
+}
+
+// divmod lowers div, mod, sdiv and smod with BPF's edge semantics, which x86 would trap
+// on: x/0 = 0, x%0 = x, INT_MIN/-1 = INT_MIN, INT_MIN%-1 = 0 (32-bit forms truncate and
+// zero-extend).
+func (b *Backend) divmod(c *emit.Compiler, in isa.Instruction, w Width) {
+	a := code(c)
+	d := reg(in.Dst)
+	signed := in.Off == 1
+	mod := in.Opcode.ALUOp() == isa.ALUMod
+	zeroResult := func() {
+		if mod {
+			if w == W32 {
+				a.Mov(W32, d, d)
+			}
+		} else {
+			a.ALU(XOR, W32, d, d)
+		}
+	}
+	minusOne := func() { // x / -1 = -x (wrapping), x % -1 = 0
+		if mod {
+			a.ALU(XOR, W32, d, d)
+		} else {
+			a.Neg(w, d)
+		}
+	}
+	if in.Opcode.Source() == isa.SourceK {
+		switch {
+		case in.Imm == 0:
+			zeroResult()
+		case signed && in.Imm == -1:
+			minusOne()
+		default:
+			if w == W64 {
+				a.MovConst(tmp, uint64(int64(in.Imm)))
+			} else {
+				a.MovImm32(tmp, uint32(in.Imm))
+			}
+			b.divCore(a, w, d, tmp, signed, mod)
+		}
+		return
+	}
+	s := reg(in.Src)
+	done, nonzero := c.Buf.NewLabel(), c.Buf.NewLabel()
+	a.Test(w, s, s)
+	c.Buf.AddBranch(kindJcc, uint8(CondNE), nonzero)
+	zeroResult()
+	c.Buf.AddBranch(kindJmp, 0, done)
+	c.Buf.Bind(nonzero)
+	if signed {
+		normal := c.Buf.NewLabel()
+		a.ALUImm(CMP, w, s, -1)
+		c.Buf.AddBranch(kindJcc, uint8(CondNE), normal)
+		minusOne()
+		c.Buf.AddBranch(kindJmp, 0, done)
+		c.Buf.Bind(normal)
+	}
+	b.divCore(a, w, d, s, signed, mod)
+	c.Buf.Bind(done)
+}
+
+// divCore divides d by a non-zero divisor s (not -1 when signed) into d, preserving every
+// other BPF register: rax and rdx are parked in r9/r10 around the division.
+func (*Backend) divCore(a *Code, w Width, d, s Reg, signed, mod bool) {
+	if s != tmp {
+		a.Mov(W64, tmp, s)
+	}
+	a.Mov(W64, tmp2, RAX)
+	a.Mov(W64, tmp3, RDX)
+	if d != RAX {
+		a.Mov(W64, RAX, d)
+	}
+	switch {
+	case !signed:
+		a.ALU(XOR, W32, RDX, RDX)
+		a.Div(w, tmp)
+	case w == W64:
+		a.Cqo()
+		a.Idiv(w, tmp)
+	default:
+		a.Cdq()
+		a.Idiv(w, tmp)
+	}
+	res := RAX
+	if mod {
+		res = RDX
+	}
+	a.Mov(w, tmp, res) // the W32 form zero-extends the result
+	a.Mov(W64, RAX, tmp2)
+	a.Mov(W64, RDX, tmp3)
+	a.Mov(W64, d, tmp)
+}
+
+func (b *Backend) atomic(c *emit.Compiler, in isa.Instruction) error {
+	a := code(c)
+	w := memWidth(in.Opcode.Size())
+	m := Mem{reg(in.Dst), int32(in.Off)}
+	s := reg(in.Src)
+	op := isa.AtomicOp(in.Imm)
+	var xop ALUOp
+	switch op &^ isa.AtomicFetch {
+	case isa.AtomicAdd:
+		xop = ADD
+	case isa.AtomicOr:
+		xop = OR
+	case isa.AtomicAnd:
+		xop = AND
+	case isa.AtomicXor:
+		xop = XOR
+	}
+	switch {
+	case op == isa.AtomicXchg:
+		a.Xchg(w, m, s) // the W32 form zero-extends s
+	case op == isa.AtomicCmpXchg:
+		a.LockCmpxchg(w, m, s)
+		if w == W32 {
+			// On success cmpxchg leaves rax untouched; BPF's r0 is the zero-extended old value.
+			a.Mov(W32, RAX, RAX)
+		}
+	case op&isa.AtomicFetch == 0:
+		a.LockALU(xop, w, m, s)
+	case xop == ADD:
+		a.LockXadd(w, m, s)
+	default:
+		// Fetch-and/or/xor: a cmpxchg loop through rax (BPF r0, parked in r9).
+		if m.Base == RAX {
+			a.Mov(W64, tmp3, RAX)
+			m.Base = tmp3
+		}
+		src := s
+		if s == RAX {
+			src = tmp2
+		}
+		a.Mov(W64, tmp2, RAX)
+		a.Load(w, RAX, m)
+		loop := c.Buf.NewLabel()
+		c.Buf.Bind(loop)
+		a.Mov(w, tmp, RAX)
+		a.ALU(xop, w, tmp, src)
+		a.LockCmpxchg(w, m, tmp)
+		c.Buf.AddBranch(kindJcc, uint8(CondNE), loop)
+		if s != RAX {
+			a.Mov(w, s, RAX)
+			a.Mov(W64, RAX, tmp2)
+		}
+	}
+	return nil
+}
+
+var conds = map[isa.JumpOp]Cond{
+	isa.JumpEQ: CondE, isa.JumpNE: CondNE, isa.JumpSET: CondNE,
+	isa.JumpGT: CondA, isa.JumpGE: CondAE, isa.JumpLT: CondB, isa.JumpLE: CondBE,
+	isa.JumpSGT: CondG, isa.JumpSGE: CondGE, isa.JumpSLT: CondL, isa.JumpSLE: CondLE,
+}
+
+func (b *Backend) jump(c *emit.Compiler, f *emit.Func, i int, in isa.Instruction, w Width) error {
+	a := code(c)
+	op := in.Opcode.JumpOp()
+	switch {
+	case op == isa.JumpA:
+		c.Buf.AddBranch(kindJmp, 0, c.Label(c.S.Target[i]))
+		return nil
+	case op == isa.JumpExit:
+		if i+1 != f.End { // the last slot falls through into the epilogue
+			c.Buf.AddBranch(kindJmp, 0, f.Exit)
+		}
+		return nil
+	case in.IsCallX():
+		// The bridge rejects an index with no helper (Run returns an error), so any
+		// value, including one above 32 bits, is safe here.
+		a.Mov(W64, tmp, reg(in.Dst))
+		a.CallMem(Mem{ctx, b.GateEntryDisp})
+		return nil
+	case in.IsLocalCall():
+		l, ok := c.FuncEntry(c.S.Target[i])
+		if !ok {
+			return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "call target is not a function")
+		}
+		c.Buf.AddBranch(kindCall, 0, l)
+		return nil
+	case in.IsHelperCall():
+		a.MovImm32(tmp, uint32(in.Imm))
+		a.CallMem(Mem{ctx, b.GateEntryDisp})
+		return nil
+	case op == isa.JumpCall:
+		return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "call with source %d", in.Src)
+	}
+	cc, ok := conds[op]
+	if !ok {
+		return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "jump op %#02x", uint8(op))
+	}
+	d := reg(in.Dst)
+	switch {
+	case in.Opcode.Source() == isa.SourceX && op == isa.JumpSET:
+		a.Test(w, d, reg(in.Src))
+	case in.Opcode.Source() == isa.SourceX:
+		a.ALU(CMP, w, d, reg(in.Src))
+	case op == isa.JumpSET:
+		a.TestImm(w, d, in.Imm)
+	case in.Imm == 0:
+		a.Test(w, d, d) // same flags as cmp d, 0 for every condition: CF = OF = 0
+	default:
+		a.ALUImm(CMP, w, d, in.Imm)
+	}
+	c.Buf.AddBranch(kindJcc, uint8(cc), c.Label(c.S.Target[i]))
+	return nil
+}
+
+// putImm64 is how a loader fills a Reloc.
+func PutImm64(code []byte, off int, v uint64) { binary.LittleEndian.PutUint64(code[off:], v) }

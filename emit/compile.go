@@ -1,0 +1,357 @@
+// Package emit is the architecture-independent half of the JIT: it turns a program into an
+// instruction stream (optionally constant-blinded), splits it into subprograms, checks the
+// call graph, walks every instruction through an architecture Backend, and links the
+// result (branch size selection, label resolution) into an Image.
+//
+// Backends (emit/amd64, emit/arm64) only lower single instructions, prologues and
+// epilogues, and say how their branches are encoded.
+package emit
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/bpfjit/bpfjit/isa"
+	"github.com/bpfjit/bpfjit/regalloc"
+)
+
+// Errors of a compilation; Compile wraps them in an *Error naming the slot.
+var (
+	ErrUnsupported = errors.New("instruction not supported by the JIT")
+	ErrRecursion   = errors.New("recursive BPF-to-BPF call")
+	ErrCallDepth   = errors.New("BPF-to-BPF call chain too deep")
+	ErrStackDepth  = errors.New("invalid stack depth")
+)
+
+// MaxCallFrames is the deepest chain of BPF function frames, the main program included
+// (the kernel's MAX_CALL_FRAMES).
+const MaxCallFrames = 8
+
+// MaxStackDepth is the stack a BPF function may use below R10 (the kernel's MAX_BPF_STACK).
+const MaxStackDepth = 512
+
+// Error is a compilation error at one program slot (-1 when it concerns no slot).
+type Error struct {
+	Index  int
+	Err    error
+	Detail string
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("jit: insn %d: %v", e.Index, e.Err)
+	if e.Index < 0 {
+		s = fmt.Sprintf("jit: %v", e.Err)
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error at program slot index.
+func Errorf(index int, err error, format string, args ...any) *Error {
+	return &Error{Index: index, Err: err, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Options control a compilation.
+type Options struct {
+	// Blind rewrites every user immediate through regalloc.AX with random keys.
+	Blind bool
+	// BlindSeed fixes the key sequence (tests); nil draws it from crypto/rand.
+	BlindSeed *[32]byte
+	// StackDepth gives the stack bytes of each subprogram (in slot order), as the verifier
+	// computes them. Nil gives every function MaxStackDepth.
+	StackDepth []int
+}
+
+// Func is one subprogram being compiled.
+type Func struct {
+	Index      int
+	Start, End int   // stream slots [Start, End)
+	Entry      Label // the function's first byte (its patchable entry)
+	Body       Label // first byte after the prologue
+	Exit       Label // the epilogue
+	StackDepth int   // bytes below R10, a multiple of 16
+	Saved      []uint8
+}
+
+// Backend lowers instructions for one architecture.
+type Backend interface {
+	BranchEncoder
+	// Regs returns the register map.
+	Regs() *regalloc.Map
+	// Prologue emits f's entry: patchable nop, frame, saved registers.
+	Prologue(c *Compiler, f *Func)
+	// Epilogue emits f's return sequence at f.Exit.
+	Epilogue(c *Compiler, f *Func)
+	// Lower emits stream slot i of f and returns how many slots it consumed (2 for lddw).
+	Lower(c *Compiler, f *Func, i int) (int, error)
+}
+
+// Reloc is an address the loader must write into the image: an 8-byte little-endian
+// immediate at Code[Off:Off+8] for the lddw at program slot Slot.
+type Reloc struct {
+	Off  int
+	Slot int
+	Src  isa.Register // the lddw pseudo source
+	Imm  int32        // first slot's immediate (map fd/index, BTF id)
+	Imm2 int32        // second slot's immediate (offset into a map value)
+}
+
+// FuncImage is where a subprogram landed in the image.
+type FuncImage struct {
+	Start int // program slot of its first instruction
+	Entry int // offset of its patchable entry
+	Body  int // offset after the prologue
+	Exit  int // offset of its epilogue
+	End   int // offset after its last byte
+}
+
+// Image is compiled code before it is made executable.
+type Image struct {
+	Code []byte
+	// Slots[i] is the offset of the first byte generated for program slot i; the code of
+	// slot i is Code[Slots[i]:Slots[i+1]] for slots that are not the last of a function
+	// (the last one ends at FuncImage.Exit). len(Slots) = slots + 1.
+	Slots  []int
+	Funcs  []FuncImage
+	Relocs []Reloc
+	// Blinded reports whether constant blinding was applied.
+	Blinded bool
+}
+
+// Compiler is the state of one compilation, shared between the driver and the backend.
+type Compiler struct {
+	Buf    Buffer
+	S      *Stream
+	Funcs  []Func
+	Relocs []Reloc // Off holds a label until Link resolves it
+	// SlotLabel[i] is bound at the start of stream slot i.
+	SlotLabel Label
+	funcAt    map[int32]int // stream start slot → function index
+	relocLbl  []Label
+}
+
+// Label returns the label bound at stream slot i.
+func (c *Compiler) Label(i int32) Label { return c.SlotLabel + Label(i) }
+
+// FuncEntry returns the entry label of the function starting at stream slot i.
+func (c *Compiler) FuncEntry(i int32) (Label, bool) {
+	f, ok := c.funcAt[i]
+	if !ok {
+		return NoLabel, false
+	}
+	return c.Funcs[f].Entry, true
+}
+
+// AddReloc records that the 8 bytes about to be emitted are an address the loader fills.
+func (c *Compiler) AddReloc(streamSlot int) {
+	l := c.Buf.NewLabel()
+	c.Buf.Bind(l)
+	in, hi := c.S.Insns[streamSlot], c.S.Insns[streamSlot+1]
+	c.Relocs = append(c.Relocs, Reloc{Slot: int(c.S.Orig[streamSlot]), Src: in.Src, Imm: in.Imm, Imm2: hi.Imm})
+	c.relocLbl = append(c.relocLbl, l)
+}
+
+// Compile validates prog's structure and compiles it with be.
+func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) {
+	if err := isa.Validate(insns); err != nil {
+		var ie *isa.InsnError
+		if errors.As(err, &ie) {
+			return nil, &Error{Index: ie.Index, Err: err}
+		}
+		return nil, &Error{Index: -1, Err: err}
+	}
+	for i := 0; i < len(insns); i++ {
+		in := insns[i]
+		switch {
+		case in.Opcode.Class() == isa.ClassLD && !in.IsLdImm64():
+			return nil, Errorf(i, ErrUnsupported, "legacy packet access (ld_abs/ld_ind)")
+		case in.Opcode == isa.OpCall && in.Src == isa.PseudoKfuncCall:
+			return nil, Errorf(i, ErrUnsupported, "kfunc call")
+		}
+		if in.IsLdImm64() {
+			i++
+		}
+	}
+	s := NewStream(insns)
+	if opts.Blind {
+		s = Blind(s, BlindKeys(opts.BlindSeed))
+	}
+	c := &Compiler{S: s, funcAt: map[int32]int{}}
+	// Subprogram starts in the stream: blinding moves them, so derive them from Target.
+	starts := streamStarts(s)
+	if opts.StackDepth != nil && len(opts.StackDepth) != len(starts) {
+		return nil, Errorf(-1, ErrStackDepth, "%d depths for %d functions", len(opts.StackDepth), len(starts))
+	}
+	for f, st := range starts {
+		end := len(s.Insns)
+		if f+1 < len(starts) {
+			end = starts[f+1]
+		}
+		depth := MaxStackDepth
+		if opts.StackDepth != nil {
+			depth = opts.StackDepth[f]
+			if depth < 0 || depth > MaxStackDepth {
+				return nil, Errorf(int(s.Orig[st]), ErrStackDepth, "function %d: %d bytes", f, depth)
+			}
+		}
+		c.Funcs = append(c.Funcs, Func{
+			Index: f, Start: st, End: end,
+			StackDepth: (depth + 15) &^ 15,
+			Saved:      be.Regs().SavedRegs(s.Insns[st:end]),
+		})
+		c.funcAt[int32(st)] = f
+	}
+	if err := c.checkCalls(); err != nil {
+		return nil, err
+	}
+	c.SlotLabel = c.Buf.NewLabels(len(s.Insns) + 1)
+	for f := range c.Funcs {
+		fn := &c.Funcs[f]
+		fn.Entry, fn.Body, fn.Exit = c.Buf.NewLabel(), c.Buf.NewLabel(), c.Buf.NewLabel()
+	}
+	// Rough preallocation: most instructions lower to under 8 bytes.
+	c.Buf.Code = make([]byte, 0, len(s.Insns)*8+64)
+	for f := range c.Funcs {
+		fn := &c.Funcs[f]
+		c.Buf.Bind(fn.Entry)
+		be.Prologue(c, fn)
+		c.Buf.Bind(fn.Body)
+		for i := fn.Start; i < fn.End; {
+			c.Buf.Bind(c.Label(int32(i)))
+			n, err := be.Lower(c, fn, i)
+			if err != nil {
+				var e *Error
+				if errors.As(err, &e) {
+					return nil, err
+				}
+				return nil, &Error{Index: int(s.Orig[i]), Err: err}
+			}
+			for j := 1; j < n; j++ {
+				c.Buf.Bind(c.Label(int32(i + j)))
+			}
+			i += n
+		}
+		c.Buf.Bind(fn.Exit)
+		be.Epilogue(c, fn)
+	}
+	c.Buf.Bind(c.Label(int32(len(s.Insns))))
+	code, err := c.Buf.Link(be)
+	if err != nil {
+		return nil, &Error{Index: -1, Err: err}
+	}
+	img := &Image{Code: code, Blinded: opts.Blind}
+	img.Slots = make([]int, len(insns)+1)
+	for i := range img.Slots {
+		img.Slots[i] = -1
+	}
+	for j := len(s.Insns) - 1; j >= 0; j-- { // the first stream slot of each program slot wins
+		img.Slots[s.Orig[j]] = c.Buf.LabelOffset(c.Label(int32(j)))
+	}
+	img.Slots[len(insns)] = len(code)
+	for i := len(insns) - 1; i >= 0; i-- { // slots without code of their own (a blinded lddw's second half)
+		if img.Slots[i] < 0 {
+			img.Slots[i] = img.Slots[i+1]
+		}
+	}
+	for f, fn := range c.Funcs {
+		fi := FuncImage{
+			Start: int(s.Orig[fn.Start]),
+			Entry: c.Buf.LabelOffset(fn.Entry),
+			Body:  c.Buf.LabelOffset(fn.Body),
+			Exit:  c.Buf.LabelOffset(fn.Exit),
+			End:   len(code),
+		}
+		if f+1 < len(c.Funcs) {
+			fi.End = c.Buf.LabelOffset(c.Funcs[f+1].Entry)
+		}
+		img.Funcs = append(img.Funcs, fi)
+	}
+	for k, r := range c.Relocs {
+		r.Off = c.Buf.LabelOffset(c.relocLbl[k])
+		img.Relocs = append(img.Relocs, r)
+	}
+	return img, nil
+}
+
+// streamStarts returns the stream slots where functions begin: 0 and every target of a
+// local call or function-address lddw.
+func streamStarts(s *Stream) []int {
+	seen := map[int32]bool{0: true}
+	out := []int{0}
+	for i, in := range s.Insns {
+		if (in.IsLocalCall() || in.IsFuncAddr()) && !seen[s.Target[i]] {
+			seen[s.Target[i]] = true
+			out = append(out, int(s.Target[i]))
+		}
+	}
+	sortInts(out)
+	return out
+}
+
+func sortInts(a []int) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// checkCalls rejects recursion and call chains deeper than MaxCallFrames. BPF-to-BPF
+// calls are static, so the whole call graph is known here; each frame costs native stack,
+// and the bridge's stack is sized for MaxCallFrames frames.
+func (c *Compiler) checkCalls() error {
+	n := len(c.Funcs)
+	callees := make([][]int, n)
+	callSite := make([][]int, n)
+	for f, fn := range c.Funcs {
+		for i := fn.Start; i < fn.End; i++ {
+			if c.S.Insns[i].IsLocalCall() {
+				g := c.funcAt[c.S.Target[i]]
+				callees[f] = append(callees[f], g)
+				callSite[f] = append(callSite[f], int(c.S.Orig[i]))
+			}
+		}
+	}
+	const (
+		unvisited = iota
+		active
+		done
+	)
+	state := make([]int, n)
+	depth := make([]int, n) // frames in the deepest chain starting at f
+	var visit func(f int) error
+	visit = func(f int) error {
+		state[f] = active
+		depth[f] = 1
+		for k, g := range callees[f] {
+			switch state[g] {
+			case active:
+				return Errorf(callSite[f][k], ErrRecursion, "function at slot %d calls back into an active function", c.S.Orig[c.Funcs[f].Start])
+			case unvisited:
+				if err := visit(g); err != nil {
+					return err
+				}
+			}
+			if depth[g]+1 > depth[f] {
+				depth[f] = depth[g] + 1
+			}
+			if depth[f] > MaxCallFrames {
+				return Errorf(callSite[f][k], ErrCallDepth, "%d frames, limit %d", depth[f], MaxCallFrames)
+			}
+		}
+		state[f] = done
+		return nil
+	}
+	for f := range c.Funcs {
+		if state[f] == unvisited {
+			if err := visit(f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package emit
+
+import (
+	crand "crypto/rand"
+	"math/rand/v2"
+
+	"github.com/bpfjit/bpfjit/isa"
+	"github.com/bpfjit/bpfjit/regalloc"
+)
+
+// Stream is the instruction sequence a backend lowers: the program's slots, possibly
+// rewritten (constant blinding inserts instructions that use regalloc.AX). Control-flow
+// targets are kept as stream indices in Target rather than in the 16-bit offset fields,
+// so a rewrite can never overflow them.
+type Stream struct {
+	Insns []isa.Instruction
+	// Orig is the program slot each stream slot came from.
+	Orig []int32
+	// Target is the stream index a jump, local call or function-address lddw refers to,
+	// -1 for every other slot.
+	Target []int32
+}
+
+// NewStream wraps a program's slots unchanged.
+func NewStream(insns []isa.Instruction) *Stream {
+	s := &Stream{
+		Insns:  insns,
+		Orig:   make([]int32, len(insns)),
+		Target: make([]int32, len(insns)),
+	}
+	for i := range insns {
+		s.Orig[i] = int32(i)
+		s.Target[i] = target(insns, i)
+	}
+	return s
+}
+
+// target returns the slot a control-flow slot refers to in the original numbering.
+func target(insns []isa.Instruction, i int) int32 {
+	in := insns[i]
+	switch {
+	case in.IsJump():
+		return int32(int64(i) + 1 + in.JumpOffset())
+	case in.IsLocalCall() || in.IsFuncAddr():
+		return int32(i + 1 + int(in.Imm))
+	}
+	return -1
+}
+
+// blindable reports whether slot in carries a user immediate that blinding must hide.
+func blindable(in isa.Instruction) bool {
+	op := in.Opcode
+	switch op.Class() {
+	case isa.ClassALU, isa.ClassALU64:
+		switch op.ALUOp() {
+		case isa.ALUNeg, isa.ALUEnd:
+			return false // no operand / the immediate is a width, not data
+		}
+		return op.Source() == isa.SourceK
+	case isa.ClassJMP, isa.ClassJMP32:
+		switch op.JumpOp() {
+		case isa.JumpA, isa.JumpCall, isa.JumpExit:
+			return false
+		}
+		return op.Source() == isa.SourceK
+	case isa.ClassST:
+		return op.Mode() == isa.ModeMEM
+	case isa.ClassLD:
+		return in.IsLdImm64() && in.Src == 0
+	}
+	return false
+}
+
+// BlindKeys returns a generator of blinding keys: a ChaCha8 stream seeded from seed, or
+// from crypto/rand when seed is nil (a fresh random key sequence per program).
+func BlindKeys(seed *[32]byte) func() uint32 {
+	var s [32]byte
+	if seed != nil {
+		s = *seed
+	} else {
+		crand.Read(s[:]) // never fails on supported platforms (Go 1.24+ panics otherwise)
+	}
+	r := rand.New(rand.NewChaCha8(s))
+	return r.Uint32
+}
+
+// Blind returns s rewritten so that no user immediate appears in an instruction: each
+// `op imm` becomes `AX = imm^k; AX ^= k; op AX` with a fresh random k, as the kernel does
+// (bpf_jit_blind_constants). A 64-bit immediate load becomes two such halves joined by a
+// shift and an or. Stores of an immediate become register stores of AX.
+func Blind(s *Stream, key func() uint32) *Stream {
+	n := len(s.Insns)
+	out := &Stream{
+		Insns:  make([]isa.Instruction, 0, n*2),
+		Orig:   make([]int32, 0, n*2),
+		Target: make([]int32, 0, n*2),
+	}
+	newIdx := make([]int32, n+1)
+	const ax = regalloc.AX
+	alu := func(c isa.Class, op isa.ALUOp, src isa.Source, dst, srcReg isa.Register, imm int32) isa.Instruction {
+		return isa.Instruction{Opcode: isa.ALU(c, op, src), Dst: dst, Src: srcReg, Imm: imm}
+	}
+	for i := 0; i < n; i++ {
+		newIdx[i] = int32(len(out.Insns))
+		in := s.Insns[i]
+		emit := func(x isa.Instruction, tgt int32) {
+			out.Insns = append(out.Insns, x)
+			out.Orig = append(out.Orig, s.Orig[i])
+			out.Target = append(out.Target, tgt) // still in old numbering; remapped below
+		}
+		if !blindable(in) {
+			emit(in, s.Target[i])
+			if in.IsLdImm64() && i+1 < n {
+				i++
+				newIdx[i] = int32(len(out.Insns))
+				emit(s.Insns[i], -1)
+			}
+			continue
+		}
+		k := int32(key())
+		op := in.Opcode
+		switch op.Class() {
+		case isa.ClassALU, isa.ClassALU64:
+			c := op.Class()
+			emit(alu(c, isa.ALUMov, isa.SourceK, ax, 0, in.Imm^k), -1)
+			emit(alu(c, isa.ALUXor, isa.SourceK, ax, 0, k), -1)
+			x := in
+			x.Opcode = isa.ALU(c, op.ALUOp(), isa.SourceX)
+			x.Src, x.Imm = ax, 0
+			emit(x, -1)
+		case isa.ClassJMP, isa.ClassJMP32:
+			// ALU64 mov/xor of sign-extended immediates rebuild the sign-extended imm, which is
+			// what a 64-bit compare uses; a 32-bit compare reads only the low half.
+			emit(alu(isa.ClassALU64, isa.ALUMov, isa.SourceK, ax, 0, in.Imm^k), -1)
+			emit(alu(isa.ClassALU64, isa.ALUXor, isa.SourceK, ax, 0, k), -1)
+			x := in
+			x.Opcode = isa.Jump(op.Class(), op.JumpOp(), isa.SourceX)
+			x.Src, x.Imm = ax, 0
+			emit(x, s.Target[i])
+		case isa.ClassST:
+			emit(alu(isa.ClassALU64, isa.ALUMov, isa.SourceK, ax, 0, in.Imm^k), -1)
+			emit(alu(isa.ClassALU64, isa.ALUXor, isa.SourceK, ax, 0, k), -1)
+			emit(isa.Instruction{Opcode: isa.Mem(isa.ClassSTX, isa.ModeMEM, op.Size()), Dst: in.Dst, Src: ax, Off: in.Off}, -1)
+		case isa.ClassLD: // lddw dst, imm64 (plain constant)
+			hi := s.Insns[i+1].Imm
+			k2 := int32(key())
+			emit(alu(isa.ClassALU64, isa.ALUMov, isa.SourceK, ax, 0, hi^k), -1)
+			emit(alu(isa.ClassALU64, isa.ALUXor, isa.SourceK, ax, 0, k), -1)
+			emit(alu(isa.ClassALU64, isa.ALULsh, isa.SourceK, ax, 0, 32), -1)
+			emit(alu(isa.ClassALU64, isa.ALUMov, isa.SourceX, in.Dst, ax, 0), -1)
+			emit(alu(isa.ClassALU, isa.ALUMov, isa.SourceK, ax, 0, in.Imm^k2), -1)
+			emit(alu(isa.ClassALU, isa.ALUXor, isa.SourceK, ax, 0, k2), -1)
+			emit(alu(isa.ClassALU64, isa.ALUOr, isa.SourceX, in.Dst, ax, 0), -1)
+			i++
+			newIdx[i] = int32(len(out.Insns)) // the second half produced no slot of its own
+		}
+	}
+	newIdx[n] = int32(len(out.Insns))
+	for j, t := range out.Target {
+		if t >= 0 {
+			out.Target[j] = newIdx[t]
+		}
+	}
+	return out
+}
