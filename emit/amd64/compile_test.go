@@ -66,7 +66,9 @@ func TestConformanceProgramsCompileToDecodableCode(t *testing.T) {
 func TestCompileErrorsNameTheSlot(t *testing.T) {
 	self := isa.Instruction{Opcode: isa.OpCall, Src: isa.PseudoCall, Imm: -1}
 	exit := isa.Instruction{Opcode: isa.OpExit}
-	call := func(off int32) isa.Instruction { return isa.Instruction{Opcode: isa.OpCall, Src: isa.PseudoCall, Imm: off} }
+	call := func(off int32) isa.Instruction {
+		return isa.Instruction{Opcode: isa.OpCall, Src: isa.PseudoCall, Imm: off}
+	}
 	// A chain of 9 frames: main calls f1 calls f2 ... f8.
 	var chain []isa.Instruction
 	for k := 0; k < 8; k++ {
