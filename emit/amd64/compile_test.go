@@ -100,3 +100,111 @@ func TestCompileErrorsNameTheSlot(t *testing.T) {
 		})
 	}
 }
+
+// branchTargets decodes code and returns, for every jump or call, its offset and target.
+func branchTargets(t *testing.T, code []byte) map[int]int {
+	t.Helper()
+	out := map[int]int{}
+	for _, off := range decodeAll(t, code) {
+		in, _ := x86asm.Decode(code[off:], 64)
+		if rel, ok := in.Args[0].(x86asm.Rel); ok {
+			out[off] = off + in.Len + int(rel)
+		}
+	}
+	return out
+}
+
+func TestEveryBranchLandsOnItsTargetSlot(t *testing.T) {
+	// Jumps over growing stretches of code cross the rel8 limit at different points, and
+	// shrinking one changes the distances of the others: the layout must stay exact.
+	var insns []isa.Instruction
+	mov := isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Dst: isa.R0, Imm: 1000} // 5 bytes
+	const n = 60
+	for k := 0; k < n; k++ {
+		insns = append(insns, isa.Instruction{Opcode: isa.Jump(isa.ClassJMP, isa.JumpEQ, isa.SourceK), Dst: isa.R1, Imm: int32(k), Off: int16(2 * k)})
+		insns = append(insns, mov)
+	}
+	for k := 0; k < 2*n; k++ {
+		insns = append(insns, mov)
+	}
+	insns = append(insns, isa.Instruction{Opcode: isa.OpJa, Off: -int16(len(insns) + 1)}, isa.Instruction{Opcode: isa.OpExit})
+	for _, blind := range []bool{false, true} {
+		img, err := emit.Compile(insns, emit.Options{Blind: blind}, testBackend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets := branchTargets(t, img.Code)
+		short, long := 0, 0
+		for k := 0; k < n; k++ {
+			slot := 2 * k
+			want := img.Slots[slot+1+2*k]
+			// The jcc is the last instruction of the slot's code.
+			found := false
+			for off, to := range targets {
+				if off >= img.Slots[slot] && off < img.Slots[slot+1] {
+					found = true
+					if to != want {
+						t.Errorf("blind=%v: jump at slot %d lands at %#x, want %#x", blind, slot, to, want)
+					}
+					if img.Slots[slot+1]-off == 2 {
+						short++
+					} else {
+						long++
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("no branch found for slot %d", slot)
+			}
+		}
+		if short == 0 || long == 0 {
+			t.Errorf("blind=%v: %d short and %d long jumps; the test should exercise both", blind, short, long)
+		}
+		back := img.Slots[len(insns)-2]
+		if to := targets[back]; to != img.Slots[0] {
+			t.Errorf("backward jump lands at %#x, want %#x", to, img.Slots[0])
+		}
+	}
+}
+
+func TestBlindingHidesImmediates(t *testing.T) {
+	const secret = 0x3a5c7e91
+	hi := isa.LdImm64(isa.R2, 0, 0x1122334455667788)
+	insns := []isa.Instruction{
+		{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Dst: isa.R0, Imm: secret},
+		{Opcode: isa.ALU(isa.ClassALU, isa.ALUAdd, isa.SourceK), Dst: isa.R0, Imm: secret},
+		{Opcode: isa.ALU(isa.ClassALU64, isa.ALUDiv, isa.SourceK), Dst: isa.R0, Imm: secret},
+		{Opcode: isa.Jump(isa.ClassJMP32, isa.JumpGT, isa.SourceK), Dst: isa.R0, Imm: secret, Off: 1},
+		{Opcode: isa.Mem(isa.ClassST, isa.ModeMEM, isa.SizeW), Dst: isa.R10, Off: -4, Imm: secret},
+		hi[0], hi[1],
+		{Opcode: isa.OpExit},
+	}
+	find := func(code []byte, v uint32) bool {
+		for i := 0; i+4 <= len(code); i++ {
+			if uint32(code[i])|uint32(code[i+1])<<8|uint32(code[i+2])<<16|uint32(code[i+3])<<24 == v {
+				return true
+			}
+		}
+		return false
+	}
+	plain, err := emit.Compile(insns, emit.Options{}, testBackend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !find(plain.Code, secret) || !find(plain.Code, 0x55667788) {
+		t.Fatal("unblinded code should contain the immediates (test premise)")
+	}
+	blinded, err := emit.Compile(insns, emit.Options{Blind: true}, testBackend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []uint32{secret, 0x55667788, 0x11223344} {
+		if find(blinded.Code, v) {
+			t.Errorf("blinded code contains %#x", v)
+		}
+	}
+	again, _ := emit.Compile(insns, emit.Options{Blind: true}, testBackend)
+	if string(again.Code) == string(blinded.Code) {
+		t.Error("two blinded compilations are identical: keys are not random per program")
+	}
+}
