@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/bpfjit/bpfjit/internal/conformance"
+)
+
+func suiteFile(t *testing.T, name string) string {
+	t.Helper()
+	dir, ok := conformance.Dir()
+	if !ok {
+		t.Skipf("conformance suite not found (set %s)", conformance.EnvDir)
+	}
+	return filepath.Join(dir, name)
+}
+
+func call(t *testing.T, f func([]string, *bytes.Buffer) error, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := f(args, &out)
+	return out.String(), err
+}
+
+func runCmd(args []string, out *bytes.Buffer) error    { return cmdRun(args, out) }
+func asmCmd(args []string, out *bytes.Buffer) error    { return cmdAsm(args, out) }
+func disasmCmd(args []string, out *bytes.Buffer) error { return cmdDisasm(args, out) }
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRunPrintsR0ForEachProgramForm(t *testing.T) {
+	asmFile := writeFile(t, "p.s", "mov %r0, 7\nadd %r0, 35\nexit\n")
+	hexFile := writeFile(t, "p.hex", "b7 00 00 00 2a 00 00 00\n95 00 00 00 00 00 00 00\n")
+	loadFirstByte := writeFile(t, "load.s", "ldxb %r0, [%r1]\nexit\n")
+	memFile := writeFile(t, "mem.bin", "\x09")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"conformance .data with its memory", []string{suiteFile(t, "subnet.data"), "--engine", "interp"}, "0x1\n"},
+		{"assembler text", []string{"--engine=interp", asmFile}, "0x2a\n"},
+		{"hex text", []string{hexFile, "--engine", "interp"}, "0x2a\n"},
+		{"memory as hex", []string{loadFirstByte, "--engine", "interp", "--mem-hex", "ab cd"}, "0xab\n"},
+		{"memory from a file", []string{loadFirstByte, "--engine", "interp", "--mem", memFile}, "0x9\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := call(t, runCmd, tt.args...)
+			if err != nil || out != tt.want {
+				t.Fatalf("got %q, %v; want %q", out, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunRepeatEndsWithATimingLine(t *testing.T) {
+	out, err := call(t, runCmd, suiteFile(t, "prime.data"), "--engine", "interp", "--repeat", "50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || lines[0] != "0x1" || !regexp.MustCompile(`^50 runs, [0-9.]+ ns/run$`).MatchString(lines[1]) {
+		t.Fatalf("output %q", out)
+	}
+}
+
+func TestRunReportsErrorsNamingTheInstruction(t *testing.T) {
+	oob := writeFile(t, "oob.s", "mov %r1, 0\nldxdw %r0, [%r1+8]\nexit\n")
+	bad := writeFile(t, "bad.hex", "b7 00 00 00 00 00 00 00\n")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"out-of-bounds load", []string{oob, "--engine", "interp"}, "insn 1"},
+		{"falls off the end", []string{bad, "--engine", "interp"}, "insn 0"},
+		{"unknown engine", []string{oob, "--engine", "nope"}, "unknown engine"},
+		{"missing program", []string{"--engine", "interp"}, "PROGRAM"},
+		{"no such file", []string{"/nonexistent.data"}, "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := call(t, runCmd, tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestUsageErrorsAreMarked(t *testing.T) {
+	_, err := call(t, runCmd, "--repeat", "0", "x.data")
+	if !errors.Is(err, errUsage) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestAsmThenDisasmRoundTrips(t *testing.T) {
+	src := suiteFile(t, "call_local.data")
+	hexOut, err := call(t, asmCmd, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hexFile := writeFile(t, "p.hex", hexOut)
+	text, err := call(t, disasmCmd, hexFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asmFile := writeFile(t, "p.s", text)
+	again, err := call(t, asmCmd, asmFile)
+	if err != nil || again != hexOut {
+		t.Fatalf("asm(disasm(asm(x))) != asm(x): %v\n%s\n%s", err, again, hexOut)
+	}
+	bin := filepath.Join(t.TempDir(), "p.bin")
+	if _, err := call(t, asmCmd, "-o", bin, src); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(bin); err != nil || st.Size() != int64(len(strings.Fields(hexOut))*8) {
+		t.Fatalf("raw output: %v %v", st, err)
+	}
+}
