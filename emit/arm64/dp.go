@@ -51,11 +51,13 @@ const (
 	RORV DP2Op = 0x0b
 )
 
-var dp2Names = map[DP2Op]string{UDIV: "udiv", SDIV: "sdiv", LSLV: "lslv", LSRV: "lsrv", ASRV: "asrv", RORV: "rorv"}
+// dp2Names holds the mnemonic per opcode; "" marks opcodes this package does not
+// encode.
+var dp2Names = [...]string{UDIV: "udiv", SDIV: "sdiv", LSLV: "lslv", LSRV: "lsrv", ASRV: "asrv", RORV: "rorv"}
 
 func (o DP2Op) String() string {
-	if s, ok := dp2Names[o]; ok {
-		return s
+	if int(o) < len(dp2Names) && dp2Names[o] != "" {
+		return dp2Names[o]
 	}
 	return fmt.Sprintf("DP2Op(%d)", uint8(o))
 }
@@ -64,10 +66,10 @@ func (o DP2Op) String() string {
 // 0 and variable shifts take the count modulo the width, which is exactly BPF's
 // rule for div and for shifts.
 func DP2(op DP2Op, w Width, rd, rn, rm Reg) (Inst, error) {
-	name, ok := dp2Names[op]
-	if !ok {
+	if int(op) >= len(dp2Names) || dp2Names[op] == "" {
 		return 0, &EncodeError{Op: "dp2", Reason: fmt.Sprintf("invalid op %v", op)}
 	}
+	name := dp2Names[op]
 	if err := checkWidth(name, w); err != nil {
 		return 0, err
 	}
@@ -90,21 +92,21 @@ const (
 	CLZ   DP1Op = 0x04
 )
 
-var dp1Names = map[DP1Op]string{RBIT: "rbit", REV16: "rev16", REV32: "rev32", REV: "rev", CLZ: "clz"}
+var dp1Names = [...]string{RBIT: "rbit", REV16: "rev16", REV32: "rev32", REV: "rev", CLZ: "clz"}
 
 func (o DP1Op) String() string {
-	if s, ok := dp1Names[o]; ok {
-		return s
+	if int(o) < len(dp1Names) {
+		return dp1Names[o]
 	}
 	return fmt.Sprintf("DP1Op(%d)", uint8(o))
 }
 
 // DP1 encodes rbit/rev16/rev32/rev/clz rd, rn.
 func DP1(op DP1Op, w Width, rd, rn Reg) (Inst, error) {
-	name, ok := dp1Names[op]
-	if !ok {
+	if int(op) >= len(dp1Names) {
 		return 0, &EncodeError{Op: "dp1", Reason: fmt.Sprintf("invalid op %v", op)}
 	}
+	name := dp1Names[op]
 	if err := checkWidth(name, w); err != nil {
 		return 0, err
 	}

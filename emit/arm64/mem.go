@@ -224,11 +224,13 @@ const (
 	SWP   AtomicOp = 8 // *addr = rs, rt = old
 )
 
-var atomicNames = map[AtomicOp]string{LDADD: "ldaddal", LDCLR: "ldclral", LDEOR: "ldeoral", LDSET: "ldsetal", SWP: "swpal"}
+// atomicNames holds the mnemonic per o3:opc value; "" marks values this package
+// does not encode.
+var atomicNames = [...]string{LDADD: "ldaddal", LDCLR: "ldclral", LDEOR: "ldeoral", LDSET: "ldsetal", SWP: "swpal"}
 
 func (o AtomicOp) String() string {
-	if s, ok := atomicNames[o]; ok {
-		return s
+	if int(o) < len(atomicNames) && atomicNames[o] != "" {
+		return atomicNames[o]
 	}
 	return fmt.Sprintf("AtomicOp(%d)", uint8(o))
 }
@@ -246,10 +248,10 @@ const (
 // ldeoral, ldsetal, swpal) rs, rt, [rn]: rt receives the old value; rt may be
 // XZR when it is not wanted. Requires FEAT_LSE (Armv8.1).
 func Atomic(op AtomicOp, w Width, rs, rt, rn Reg) (Inst, error) {
-	name, ok := atomicNames[op]
-	if !ok {
+	if int(op) >= len(atomicNames) || atomicNames[op] == "" {
 		return 0, &EncodeError{Op: "atomic", Reason: fmt.Sprintf("invalid op %v", op)}
 	}
+	name := atomicNames[op]
 	if err := checkWidth(name, w); err != nil {
 		return 0, err
 	}

@@ -150,7 +150,7 @@ func rz(op string, r Reg) (uint32, error) {
 	if r <= XZR {
 		return uint32(r) & 31, nil
 	}
-	return 0, &EncodeError{Op: op, Reason: fmt.Sprintf("register %v not allowed (want x0-x30 or xzr)", r)}
+	return 0, regError(op, r, "x0-x30 or xzr")
 }
 
 // rsp accepts x0–x30 and SP (register 31 read as the stack pointer).
@@ -161,7 +161,14 @@ func rsp(op string, r Reg) (uint32, error) {
 	if r == SP {
 		return 31, nil
 	}
-	return 0, &EncodeError{Op: op, Reason: fmt.Sprintf("register %v not allowed (want x0-x30 or sp)", r)}
+	return 0, regError(op, r, "x0-x30 or sp")
+}
+
+// regError is kept out of line so that the operand checks inline.
+//
+//go:noinline
+func regError(op string, r Reg, want string) error {
+	return &EncodeError{Op: op, Reason: fmt.Sprintf("register %v not allowed (want %s)", r, want)}
 }
 
 func checkWidth(op string, w Width) error {

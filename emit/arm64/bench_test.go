@@ -1,0 +1,77 @@
+package arm64
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkBufMix emits a mix shaped like lowered BPF code (moves, ALU with
+// immediates and registers, loads/stores off the frame pointer, compares and
+// branches, a helper call) and reports the cost per emitted instruction.
+func BenchmarkBufMix(b *testing.B) {
+	buf := NewBuf(1 << 16)
+	const perIter = 20
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		for k := 0; k < 100; k++ {
+			buf.Emit(Mov(W64, X7, X0))
+			buf.Emit(AddSubImm(ADD, W64, X7, X7, 16))
+			buf.Emit(AddSubReg(SUB, W32, X1, X1, X2))
+			buf.Emit(LogicImm(AND, W64, X3, X3, 0xff))
+			buf.Emit(LogicReg(EOR, W64, X4, X4, X19))
+			buf.Emit(LdStImm(LDRX, X9, X25, -8))
+			buf.Emit(LdStImm(STRW, X9, X1, 4))
+			buf.Emit(LdStImm(LDRB, X10, X2, 14))
+			buf.Emit(LslImm(W64, X0, X0, 3))
+			buf.Emit(DP2(LSRV, W64, X1, X1, X2))
+			buf.Emit(Mul(W64, X7, X7, X1))
+			buf.Emit(DP2(UDIV, W64, X9, X7, X1))
+			buf.Emit(CmpImm(W64, X0, 42))
+			buf.Emit(BCond(NE, 64))
+			buf.Emit(CmpReg(W32, X0, X1))
+			buf.Emit(Cbz(false, W64, X9, -32))
+			buf.Emit(Blr(X10))
+			buf.Emit(B(1024))
+			buf.Emit(Stp(W64, PairPreIndex, FP, LR, SP, -16))
+			buf.Emit(Ret(LR))
+		}
+	}
+	if buf.Err() != nil {
+		b.Fatal(buf.Err())
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100*perIter), "ns/inst")
+}
+
+func BenchmarkMovImm64(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	vs := interestingConstants(r, 1024)
+	total := 0
+	i := 0
+	for b.Loop() {
+		s, err := MovImm(W64, X7, vs[i&1023])
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += s.Len()
+		i++
+	}
+	b.ReportMetric(float64(total)/float64(i), "insts/const")
+}
+
+func BenchmarkEncodeBitmask(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 10))
+	vs := make([]uint64, 1024)
+	for i := range vs {
+		if i%2 == 0 {
+			vs[i] = randomBitmask(r)
+		} else {
+			vs[i] = r.Uint64()
+		}
+	}
+	i := 0
+	for b.Loop() {
+		EncodeBitmask(W64, vs[i&1023])
+		i++
+	}
+}
