@@ -102,3 +102,9 @@ func build(parts ...any) []isa.Instruction {
 	}
 	return out
 }
+
+// ldPseudo is an lddw with a pseudo source (map, map value, function).
+func ldPseudo(dst, src isa.Register, v uint64) []isa.Instruction {
+	p := isa.LdImm64(dst, src, v)
+	return p[:]
+}
