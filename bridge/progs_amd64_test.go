@@ -1,0 +1,117 @@
+package bridge_test
+
+import (
+	"github.com/bpfjit/bpfjit/bridge"
+	as "github.com/bpfjit/bpfjit/bridge/internal/amd64asm"
+)
+
+// Hand-assembled test programs following the contract in doc.go (the
+// kernel register map: R0 rax, R1..R5 rdi, rsi, rdx, rcx, r8, R6..R9 rbx,
+// r13, r14, r15, R10 rbp; context r12).
+
+const badResult = ^uint64(0)
+
+func assemble(f func(a *as.Asm)) []byte {
+	a := as.New()
+	f(a)
+	code, err := a.Finish()
+	if err != nil {
+		panic(err)
+	}
+	return code
+}
+
+// progReturnArg returns R1.
+func progReturnArg() []byte {
+	return assemble(func(a *as.Asm) { a.MovRR(as.RAX, as.RDI); a.Ret() })
+}
+
+// progSumArgs returns R1+R2+R3+R4+R5.
+func progSumArgs() []byte {
+	return assemble(func(a *as.Asm) {
+		a.MovRR(as.RAX, as.RDI)
+		a.AddRR(as.RAX, as.RSI)
+		a.AddRR(as.RAX, as.RDX)
+		a.AddRR(as.RAX, as.RCX)
+		a.AddRR(as.RAX, as.R8)
+		a.Ret()
+	})
+}
+
+// progCallHelper calls helper k with the run's arguments and returns its
+// result.
+func progCallHelper(k int32) []byte {
+	return assemble(func(a *as.Asm) {
+		a.MovImm(as.R11, k)
+		a.CallMem(as.R12, bridge.CtxGateEntry)
+		a.Ret()
+	})
+}
+
+// progSpin loops R1 times (R1 >= 1) and returns R2.
+func progSpin() []byte {
+	return assemble(func(a *as.Asm) {
+		a.MovRR(as.RCX, as.RDI)
+		a.Label("loop")
+		a.Dec(as.RCX)
+		a.Jcc(as.CondNE, "loop")
+		a.MovRR(as.RAX, as.RSI)
+		a.Ret()
+	})
+}
+
+const (
+	canaryR9    = 0x1515
+	canaryStack = 0x5a5a5a
+)
+
+// progHelperLoop: R1 = n, R2 = helper id. Calls helper(i, R3, i, 4, 5) for
+// i = n..1 and returns the sum of the results, or badResult if a register a
+// helper call must preserve (R6..R10, the context) or the BPF stack was
+// clobbered.
+func progHelperLoop() []byte {
+	return assemble(func(a *as.Asm) {
+		a.Push(as.RBP)
+		a.MovRR(as.RBP, as.RSP) // R10 = frame pointer
+		a.SubImm(as.RSP, 64)    // BPF stack
+		a.StoreImm(as.RBP, -8, canaryStack)
+		a.MovRR(as.RBX, as.RDI) // R6 = counter
+		a.MovRR(as.R14, as.RSI) // R8 = helper id
+		a.Store(as.RBP, -16, as.RDX)
+		a.XorRR(as.R13, as.R13)          // R7 = sum
+		a.MovImm(as.R15, canaryR9)       // R9 = canary
+		a.Store(as.RBP, -24, as.R12)     // context copy
+		a.Label("loop")
+		a.TestRR(as.RBX, as.RBX)
+		a.Jcc(as.CondE, "done")
+		a.MovRR(as.RDI, as.RBX)
+		a.Load(as.RSI, as.RBP, -16)
+		a.MovRR(as.RDX, as.RBX)
+		a.MovImm(as.RCX, 4)
+		a.MovImm(as.R8, 5)
+		a.MovRR(as.R11, as.R14)
+		a.CallMem(as.R12, bridge.CtxGateEntry)
+		a.AddRR(as.R13, as.RAX)
+		a.Dec(as.RBX)
+		a.Jmp("loop")
+		a.Label("done")
+		a.CmpImm(as.R15, canaryR9)
+		a.Jcc(as.CondNE, "bad")
+		a.CmpMI(as.RBP, -8, canaryStack)
+		a.Jcc(as.CondNE, "bad")
+		a.CmpRM(as.R12, as.RBP, -24)
+		a.Jcc(as.CondNE, "bad")
+		a.MovRR(as.RAX, as.RSP)
+		a.AddImm(as.RAX, 64)
+		a.CmpRR(as.RAX, as.RBP)
+		a.Jcc(as.CondNE, "bad")
+		a.MovRR(as.RAX, as.R13)
+		a.Label("out")
+		a.MovRR(as.RSP, as.RBP)
+		a.Pop(as.RBP)
+		a.Ret()
+		a.Label("bad")
+		a.MovImm(as.RAX, -1)
+		a.Jmp("out")
+	})
+}

@@ -1,0 +1,88 @@
+//go:build linux && (amd64 || arm64)
+
+package bridge
+
+import (
+	"runtime"
+	"runtime/debug"
+	"unsafe"
+
+	"github.com/bpfjit/bpfjit/execmem"
+)
+
+// Run executes img from its first byte on a pooled native stack with args
+// in the argument registers and the helper table h (nil: no helpers), and
+// returns the native result register. See the package documentation for
+// the calling contract.
+//
+// Errors: ErrRetired if img was retired before the run entered it;
+// *HelperPanicError if a helper panicked; *UnknownHelperError if the code
+// called an id missing from h; *StackError if no native stack could be
+// mapped. If a helper calls runtime.Goexit, the goroutine exits as usual
+// and the native stack still goes back to the pool.
+func Run(img *execmem.Image, h *Helpers, args Args) (r0 uint64, err error) {
+	m, err := getMachine()
+	if err != nil {
+		return 0, err
+	}
+	c := m.ctx
+	c.args = args
+	if h != nil && len(h.fvs) > 0 {
+		c.helperTab = uintptr(unsafe.Pointer(&h.fvs[0]))
+		c.helperN = uint64(len(h.fvs))
+	} else {
+		c.helperTab, c.helperN = 0, 0
+	}
+	done := false
+	defer func() {
+		if !done {
+			// A panic or Goexit unwound through the native frames, so the
+			// entry stub never marked the runner as outside.
+			c.runner.ForceExit()
+			if p := recover(); p != nil {
+				err = helperError(c, h, p)
+			}
+		}
+		putMachine(m)
+	}()
+	r0 = enter(c, img)
+	runtime.KeepAlive(h)
+	done = true
+	if r0 == 0 && c.status != 0 {
+		c.status = 0
+		return 0, ErrRetired
+	}
+	return r0, nil
+}
+
+func helperError(c *Context, h *Helpers, p any) error {
+	if p == errUnknownHelper {
+		n := 0
+		if h != nil {
+			n = h.Len()
+		}
+		return &UnknownHelperError{ID: c.helperID, Table: n}
+	}
+	return &HelperPanicError{Helper: c.helperID, Value: p, Stack: debug.Stack()}
+}
+
+// GateEntry returns the address of the gate-entry thunk (the value of the
+// Context word at CtxGateEntry), fixed for the life of the process, for JIT
+// code that prefers an absolute call.
+func GateEntry() (uintptr, error) {
+	if err := initThunks(); err != nil {
+		return 0, err
+	}
+	return thunks.gateEntry, nil
+}
+
+// preemptPoint is called by the gate when SP is at or below g.stackguard0.
+// Not being a leaf, it has a stack-check prologue, which sends it through
+// morestack: that serves a pending preemption request or grows the stack,
+// exactly as the prologue of an ordinary Go call would.
+//
+//go:noinline
+func preemptPoint() { preemptNop() }
+
+//go:noinline
+func preemptNop() {}
