@@ -78,9 +78,9 @@ func progHelperLoop() []byte {
 		a.MovRR(as.RBX, as.RDI) // R6 = counter
 		a.MovRR(as.R14, as.RSI) // R8 = helper id
 		a.Store(as.RBP, -16, as.RDX)
-		a.XorRR(as.R13, as.R13)          // R7 = sum
-		a.MovImm(as.R15, canaryR9)       // R9 = canary
-		a.Store(as.RBP, -24, as.R12)     // context copy
+		a.XorRR(as.R13, as.R13)      // R7 = sum
+		a.MovImm(as.R15, canaryR9)   // R9 = canary
+		a.Store(as.RBP, -24, as.R12) // context copy
 		a.Label("loop")
 		a.TestRR(as.RBX, as.RBX)
 		a.Jcc(as.CondE, "done")

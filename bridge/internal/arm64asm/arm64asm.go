@@ -184,7 +184,9 @@ func (a *Asm) CmpReg(n, m Reg) { a.Word(0xeb000000 | uint32(m)<<16 | uint32(n)<<
 func (a *Asm) AddReg(d, n, m Reg) { a.Word(0x8b000000 | uint32(m)<<16 | uint32(n)<<5 | uint32(d)) }
 
 // LsrImm: lsr xd, xn, #sh.
-func (a *Asm) LsrImm(d, n Reg, sh uint32) { a.Word(0xd340fc00 | (sh&63)<<16 | uint32(n)<<5 | uint32(d)) }
+func (a *Asm) LsrImm(d, n Reg, sh uint32) {
+	a.Word(0xd340fc00 | (sh&63)<<16 | uint32(n)<<5 | uint32(d))
+}
 
 // MovW: mov wd, wm (zero-extends into xd).
 func (a *Asm) MovW(d, m Reg) { a.Word(0x2a0003e0 | uint32(m)<<16 | uint32(d)) }
