@@ -40,6 +40,12 @@ type Memory struct {
 	stackEnd  uint64 // stackBase + len(stack): r10 of the entry frame
 	regions   []region
 	last      int // index of the region that served the last slow-path access
+
+	// The region that served the last access outside the stack (initially the context),
+	// checked inline by the hot loop before it falls back to the region list.
+	hotBase uint64
+	hot     []byte
+	hotRO   bool
 }
 
 func addrOf(b []byte) uint64 {
@@ -57,6 +63,7 @@ func (m *Memory) reset() {
 	clear(m.regions)
 	m.regions = m.regions[:0]
 	m.last = 0
+	m.hotBase, m.hot, m.hotRO = 0, nil, false
 }
 
 // Register makes buf accessible to the running program and returns its address (0 for an
@@ -68,6 +75,9 @@ func (m *Memory) Register(buf []byte, readOnly bool) uint64 {
 		return 0
 	}
 	m.regions = append(m.regions, region{base: a, mem: buf, readOnly: readOnly})
+	if m.hot == nil {
+		m.setHot(&m.regions[len(m.regions)-1])
+	}
 	return a
 }
 
@@ -98,11 +108,15 @@ func (m *Memory) stackBytes(a, n uint64) []byte {
 	return nil
 }
 
-// regionBytes is the slow path: the n bytes at a from the other regions, else nil.
-func (m *Memory) regionBytes(a, n uint64, write bool) []byte {
-	b, _ := m.accessSlow(a, n, write)
-	return b
+// hotBytes is the second inline check: the n bytes at a in the hot region, else nil.
+func (m *Memory) hotBytes(a, n uint64, write bool) []byte {
+	if o := a - m.hotBase; o < uint64(len(m.hot)) && n <= uint64(len(m.hot))-o && !(write && m.hotRO) {
+		return m.hot[o : o+n : o+n]
+	}
+	return nil
 }
+
+func (m *Memory) setHot(r *region) { m.hotBase, m.hot, m.hotRO = r.base, r.mem, r.readOnly }
 
 // access returns the n bytes at a, or an error naming why not. The live stack is checked
 // first, inline, because most accesses of most programs go there.
@@ -123,6 +137,9 @@ func (m *Memory) accessSlow(a, n uint64, write bool) ([]byte, error) {
 	for i := range m.regions {
 		if b, err, ok := m.regions[i].slice(a, n, write); ok {
 			m.last = i
+			if err == nil {
+				m.setHot(&m.regions[i])
+			}
 			return b, err
 		}
 	}

@@ -118,19 +118,41 @@ func (st *state) run(p *Program, env *Env) (Result, error) {
 	if budget == 0 {
 		budget = DefaultBudget
 	}
-	// The loop keeps only what every instruction needs in locals (code, pc, left, r, m):
-	// calls, exits, atomics and errors live in methods on st, so the hot path spills little.
-	left := budget
-	code := p.code
-	pc := 0
-	le := binary.LittleEndian
+	left, pc := budget, 0
 	for {
+		// exec runs everything it can without calling a function; it stops before the
+		// first instruction that needs more (a call, exit, atomic, an access outside the
+		// live stack) or when the budget is spent.
+		pc, left = st.exec(st.prog.code, pc, left)
 		if left == 0 { // name the instruction that was not executed
 			return st.failure(pc, budget, ErrBudgetExhausted, "%d instructions executed", budget)
 		}
 		left--
-		if uint(pc) >= uint(len(code)) { // unreachable for validated code; keeps Run panic-free
+		if uint(pc) >= uint(len(st.prog.code)) { // unreachable for validated code; keeps Run panic-free
 			return st.failure(pc, budget-left, ErrOutOfBounds, "program counter outside the program")
+		}
+		next, done, err := st.step(&st.prog.code[pc], pc+1)
+		if err != nil || done {
+			res := Result{Insns: budget - left, TailCalls: st.tailCalls}
+			if err == nil {
+				res.R0 = r[0]
+			}
+			return res, err
+		}
+		pc = next
+	}
+}
+
+// exec is the interpreter's hot loop. It makes no function calls, so that the Go compiler
+// keeps pc, the budget and the code slice in registers instead of spilling them on every
+// instruction; everything that would need a call is left to step. It returns the slot of
+// the first instruction it did not execute and the budget left.
+func (st *state) exec(code []insn, pc int, left uint64) (int, uint64) {
+	r, m := &st.r, &st.mem
+	le := binary.LittleEndian
+	for ; left != 0; left-- {
+		if uint(pc) >= uint(len(code)) {
+			return pc, left
 		}
 		in := &code[pc]
 		pc++
@@ -460,64 +482,57 @@ func (st *state) run(p *Program, env *Env) (Result, error) {
 		case opLdxB:
 			b := m.stackBytes(r[s]+in.k, 1)
 			if b == nil {
-				b = m.regionBytes(r[s]+in.k, 1, false)
-			}
-			if b == nil {
-				return st.memFault(pc-1, budget-left, r[s]+in.k, 1, false)
+				if b = m.hotBytes(r[s]+in.k, 1, false); b == nil {
+					return pc - 1, left
+				}
 			}
 			r[d] = uint64(b[0])
 		case opLdxH:
 			b := m.stackBytes(r[s]+in.k, 2)
 			if b == nil {
-				b = m.regionBytes(r[s]+in.k, 2, false)
-			}
-			if b == nil {
-				return st.memFault(pc-1, budget-left, r[s]+in.k, 2, false)
+				if b = m.hotBytes(r[s]+in.k, 2, false); b == nil {
+					return pc - 1, left
+				}
 			}
 			r[d] = uint64(le.Uint16(b))
 		case opLdxW:
 			b := m.stackBytes(r[s]+in.k, 4)
 			if b == nil {
-				b = m.regionBytes(r[s]+in.k, 4, false)
-			}
-			if b == nil {
-				return st.memFault(pc-1, budget-left, r[s]+in.k, 4, false)
+				if b = m.hotBytes(r[s]+in.k, 4, false); b == nil {
+					return pc - 1, left
+				}
 			}
 			r[d] = uint64(le.Uint32(b))
 		case opLdxDW:
 			b := m.stackBytes(r[s]+in.k, 8)
 			if b == nil {
-				b = m.regionBytes(r[s]+in.k, 8, false)
-			}
-			if b == nil {
-				return st.memFault(pc-1, budget-left, r[s]+in.k, 8, false)
+				if b = m.hotBytes(r[s]+in.k, 8, false); b == nil {
+					return pc - 1, left
+				}
 			}
 			r[d] = le.Uint64(b)
 		case opLdxsB:
 			b := m.stackBytes(r[s]+in.k, 1)
 			if b == nil {
-				b = m.regionBytes(r[s]+in.k, 1, false)
-			}
-			if b == nil {
-				return st.memFault(pc-1, budget-left, r[s]+in.k, 1, false)
+				if b = m.hotBytes(r[s]+in.k, 1, false); b == nil {
+					return pc - 1, left
+				}
 			}
 			r[d] = uint64(int64(int8(b[0])))
 		case opLdxsH:
 			b := m.stackBytes(r[s]+in.k, 2)
 			if b == nil {
-				b = m.regionBytes(r[s]+in.k, 2, false)
-			}
-			if b == nil {
-				return st.memFault(pc-1, budget-left, r[s]+in.k, 2, false)
+				if b = m.hotBytes(r[s]+in.k, 2, false); b == nil {
+					return pc - 1, left
+				}
 			}
 			r[d] = uint64(int64(int16(le.Uint16(b))))
 		case opLdxsW:
 			b := m.stackBytes(r[s]+in.k, 4)
 			if b == nil {
-				b = m.regionBytes(r[s]+in.k, 4, false)
-			}
-			if b == nil {
-				return st.memFault(pc-1, budget-left, r[s]+in.k, 4, false)
+				if b = m.hotBytes(r[s]+in.k, 4, false); b == nil {
+					return pc - 1, left
+				}
 			}
 			r[d] = uint64(int64(int32(le.Uint32(b))))
 		case opStB, opStH, opStW, opStDW:
@@ -525,10 +540,9 @@ func (st *state) run(p *Program, env *Env) (Result, error) {
 			a := r[d] + uint64(int64(in.off))
 			b := m.stackBytes(a, n)
 			if b == nil {
-				b = m.regionBytes(a, n, true)
-			}
-			if b == nil {
-				return st.memFault(pc-1, budget-left, a, n, true)
+				if b = m.hotBytes(a, n, true); b == nil {
+					return pc - 1, left
+				}
 			}
 			store(b, in.k)
 		case opStxB, opStxH, opStxW, opStxDW:
@@ -536,24 +550,16 @@ func (st *state) run(p *Program, env *Env) (Result, error) {
 			a := r[d] + in.k
 			b := m.stackBytes(a, n)
 			if b == nil {
-				b = m.regionBytes(a, n, true)
-			}
-			if b == nil {
-				return st.memFault(pc-1, budget-left, a, n, true)
+				if b = m.hotBytes(a, n, true); b == nil {
+					return pc - 1, left
+				}
 			}
 			store(b, r[s])
-		default: // calls, exit, atomics, and what cannot run
-			next, done, err := st.step(in, pc)
-			if err != nil || done {
-				res := Result{Insns: budget - left, TailCalls: st.tailCalls}
-				if err == nil {
-					res.R0 = r[0]
-				}
-				return res, err
-			}
-			pc, code = next, st.prog.code
+		default: // calls, exit, atomics, and what cannot run here
+			return pc - 1, left
 		}
 	}
+	return pc, left
 }
 
 // step executes the instructions that change frames or programs, or may fail for reasons
@@ -563,6 +569,11 @@ func (st *state) step(in *insn, pc int) (next int, done bool, err error) {
 	r, m := &st.r, &st.mem
 	d, s := in.dst&15, in.src&15
 	switch in.op {
+	case opLdxB, opLdxH, opLdxW, opLdxDW, opLdxsB, opLdxsH, opLdxsW, opStB, opStH, opStW, opStDW,
+		opStxB, opStxH, opStxW, opStxDW:
+		if err := st.memOp(in, pc-1); err != nil {
+			return 0, false, err
+		}
 	case opAtomic32, opAtomic64:
 		n := uint64(4)
 		if in.op == opAtomic64 {
@@ -642,17 +653,59 @@ func (st *state) failure(index int, insns uint64, e error, format string, args .
 	return Result{Insns: insns, TailCalls: st.tailCalls}, errAt(index, e, format, args...)
 }
 
-// memFault reports a failed load or store of n bytes at a by the instruction at index.
-func (st *state) memFault(index int, insns uint64, a, n uint64, write bool) (Result, error) {
-	_, err := st.mem.access(a, n, write)
-	if err == nil { // cannot happen: the fast path and access agree
-		err = ErrOutOfBounds
+// memOp executes a load or store outside the live stack (the regions' slow path) or reports
+// why it cannot.
+func (st *state) memOp(in *insn, index int) error {
+	r := &st.r
+	d, s := in.dst&15, in.src&15
+	var n, a uint64
+	write := true
+	switch in.op {
+	case opLdxB, opLdxH, opLdxW, opLdxDW:
+		n, a, write = 1<<(in.op-opLdxB), r[s]+in.k, false
+	case opLdxsB, opLdxsH, opLdxsW:
+		n, a, write = 1<<(in.op-opLdxsB), r[s]+in.k, false
+	case opStB, opStH, opStW, opStDW:
+		n, a = 1<<(in.op-opStB), r[d]+uint64(int64(in.off))
+	default:
+		n, a = 1<<(in.op-opStxB), r[d]+in.k
 	}
-	kind := "load from"
-	if write {
-		kind = "store to"
+	b, err := st.mem.access(a, n, write)
+	if err != nil {
+		kind := "load from"
+		if write {
+			kind = "store to"
+		}
+		return errAt(index, err, "%d-byte %s %#x", n, kind, a)
 	}
-	return st.failure(index, insns, err, "%d-byte %s %#x", n, kind, a)
+	switch in.op {
+	case opLdxsB:
+		r[d] = uint64(int64(int8(b[0])))
+	case opLdxsH:
+		r[d] = uint64(int64(int16(binary.LittleEndian.Uint16(b))))
+	case opLdxsW:
+		r[d] = uint64(int64(int32(binary.LittleEndian.Uint32(b))))
+	case opLdxB, opLdxH, opLdxW, opLdxDW:
+		r[d] = load(b)
+	case opStB, opStH, opStW, opStDW:
+		store(b, in.k)
+	default:
+		store(b, r[s])
+	}
+	return nil
+}
+
+// load reads len(b) (1, 2, 4 or 8) bytes little-endian, zero-extended.
+func load(b []byte) uint64 {
+	switch len(b) {
+	case 1:
+		return uint64(b[0])
+	case 2:
+		return uint64(binary.LittleEndian.Uint16(b))
+	case 4:
+		return uint64(binary.LittleEndian.Uint32(b))
+	}
+	return binary.LittleEndian.Uint64(b)
 }
 
 func div64(a, b uint64) uint64 {
