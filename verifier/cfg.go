@@ -1,0 +1,303 @@
+package verifier
+
+import (
+	"github.com/bpfjit/bpfjit/isa"
+	"github.com/cilium/ebpf/btf"
+)
+
+// subprog is one BPF function and what the structure pass learned about it.
+type subprog struct {
+	isa.Subprogram
+	global bool
+	calls  []int // subprograms it calls (static call graph, reachable code only)
+	depth  int   // stack depth found by the abstract interpretation
+	tail   bool  // contains a tail call
+}
+
+type regset uint16
+
+func bit(r isa.Register) regset { return 1 << r }
+
+const (
+	argRegs    regset = 0b111110 // r1–r5
+	callerSave regset = 0b111111 // r0–r5
+	calleeKept regset = 0b1111000000
+)
+
+// structure checks what does not need values: every instruction reachable, no recursion,
+// call chains at most MaxCallFrames deep. It fills v.subs, v.subOf and the prune points.
+func (v *verifier) structure() error {
+	insns := v.insns
+	n := len(insns)
+	subs := v.prog.Subprograms()
+	v.subOf = make([]int, n)
+	v.subs = make([]subprog, len(subs))
+	startOf := make(map[int]int, len(subs))
+	for i, s := range subs {
+		v.subs[i].Subprogram = s
+		v.subs[i].global = s.BTF != nil && s.BTF.Linkage == btf.GlobalFunc && i != 0
+		startOf[s.Start] = i
+		for j := s.Start; j < s.End; j++ {
+			v.subOf[j] = i
+		}
+	}
+	for _, fi := range v.prog.Funcs {
+		if _, ok := startOf[fi.Start]; !ok {
+			return v.errAt(fi.Start, ErrFuncSignature, "function info for %q at insn %d does not start a function", fi.Name, fi.Start)
+		}
+	}
+	v.prune = make([]bool, n)
+	second := make([]bool, n)
+	for i := 0; i < n; i++ {
+		if insns[i].IsLdImm64() {
+			second[i+1] = true
+			i++
+		}
+	}
+	// Depth-first walk from every function entry reached from the main program.
+	seen := make([]bool, n)
+	reached := make([]bool, len(subs))
+	work := []int{0}
+	reached[0] = true
+	var fnWork []int
+	fnWork = append(fnWork, 0)
+	for len(fnWork) > 0 {
+		f := fnWork[len(fnWork)-1]
+		fnWork = fnWork[:len(fnWork)-1]
+		work = append(work[:0], subs[f].Start)
+		v.prune[subs[f].Start] = true
+		for len(work) > 0 {
+			i := work[len(work)-1]
+			work = work[:len(work)-1]
+			if seen[i] {
+				continue
+			}
+			seen[i] = true
+			in := insns[i]
+			push := func(t int) {
+				if !seen[t] {
+					work = append(work, t)
+				}
+			}
+			switch {
+			case in.IsExit():
+			case in.IsLocalCall() || in.IsFuncAddr():
+				t := startOf[i+1+int(in.Imm)]
+				if in.IsLocalCall() {
+					v.subs[f].calls = append(v.subs[f].calls, t)
+				}
+				if !reached[t] {
+					reached[t] = true
+					fnWork = append(fnWork, t)
+				}
+				next := i + 1
+				if in.IsFuncAddr() {
+					next = i + 2
+					seen[i+1] = true
+				}
+				v.prune[next] = true
+				push(next)
+			case in.IsUnconditionalJump():
+				t := i + 1 + int(in.JumpOffset())
+				v.prune[t] = true
+				push(t)
+			case in.IsJump():
+				t := i + 1 + int(in.JumpOffset())
+				v.prune[t] = true
+				v.prune[i+1] = true
+				push(i + 1)
+				push(t)
+			case in.IsLdImm64():
+				seen[i+1] = true
+				push(i + 2)
+			default:
+				if in.IsHelperCall() && in.Imm == HelperTailCall {
+					v.subs[f].tail = true
+				}
+				push(i + 1)
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		if !seen[i] && !second[i] {
+			if !reached[v.subOf[i]] {
+				return v.errAt(i, ErrUnreachable, "unreachable insn %d: function at %d is never called", i, subs[v.subOf[i]].Start)
+			}
+			return v.errAt(i, ErrUnreachable, "unreachable insn %d", i)
+		}
+	}
+	// Recursion and call depth on the static call graph. Global functions are verified on
+	// their own, so a chain is measured from each of them as well as from the main program.
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := make([]int, len(subs))
+	frames := make([]int, len(subs)) // deepest chain of frames starting at each function
+	var walk func(f int) error
+	walk = func(f int) error {
+		if color[f] == black {
+			return nil
+		}
+		color[f] = grey
+		d := 1
+		for _, c := range v.subs[f].calls {
+			if color[c] == grey {
+				return v.errAt(subs[c].Start, ErrRecursion, "recursive call from function at %d to function at %d", subs[f].Start, subs[c].Start)
+			}
+			if err := walk(c); err != nil {
+				return err
+			}
+			if !v.subs[c].global {
+				d = max(d, 1+frames[c])
+			}
+		}
+		color[f] = black
+		frames[f] = d
+		if d > MaxCallFrames {
+			return v.errAt(subs[f].Start, ErrCallDepth, "the call chain from function at %d is %d frames deep (limit %d)", subs[f].Start, d, MaxCallFrames)
+		}
+		return nil
+	}
+	for f := range subs {
+		if reached[f] {
+			if err := walk(f); err != nil {
+				return err
+			}
+		}
+	}
+	v.reached = reached
+	v.liveness()
+	return nil
+}
+
+// uses and defs of one instruction, for register liveness. Calls read r1–r5 (as many as the
+// helper takes) and clobber r0–r5; exit reads r0.
+func (v *verifier) usesDefs(i int) (use, def regset, use64 regset) {
+	in := v.insns[i]
+	op := in.Opcode
+	d, s := bit(in.Dst), bit(in.Src)
+	switch c := op.Class(); c {
+	case isa.ClassALU, isa.ClassALU64:
+		def = d
+		if op.ALUOp() != isa.ALUMov {
+			use |= d
+		}
+		if op.Source() == isa.SourceX && op.ALUOp() != isa.ALUNeg && op.ALUOp() != isa.ALUEnd {
+			use |= s
+		}
+		if c == isa.ClassALU64 {
+			use64 = use
+		}
+	case isa.ClassLDX:
+		use, def, use64 = s, d, s
+	case isa.ClassST:
+		use, use64 = d, d
+	case isa.ClassSTX:
+		use, use64 = d|s, d
+		if op.Size() == isa.SizeDW {
+			use64 |= s
+		}
+		if op.Mode() == isa.ModeATOMIC {
+			a := isa.AtomicOp(in.Imm)
+			if a == isa.AtomicCmpXchg {
+				use |= bit(isa.R0)
+				def = bit(isa.R0)
+				if op.Size() == isa.SizeDW {
+					use64 |= bit(isa.R0)
+				}
+			} else if a&isa.AtomicFetch != 0 {
+				def = s
+			}
+		}
+	case isa.ClassLD:
+		if in.IsLdImm64() {
+			def = d
+		} else {
+			use = bit(isa.R6) | s
+			use64 = bit(isa.R6)
+			def = callerSave
+		}
+	case isa.ClassJMP, isa.ClassJMP32:
+		switch {
+		case in.IsExit():
+			use, use64 = bit(isa.R0), bit(isa.R0)
+		case in.IsHelperCall():
+			n := 5
+			if p := v.helper(in.Imm); p != nil {
+				n = p.nargs()
+			}
+			use = argRegs & (1<<(n+1) - 1)
+			use64, def = use, callerSave
+		case op.JumpOp() == isa.JumpCall:
+			use, use64, def = argRegs|d, argRegs|d, callerSave
+		case in.IsJump() && op.JumpOp() != isa.JumpA:
+			use = d
+			if op.Source() == isa.SourceX {
+				use |= s
+			}
+			if c == isa.ClassJMP {
+				use64 = use
+			}
+		}
+	}
+	return
+}
+
+// liveness computes, per instruction, the registers that may be read before being written
+// (v.live, for state pruning) and those whose upper 32 bits may be read (v.live64, for the
+// zero-extension facts).
+func (v *verifier) liveness() {
+	n := len(v.insns)
+	v.live = make([]regset, n)
+	v.live64 = make([]regset, n)
+	liveOut := func(i int, l []regset) regset {
+		in := v.insns[i]
+		var out regset
+		succ := func(t int) {
+			if t < n {
+				out |= l[t]
+			}
+		}
+		switch {
+		case in.IsExit():
+		case in.IsLdImm64():
+			succ(i + 2)
+		case in.IsUnconditionalJump():
+			succ(i + 1 + int(in.JumpOffset()))
+		case in.IsJump():
+			succ(i + 1)
+			succ(i + 1 + int(in.JumpOffset()))
+		default:
+			succ(i + 1)
+		}
+		return out
+	}
+	uses := make([]regset, n)
+	uses64 := make([]regset, n)
+	defs := make([]regset, n)
+	for i := 0; i < n; i++ {
+		uses[i], defs[i], uses64[i] = v.usesDefs(i)
+		if v.insns[i].IsLdImm64() {
+			i++
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for i := n - 1; i >= 0; i-- {
+			if i > 0 && v.insns[i-1].IsLdImm64() {
+				continue
+			}
+			l := uses[i] | liveOut(i, v.live)&^defs[i]
+			// A 32-bit definition kills the whole register; a 64-bit read of a register
+			// only read as 32 bits here stays pending from later instructions.
+			l64 := uses64[i] | liveOut(i, v.live64)&^defs[i]
+			if l != v.live[i] || l64 != v.live64[i] {
+				v.live[i], v.live64[i] = l, l64
+				changed = true
+			}
+		}
+	}
+	v.liveOut64 = func(i int) regset { return liveOut(i, v.live64) }
+}
