@@ -3,6 +3,7 @@ package fuzz
 import (
 	"testing"
 
+	"github.com/bpfjit/bpfjit/internal/conformance"
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/isa/asm"
 )
@@ -23,6 +24,19 @@ func FuzzAsmRoundTrip(f *testing.F) {
 		f.Add([]byte(s))
 		if insns, err := asm.Assemble(s); err == nil {
 			f.Add(isa.EncodeAll(insns))
+		}
+	}
+	// The conformance programs, as bytes and as text, when the suite is present.
+	if dir, ok := conformance.Dir(); ok {
+		if progs, err := conformance.LoadPrograms(dir); err == nil {
+			for _, p := range progs {
+				f.Add(p.Program)
+			}
+		}
+		if tests, err := conformance.Load(dir); err == nil {
+			for _, tc := range tests {
+				f.Add([]byte(tc.Asm))
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

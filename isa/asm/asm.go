@@ -186,6 +186,10 @@ const (
 
 var forms = buildForms()
 
+// operandCount is how many comma-separated operands each form takes.
+var operandCount = [...]int{fALU: 2, fNeg: 1, fMovsx: 2, fEnd: 1, fJa: 1, fJa32: 1, fJcc: 3,
+	fExit: 0, fLdx: 2, fSt: 2, fStx: 2, fLdAbs: 1, fLdInd: 2}
+
 var sizeNames = []struct {
 	name string
 	size isa.Size
@@ -295,10 +299,8 @@ func parseInsn(text string) ([]isa.Instruction, *fixup, *lineErr) {
 	}
 	in := isa.Instruction{Opcode: f.op, Off: f.off, Imm: f.imm}
 	var ref *fixup
-	want := map[formKind]int{fALU: 2, fNeg: 1, fMovsx: 2, fEnd: 1, fJa: 1, fJa32: 1, fJcc: 3,
-		fExit: 0, fLdx: 2, fSt: 2, fStx: 2, fLdAbs: 1, fLdInd: 2}[f.kind]
-	if len(ops) != want {
-		return nil, nil, fail(ErrOperands, "%s takes %d operands, got %d", mn, want, len(ops))
+	if want := operandCount[f.kind]; len(ops) != want {
+		return nil, nil, fail(ErrOperands, "%s takes %d operands, got %d", mn, operandCount[f.kind], len(ops))
 	}
 	switch f.kind {
 	case fALU, fJcc:

@@ -2,6 +2,7 @@ package asm
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,29 +10,40 @@ import (
 	"github.com/bpfjit/bpfjit/isa"
 )
 
-// suite loads every .data file and programs.json, skipping when the suite is absent.
+// loadSuite loads every .data file and programs.json; ok is false when the suite is absent.
+func loadSuite() (tests []conformance.Test, progs map[string]conformance.Program, ok bool, err error) {
+	dir, ok := conformance.Dir()
+	if !ok {
+		return nil, nil, false, nil
+	}
+	if tests, err = conformance.Load(dir); err != nil {
+		return nil, nil, true, err
+	}
+	list, err := conformance.LoadPrograms(dir)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	progs = make(map[string]conformance.Program, len(list))
+	for _, p := range list {
+		progs[p.Name] = p
+	}
+	if len(tests) == 0 || len(tests) != len(list) {
+		return nil, nil, true, fmt.Errorf("suite has %d .data files and %d programs.json entries", len(tests), len(list))
+	}
+	return tests, progs, true, nil
+}
+
+// suite is loadSuite for tests, skipping when the suite is absent.
 func suite(t *testing.T) ([]conformance.Test, map[string]conformance.Program) {
 	t.Helper()
-	dir, ok := conformance.Dir()
+	tests, progs, ok, err := loadSuite()
 	if !ok {
 		t.Skipf("bpf_conformance suite not found (set %s)", conformance.EnvDir)
 	}
-	tests, err := conformance.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	progs, err := conformance.LoadPrograms(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	byName := make(map[string]conformance.Program, len(progs))
-	for _, p := range progs {
-		byName[p.Name] = p
-	}
-	if len(tests) == 0 || len(tests) != len(progs) {
-		t.Fatalf("suite has %d .data files and %d programs.json entries", len(tests), len(progs))
-	}
-	return tests, byName
+	return tests, progs
 }
 
 // The suite's own assembler produced programs.json; ours must agree byte for byte.
