@@ -10,7 +10,7 @@ import (
 
 	"github.com/bpfjit/bpfjit/emit"
 	"github.com/bpfjit/bpfjit/emit/amd64/internal/native"
-	"github.com/bpfjit/bpfjit/emit/internal/progen"
+	"github.com/bpfjit/bpfjit/emit/progen"
 	"github.com/bpfjit/bpfjit/internal/conformance"
 	"github.com/bpfjit/bpfjit/interp"
 	"github.com/bpfjit/bpfjit/isa"

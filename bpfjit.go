@@ -1,0 +1,120 @@
+// Package bpfjit compiles BPF programs (RFC 9669, ISA v4 included) to native amd64 code
+// and runs them from Go, without cgo.
+//
+//	p, err := bpfjit.Load(prog, bpfjit.Unverified(), bpfjit.WithHelpers(helpers))
+//	if err != nil { ... }
+//	defer p.Close()
+//	r0, err := p.Run(packet)
+//
+// A loaded Program is immutable and may be run from any number of goroutines at once.
+//
+// # Safety
+//
+// Native code runs without bounds checks: a program that reads or writes outside the memory
+// it was given, or that never terminates, corrupts or hangs the process, and a fault in
+// native code kills it (Go cannot recover from faults in foreign code). The verifier
+// (package verifier) is what proves a program safe. Until it is wired into Load, loading
+// requires the Unverified option, by which the caller states that it vouches for the
+// program: that it only touches the memory Run passes it and its own stack, and that it
+// terminates. Load refuses programs without that option.
+package bpfjit
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/bpfjit/bpfjit/bridge"
+	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/isa"
+)
+
+// Errors returned by Load and Run (besides *emit.Error for programs the JIT rejects, which
+// names the slot, and the bridge's errors for helper failures).
+var (
+	// ErrNotVerified is returned by Load when the program would need verification and
+	// the caller did not vouch for it with Unverified.
+	ErrNotVerified = errors.New("bpfjit: program not verified: no verifier is available yet; pass bpfjit.Unverified() to vouch for the program")
+	// ErrUnsupportedArch is returned on architectures without a JIT back end.
+	ErrUnsupportedArch = fmt.Errorf("bpfjit: no JIT for %s/%s", runtime.GOOS, runtime.GOARCH)
+	// ErrClosed is returned by Run and Close on a closed Program.
+	ErrClosed = errors.New("bpfjit: program closed")
+	// ErrUnresolvedMap is returned by Load when the program references a map and no
+	// resolver was given.
+	ErrUnresolvedMap = errors.New("bpfjit: program references a map but no map resolver was given")
+)
+
+// Helper is a Go function BPF code calls by helper id: arguments r1–r5, result in r0.
+// Pointers among the arguments are raw addresses of memory the program was given.
+type Helper = bridge.Helper
+
+// MapResolver returns the address a map-referencing lddw loads: the map (src 1 or 5) or
+// a value address (src 2 or 6; imm2 is the offset into the value). The memory must stay
+// valid and unmoved for the life of the Program.
+type MapResolver func(src isa.Register, imm, imm2 int32) (uint64, error)
+
+type config struct {
+	unverified bool
+	blind      bool
+	blindSeed  *[32]byte
+	helpers    map[int32]Helper
+	maps       MapResolver
+	stack      []int
+}
+
+// Option configures Load.
+type Option func(*config)
+
+// Unverified loads the program without verification: the caller vouches that it is safe
+// (see the package documentation). Required until the verifier is wired in.
+func Unverified() Option { return func(c *config) { c.unverified = true } }
+
+// WithConstantBlinding rewrites every immediate of the program through a scratch register
+// with a random key per program, so that no user-chosen constant appears in executable
+// memory (a JIT-spraying defence). Code gets larger and slower.
+func WithConstantBlinding() Option { return func(c *config) { c.blind = true } }
+
+// WithBlindingSeed turns on constant blinding with a fixed key stream (reproducible
+// images for tests and debugging; never for untrusted code).
+func WithBlindingSeed(seed [32]byte) Option {
+	return func(c *config) { c.blind, c.blindSeed = true, &seed }
+}
+
+// WithHelpers gives the helpers the program may call, by id. Calling an id that is not
+// present makes Run fail with *bridge.UnknownHelperError.
+func WithHelpers(h map[int32]Helper) Option { return func(c *config) { c.helpers = h } }
+
+// WithMapResolver resolves the program's map references.
+func WithMapResolver(r MapResolver) Option { return func(c *config) { c.maps = r } }
+
+// WithStackDepths gives the stack size of each subprogram in slot order (as the verifier
+// computes them); the default is 512 bytes for each.
+func WithStackDepths(d []int) Option {
+	return func(c *config) { c.stack = append([]int(nil), d...) }
+}
+
+// Load compiles p and makes it runnable.
+func Load(p *isa.Program, opts ...Option) (*Program, error) {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	if !c.unverified {
+		return nil, ErrNotVerified
+	}
+	return load(p, &c)
+}
+
+// LoadInstructions is Load for a bare instruction slice.
+func LoadInstructions(insns []isa.Instruction, opts ...Option) (*Program, error) {
+	return Load(&isa.Program{Insns: insns}, opts...)
+}
+
+// compile runs the emitter for this architecture.
+func compile(p *isa.Program, c *config) (*emit.Image, error) {
+	be := backend()
+	if be == nil {
+		return nil, ErrUnsupportedArch
+	}
+	return emit.Compile(p.Insns, emit.Options{Blind: c.blind, BlindSeed: c.blindSeed, StackDepth: c.stack}, be)
+}

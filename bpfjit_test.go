@@ -1,0 +1,293 @@
+//go:build linux && amd64
+
+package bpfjit_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/bpfjit/bpfjit"
+	"github.com/bpfjit/bpfjit/bridge"
+	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/emit/progen"
+	"github.com/bpfjit/bpfjit/internal/conformance"
+	"github.com/bpfjit/bpfjit/interp"
+	"github.com/bpfjit/bpfjit/isa"
+	"github.com/bpfjit/bpfjit/isa/asm"
+)
+
+func mustAssemble(t testing.TB, text string) []isa.Instruction {
+	t.Helper()
+	insns, err := asm.Assemble(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return insns
+}
+
+// suiteHelpers is the conformance environment: helper 5 exists and returns normally.
+var suiteHelpers = map[int32]bpfjit.Helper{5: func(_, _, _, _, _ uint64) uint64 { return 0 }}
+
+func TestConformanceSuite(t *testing.T) {
+	dir, ok := conformance.Dir()
+	if !ok {
+		t.Skip("conformance suite not found")
+	}
+	tests, err := conformance.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, blind := range []bool{false, true} {
+		passed := 0
+		for _, tc := range tests {
+			opts := []bpfjit.Option{bpfjit.Unverified(), bpfjit.WithHelpers(suiteHelpers)}
+			if blind {
+				opts = append(opts, bpfjit.WithConstantBlinding())
+			}
+			p, err := bpfjit.LoadInstructions(mustAssemble(t, tc.Asm), opts...)
+			if err != nil {
+				t.Errorf("%s (blind=%v): %v", tc.Name, blind, err)
+				continue
+			}
+			got, err := p.Run(bytes.Clone(tc.Mem))
+			p.Close()
+			switch {
+			case err != nil:
+				t.Errorf("%s (blind=%v): %v", tc.Name, blind, err)
+			case got != tc.Result:
+				t.Errorf("%s (blind=%v): r0 = %#x, want %#x", tc.Name, blind, got, tc.Result)
+			default:
+				passed++
+			}
+		}
+		if passed != len(tests) {
+			t.Errorf("blind=%v: %d of %d files pass", blind, passed, len(tests))
+		}
+		t.Logf("blind=%v: %d of %d files pass", blind, passed, len(tests))
+	}
+}
+
+// Helpers of the differential test: pure functions of r2–r5 (r1 is an address, which
+// differs between the engines' memory buffers).
+var diffHelpers = map[int32]func(a [5]uint64) uint64{
+	1: func(a [5]uint64) uint64 { return a[1]*31 + a[2] ^ a[3]<<7 - a[4] },
+	7: func(a [5]uint64) uint64 { return ^a[4] },
+}
+
+func diffEnv() (map[int32]bpfjit.Helper, interp.HelperTable) {
+	jh := map[int32]bpfjit.Helper{}
+	ih := interp.HelperTable{}
+	for id, f := range diffHelpers {
+		jh[id] = func(r1, r2, r3, r4, r5 uint64) uint64 { return f([5]uint64{r1, r2, r3, r4, r5}) }
+		ih[id] = func(_ *interp.Memory, a [5]uint64) (uint64, error) { return f(a), nil }
+	}
+	return jh, ih
+}
+
+func TestDifferentialAgainstInterpreter(t *testing.T) {
+	n := 10000
+	if testing.Short() {
+		n = 1000
+	}
+	jh, ih := diffEnv()
+	g := progen.New(4, progen.Options{Helpers: []int32{1, 7}})
+	for k := 0; k < n; k++ {
+		insns := g.Program()
+		ip, err := interp.New(&isa.Program{Insns: insns}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imem := make([]byte, progen.MemSize)
+		want, err := ip.Run(&interp.Env{Context: imem, Helpers: ih})
+		if err != nil {
+			t.Fatalf("program %d: interp: %v", k, err)
+		}
+		opts := []bpfjit.Option{bpfjit.Unverified(), bpfjit.WithHelpers(jh)}
+		if k%2 == 1 {
+			opts = append(opts, bpfjit.WithConstantBlinding())
+		}
+		p, err := bpfjit.LoadInstructions(insns, opts...)
+		if err != nil {
+			t.Fatalf("program %d: %v", k, err)
+		}
+		jmem := make([]byte, progen.MemSize)
+		got, err := p.Run(jmem)
+		p.Close()
+		if err != nil || got != want.R0 || !bytes.Equal(imem, jmem) {
+			text, _ := asm.Disassemble(insns)
+			t.Fatalf("program %d: jit r0 %#x err %v; interp r0 %#x\njit mem    %s\ninterp mem %s\n%s",
+				k, got, err, want.R0, hex.EncodeToString(jmem), hex.EncodeToString(imem), text)
+		}
+	}
+}
+
+func TestLoadRequiresVouchingUntilTheVerifierLands(t *testing.T) {
+	_, err := bpfjit.LoadInstructions(mustAssemble(t, "mov %r0, 1\nexit"))
+	if !errors.Is(err, bpfjit.ErrNotVerified) {
+		t.Fatalf("Load without Unverified: err = %v, want ErrNotVerified", err)
+	}
+}
+
+func TestRunAndCloseLifecycle(t *testing.T) {
+	p, err := bpfjit.LoadInstructions(mustAssemble(t, "mov %r0, 7\nexit"), bpfjit.Unverified())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Run(nil); err != nil || got != 7 {
+		t.Fatalf("Run = %d, %v; want 7", got, err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := p.Run(nil); !errors.Is(err, bpfjit.ErrClosed) {
+		t.Errorf("Run after Close: err = %v, want ErrClosed", err)
+	}
+	if err := p.Close(); !errors.Is(err, bpfjit.ErrClosed) {
+		t.Errorf("second Close: err = %v, want ErrClosed", err)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want any
+	}{
+		{"unknown helper", "call 99\nexit", new(*bridge.UnknownHelperError)},
+		{"callx with an id beyond 32 bits", "lddw %r3, 0x100000005\ncall %r3\nexit", new(*bridge.UnknownHelperError)},
+		{"callx with a negative id", "mov %r3, -1\ncall %r3\nexit", new(*bridge.UnknownHelperError)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := bpfjit.LoadInstructions(mustAssemble(t, tc.text), bpfjit.Unverified(), bpfjit.WithHelpers(suiteHelpers))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			_, err = p.Run(nil)
+			var ue *bridge.UnknownHelperError
+			if !errors.As(err, &ue) {
+				t.Fatalf("err = %v, want *bridge.UnknownHelperError", err)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	// A map lddw (src 1) needs a resolver.
+	ld := isa.LdImm64(isa.R1, isa.PseudoMapFD, 3)
+	insns := []isa.Instruction{ld[0], ld[1], {Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 0}, {Opcode: isa.OpExit}}
+	_, err := bpfjit.LoadInstructions(insns, bpfjit.Unverified())
+	var e *emit.Error
+	if !errors.Is(err, bpfjit.ErrUnresolvedMap) || !errors.As(err, &e) || e.Index != 0 {
+		t.Errorf("err = %v, want ErrUnresolvedMap at slot 0", err)
+	}
+	// With a resolver the address lands in r1.
+	p, err := bpfjit.LoadInstructions([]isa.Instruction{ld[0], ld[1],
+		{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceX), Dst: isa.R0, Src: isa.R1}, {Opcode: isa.OpExit}},
+		bpfjit.Unverified(), bpfjit.WithMapResolver(func(src isa.Register, imm, imm2 int32) (uint64, error) {
+			return 0xabc0000000 + uint64(imm), nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if got, err := p.Run(nil); err != nil || got != 0xabc0000003 {
+		t.Errorf("Run = %#x, %v; want 0xabc0000003", got, err)
+	}
+	// Structural errors name the slot.
+	_, err = bpfjit.LoadInstructions([]isa.Instruction{{Opcode: isa.OpExit}, {Opcode: 0xff}}, bpfjit.Unverified())
+	if !errors.As(err, &e) || e.Index != 1 {
+		t.Errorf("err = %v, want an *emit.Error at slot 1", err)
+	}
+}
+
+func TestDumpShowsEachInstructionAndItsNativeCode(t *testing.T) {
+	p, err := bpfjit.LoadInstructions(mustAssemble(t, `
+		mov %r0, 1
+		lddw %r2, 0x1122334455667788
+		jeq %r1, 0, done
+		add %r0, %r2
+	done:
+		exit`), bpfjit.Unverified())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var b strings.Builder
+	if err := p.Dump(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"prologue", "nop dword ptr", "push rbp",
+		"0: mov %r0, 1", "mov eax, 0x1",
+		"1: lddw %r2, 0x1122334455667788", "mov rsi, 0x1122334455667788",
+		"3: jeq %r1, 0", "test rdi, rdi", "jz ",
+		"4: add %r0, %r2", "add rax, rsi",
+		"epilogue", "leave", "ret"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dump lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestConcurrentRuns runs the same and different programs from 16 goroutines, checking
+// every result (meant to be run with -race).
+func TestConcurrentRuns(t *testing.T) {
+	runs := 100000
+	if testing.Short() {
+		runs = 5000
+	}
+	type prog struct {
+		p    *bpfjit.Program
+		want func(k uint64) uint64
+	}
+	mk := func(text string, want func(k uint64) uint64, opts ...bpfjit.Option) prog {
+		p, err := bpfjit.LoadInstructions(mustAssemble(t, text), append(opts, bpfjit.Unverified())...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		return prog{p, want}
+	}
+	helper := map[int32]bpfjit.Helper{3: func(r1, r2, r3, r4, r5 uint64) uint64 { return r1*3 + 1 }}
+	progs := []prog{
+		mk("ldxdw %r0, [%r1]\nmul %r0, 5\nexit", func(k uint64) uint64 { return k * 5 }),
+		mk("ldxdw %r1, [%r1]\ncall 3\nadd %r0, 2\nexit", func(k uint64) uint64 { return k*3 + 3 }, bpfjit.WithHelpers(helper)),
+		mk("ldxdw %r0, [%r1]\nxor %r0, 0x5a5a\nexit", func(k uint64) uint64 { return k ^ 0x5a5a }, bpfjit.WithConstantBlinding()),
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for gr := 0; gr < 16; gr++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mem := make([]byte, 8)
+			for i := 0; i < runs; i++ {
+				pr := progs[0]
+				if gr%2 == 1 { // half the goroutines share program 0, the others rotate
+					pr = progs[(gr+i)%len(progs)]
+				}
+				k := uint64(gr)<<32 | uint64(i)
+				for b := range mem {
+					mem[b] = byte(k >> (8 * b))
+				}
+				got, err := pr.p.Run(mem)
+				if err != nil || got != pr.want(k) {
+					errs <- fmt.Errorf("goroutine %d run %d: got %#x, %v; want %#x", gr, i, got, err, pr.want(k))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

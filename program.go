@@ -1,0 +1,175 @@
+package bpfjit
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/bpfjit/bpfjit/bridge"
+	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/execmem"
+	"github.com/bpfjit/bpfjit/isa"
+)
+
+// arena holds the code of every Program; images are retired on Close and their memory is
+// reused once no run can still be inside them.
+var arena = execmem.New(execmem.Options{})
+
+// Program is a compiled, runnable BPF program. It is safe for concurrent use.
+type Program struct {
+	name    string
+	insns   []isa.Instruction
+	image   *emit.Image // the code as loaded (relocations applied), kept for Dump
+	img     *execmem.Image
+	helpers *bridge.Helpers
+	closed  atomic.Bool
+}
+
+func load(p *isa.Program, c *config) (*Program, error) {
+	ei, err := compile(p, c)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range ei.Relocs {
+		if c.maps == nil {
+			return nil, &emit.Error{Index: r.Slot, Err: ErrUnresolvedMap}
+		}
+		v, err := c.maps(r.Src, r.Imm, r.Imm2)
+		if err != nil {
+			return nil, &emit.Error{Index: r.Slot, Err: err, Detail: "resolving map reference"}
+		}
+		putUint64(ei.Code[r.Off:], v)
+	}
+	var helpers *bridge.Helpers
+	if len(c.helpers) > 0 {
+		maxID := int32(-1)
+		for id := range c.helpers {
+			if id < 0 || id >= bridge.MaxHelpers {
+				return nil, fmt.Errorf("bpfjit: helper id %d outside [0, %d)", id, bridge.MaxHelpers)
+			}
+			maxID = max(maxID, id)
+		}
+		fns := make([]Helper, maxID+1)
+		for id, h := range c.helpers {
+			fns[id] = h
+		}
+		if helpers, err = bridge.NewHelpers(fns); err != nil {
+			return nil, err
+		}
+	}
+	img, err := arena.Load(ei.Code)
+	if err != nil {
+		return nil, fmt.Errorf("bpfjit: loading native code: %w", err)
+	}
+	prog := &Program{name: p.Name, insns: p.Insns, image: ei, img: img, helpers: helpers}
+	// A Program dropped without Close must not leak executable memory.
+	runtime.SetFinalizer(prog, func(p *Program) { p.Close() })
+	return prog, nil
+}
+
+func putUint64(b []byte, v uint64) {
+	for i := 0; i < 8; i++ {
+		b[i] = byte(v >> (8 * i))
+	}
+}
+
+// Run executes the program with r1 pointing at mem (0 when mem is empty) and r2 = len(mem),
+// and returns r0. mem must not be modified by other goroutines during the run.
+func (p *Program) Run(mem []byte) (uint64, error) {
+	var a bridge.Args
+	if len(mem) > 0 {
+		heap(unsafe.Pointer(&mem[0]))
+		a[0], a[1] = uint64(uintptr(unsafe.Pointer(&mem[0]))), uint64(len(mem))
+	}
+	r0, err := p.run(a)
+	runtime.KeepAlive(mem)
+	return r0, err
+}
+
+// RunArgs executes the program with r1–r5 = args and returns r0. Arguments that are
+// addresses must point at memory that is not on a goroutine stack (goroutine stacks move
+// while helpers run) and stays alive during the run.
+func (p *Program) RunArgs(args [5]uint64) (uint64, error) { return p.run(bridge.Args(args)) }
+
+func (p *Program) run(a bridge.Args) (uint64, error) {
+	if p.closed.Load() {
+		return 0, ErrClosed
+	}
+	r0, err := bridge.Run(p.img, p.helpers, a)
+	runtime.KeepAlive(p)
+	if errors.Is(err, bridge.ErrRetired) {
+		return 0, ErrClosed
+	}
+	return r0, err
+}
+
+// Close releases the native code. Runs in progress finish; later runs return ErrClosed.
+func (p *Program) Close() error {
+	if p.closed.Swap(true) {
+		return ErrClosed
+	}
+	runtime.SetFinalizer(p, nil)
+	return arena.Retire(p.img)
+}
+
+// Native returns a copy of the native code.
+func (p *Program) Native() []byte { return append([]byte(nil), p.image.Code...) }
+
+// Range is a half-open byte range of native code.
+type Range struct{ Start, End int }
+
+// NativeRanges returns, for every instruction slot, the native code generated for it
+// (empty for the second slot of an lddw). Prologues and epilogues belong to no slot; see
+// Functions.
+func (p *Program) NativeRanges() []Range {
+	img := p.image
+	out := make([]Range, len(p.insns))
+	for k, f := range img.Funcs {
+		last := len(p.insns)
+		if k+1 < len(img.Funcs) {
+			last = img.Funcs[k+1].Start
+		}
+		for i := f.Start; i < last; i++ {
+			end := img.Slots[i+1]
+			if i+1 == last {
+				end = f.Exit
+			}
+			out[i] = Range{img.Slots[i], end}
+		}
+	}
+	return out
+}
+
+// Function is where one BPF function landed in the native code.
+type Function struct {
+	Slot     int   // first instruction slot
+	Prologue Range // patchable entry, frame set-up, saved registers
+	Epilogue Range
+}
+
+// Functions lists the program's functions in slot order.
+func (p *Program) Functions() []Function {
+	var out []Function
+	for _, f := range p.image.Funcs {
+		out = append(out, Function{Slot: f.Start, Prologue: Range{f.Entry, f.Body}, Epilogue: Range{f.Exit, f.End}})
+	}
+	return out
+}
+
+var sink struct {
+	on bool
+	p  unsafe.Pointer
+}
+
+// heap forces what p points to onto the heap: escape analysis sees a store to a global.
+// Native code holds raw addresses, and a goroutine stack moves when it grows (which can
+// happen while a helper runs), a heap object never does.
+//
+//go:noinline
+func heap(p unsafe.Pointer) {
+	if sink.on {
+		sink.p = p
+	}
+}
