@@ -36,9 +36,12 @@ func TestFromELFFileImportsTestdataObjects(t *testing.T) {
 		funcs           []fn
 		maps            []isa.MapRef     // Spec is not compared
 		mapLoads        map[int][2]int32 // slot -> src, imm of an lddw referring to the table
+		noBTF           bool             // built without -g: no func or line info
 	}{
 		{object: "csum.o", program: "csum", slots: 129, funcs: []fn{{"csum", 0}}},
 		{object: "calls.o", program: "calls", slots: 35,
+			funcs: []fn{{"calls", 0}, {"combine", 3}, {"fib", 12}, {"gcd", 25}}},
+		{object: "calls_nobtf.o", program: "calls", slots: 35, noBTF: true,
 			funcs: []fn{{"calls", 0}, {"combine", 3}, {"fib", 12}, {"gcd", 25}}},
 		{object: "global_func.o", program: "global_entry", slots: 23,
 			funcs: []fn{{"global_entry", 0}, {"parse_decimal", 2}}},
@@ -72,7 +75,7 @@ func TestFromELFFileImportsTestdataObjects(t *testing.T) {
 			var got []fn
 			for _, f := range p.Funcs {
 				got = append(got, fn{f.Name, f.Start})
-				if f.BTF == nil || f.BTF.Name != f.Name {
+				if c.noBTF != (f.BTF == nil) || f.BTF != nil && f.BTF.Name != f.Name {
 					t.Errorf("func %s has BTF %v", f.Name, f.BTF)
 				}
 			}
@@ -115,7 +118,11 @@ func TestFromELFFileImportsTestdataObjects(t *testing.T) {
 					t.Errorf("slot %d still loads a map by fd", i)
 				}
 			}
-			if len(p.Lines) == 0 || !strings.HasSuffix(p.Lines[0].File, strings.TrimSuffix(c.object, ".o")+".c") || p.Lines[0].Line == 0 {
+			if c.noBTF {
+				if len(p.Lines) != 0 {
+					t.Errorf("line info without BTF: %+v", p.Lines)
+				}
+			} else if len(p.Lines) == 0 || !strings.HasSuffix(p.Lines[0].File, "/"+strings.TrimSuffix(c.object, ".o")+".c") || p.Lines[0].Line == 0 {
 				t.Errorf("line info missing or wrong: %+v", p.Lines)
 			}
 			text, err := bpfasm.DisassembleProgram(p)
@@ -294,5 +301,20 @@ func TestFromCollectionSpecRequiresReferencedMaps(t *testing.T) {
 	}
 	if _, err := FromCollectionSpec(nil, "count"); !errors.Is(err, ErrNoProgram) {
 		t.Errorf("nil spec: got %v", err)
+	}
+}
+
+// Debug info changes what is known about a program, never its code.
+func TestFromELFCodeDoesNotDependOnBTF(t *testing.T) {
+	with, err := FromELFFile(filepath.Join(elfDir, "calls.o"), "calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := FromELFFile(filepath.Join(elfDir, "calls_nobtf.o"), "calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(with.Bytes(), without.Bytes()) {
+		t.Fatal("calls.o and calls_nobtf.o import to different code")
 	}
 }
