@@ -3,7 +3,7 @@ package bridge
 import (
 	"unsafe"
 
-	. "github.com/bpfjit/bpfjit/bridge/internal/amd64asm" //nolint:revive // register names read best unqualified
+	as "github.com/bpfjit/bpfjit/bridge/internal/amd64asm"
 )
 
 func off(o uintptr) int32 { return int32(o) }
@@ -23,31 +23,31 @@ var (
 	offRet       = off(unsafe.Offsetof(Context{}.ret))
 )
 
-// The registers a helper call preserves for JIT code (BPF R6..R10; r12, the
+// The registers a helper call preserves for JIT code (BPF R6..as.R10; r12, the
 // context, is preserved by the gate itself).
-var preserved = []Reg{RBX, RBP, R13, R14, R15}
+var preserved = []as.Reg{as.RBX, as.RBP, as.R13, as.R14, as.R15}
 
-var argRegs = []Reg{RDI, RSI, RDX, RCX, R8}
+var argRegs = []as.Reg{as.RDI, as.RSI, as.RDX, as.RCX, as.R8}
 
 func emitThunks() ([]byte, thunkOffsets, error) {
-	a := New()
+	a := as.New()
 	var o thunkOffsets
 
 	// entry: CALLed by enter with rdi = *Context, rax = code address.
 	// [rsp] is the return address into enter.
 	o.entry = a.Len()
-	a.Store(RDI, offGoSP, RSP)
-	a.Store(RDI, offGoFP, RBP)
-	a.Load(RSP, RDI, offStackTop)
-	a.MovRR(R12, RDI)
+	a.Store(as.RDI, offGoSP, as.RSP)
+	a.Store(as.RDI, offGoFP, as.RBP)
+	a.Load(as.RSP, as.RDI, offStackTop)
+	a.MovRR(as.R12, as.RDI)
 	for i := len(argRegs) - 1; i >= 0; i-- { // rdi last: it holds the context
-		a.Load(argRegs[i], R12, offArgs+int32(8*i))
+		a.Load(argRegs[i], as.R12, offArgs+int32(8*i))
 	}
-	a.CallReg(RAX)
+	a.CallReg(as.RAX)
 	// A resume may have refreshed goSP/goFP: the goroutine stack can move
 	// while a helper runs.
-	a.Load(RSP, R12, offGoSP)
-	a.Load(RBP, R12, offGoFP)
+	a.Load(as.RSP, as.R12, offGoSP)
+	a.Load(as.RBP, as.R12, offGoFP)
 	a.Ret()
 	a.Align(16)
 
@@ -60,33 +60,33 @@ func emitThunks() ([]byte, thunkOffsets, error) {
 	for _, r := range preserved {
 		a.Push(r)
 	}
-	a.Store(R12, offHelperID, R11)
-	a.CmpRM(R11, R12, offHelperN)
-	a.Jcc(CondAE, "unknown")
-	a.MovRR(RAX, RDI)
-	a.MovRR(RBX, RSI)
-	a.MovRR(R9, RCX)
-	a.MovRR(RCX, RDX)
-	a.MovRR(RDI, R9)
-	a.MovRR(RSI, R8)
-	a.Load(RDX, R12, offHelperTab)
-	a.LoadIdx8(RDX, RDX, R11)
+	a.Store(as.R12, offHelperID, as.R11)
+	a.CmpRM(as.R11, as.R12, offHelperN)
+	a.Jcc(as.CondAE, "unknown")
+	a.MovRR(as.RAX, as.RDI)
+	a.MovRR(as.RBX, as.RSI)
+	a.MovRR(as.R9, as.RCX)
+	a.MovRR(as.RCX, as.RDX)
+	a.MovRR(as.RDI, as.R9)
+	a.MovRR(as.RSI, as.R8)
+	a.Load(as.RDX, as.R12, offHelperTab)
+	a.LoadIdx8(as.RDX, as.RDX, as.R11)
 	a.Label("switch")
-	a.Store(R12, offNativeSP, RSP)
-	a.Load(RSP, R12, offGoSP)
-	a.Load(RBP, R12, offGoFP)
-	a.JmpMem(R12, offGateFn)
+	a.Store(as.R12, offNativeSP, as.RSP)
+	a.Load(as.RSP, as.R12, offGoSP)
+	a.Load(as.RBP, as.R12, offGoFP)
+	a.JmpMem(as.R12, offGateFn)
 	a.Label("unknown")
-	a.Load(RDX, R12, offUnknownFV)
+	a.Load(as.RDX, as.R12, offUnknownFV)
 	a.Jmp("switch")
 	a.Align(16)
 
 	// resume: gate jumps here with rax = result, r12 = *Context and
 	// rsp/rbp = the goroutine stack, which may have moved.
 	o.resume = a.Len()
-	a.Store(R12, offGoSP, RSP)
-	a.Store(R12, offGoFP, RBP)
-	a.Load(RSP, R12, offNativeSP)
+	a.Store(as.R12, offGoSP, as.RSP)
+	a.Store(as.R12, offGoFP, as.RBP)
+	a.Load(as.RSP, as.R12, offNativeSP)
 	for i := len(preserved) - 1; i >= 0; i-- {
 		a.Pop(preserved[i])
 	}
@@ -100,19 +100,19 @@ func emitThunks() ([]byte, thunkOffsets, error) {
 	for _, r := range preserved {
 		a.Push(r)
 	}
-	a.Store(R12, offHelperID, R11)
+	a.Store(as.R12, offHelperID, as.R11)
 	for i, r := range argRegs {
-		a.Store(R12, offArgs+int32(8*i), r)
+		a.Store(as.R12, offArgs+int32(8*i), r)
 	}
-	a.LeaRIP(R11, "exit_resume")
-	a.Push(R11)
-	a.Store(R12, offNativeSP, RSP)
-	a.StoreImm(R12, offExitCode, 1)
-	a.Load(RSP, R12, offGoSP)
-	a.Load(RBP, R12, offGoFP)
+	a.LeaRIP(as.R11, "exit_resume")
+	a.Push(as.R11)
+	a.Store(as.R12, offNativeSP, as.RSP)
+	a.StoreImm(as.R12, offExitCode, 1)
+	a.Load(as.RSP, as.R12, offGoSP)
+	a.Load(as.RBP, as.R12, offGoFP)
 	a.Ret()
 	a.Label("exit_resume") // resumeER RETs here with r12 = *Context
-	a.Load(RAX, R12, offRet)
+	a.Load(as.RAX, as.R12, offRet)
 	for i := len(preserved) - 1; i >= 0; i-- {
 		a.Pop(preserved[i])
 	}

@@ -1,0 +1,130 @@
+#include "textflag.h"
+#include "funcdata.h"
+#include "go_asm.h"
+
+// func enter(c *Context, img *execmem.Image) uint64
+//
+// An ordinary frame (LR at 0(RSP), FP record below it; never SPWRITE): its
+// return address and frame record are what every unwinder sees as gate's
+// caller while a helper runs. The runner sequence is bumped with a plain
+// store on entry (retirement orders itself against it with membarrier, see
+// execmem.Runner) and a store-release on exit, so nothing done inside the
+// image is reordered after the exit mark.
+TEXT ·enter(SB), NOSPLIT, $16-24
+	NO_LOCAL_POINTERS
+	MOVD c+0(FP), R0
+	MOVD img+8(FP), R2
+	MOVD Context_runner(R0), R3
+	MOVD (R3), R4               // runner sequence (execmem.RunnerSeqOffset)
+	ADD  $1, R4
+	MOVD R4, (R3)               // inside
+	MOVD (R2), R1               // img entry (execmem.ImageEntryOffset)
+	CBZ  R1, retired
+	MOVD ·entryThunk(SB), R5
+	CALL (R5)
+	MOVD c+0(FP), R1            // the stack may have moved: reload from FP
+	MOVD Context_runner(R1), R3
+	MOVD (R3), R4
+	ADD  $1, R4
+	STLR R4, (R3)               // outside (release)
+	MOVD R0, ret+16(FP)
+	RET
+retired:
+	ADD  $1, R4
+	MOVD R4, (R3)
+	MOVD $1, R5
+	MOVD R5, Context_status(R0)
+	MOVD ZR, ret+16(FP)
+	RET
+
+// func gate()
+//
+// Reached by a branch from the gate-entry thunk with RSP = goroutine SP,
+// R29 = enter's frame pointer, R30 = return address into enter (exactly as
+// if enter had called gate), R23 = *Context, R0..R4 = helper arguments and
+// R26 = helper funcval. The frame is built the way the Go prologue builds
+// it: LR and FP stored before SP moves (so [RSP] is a valid LR at every
+// instruction), LR at 0(RSP), FP at -8(RSP), R29 = RSP-8, and the top word
+// left alone (it holds enter's frame record). SUB/ADD $const, RSP are
+// tracked in the pcsp table: gate is not SPWRITE. Before calling, gate does
+// the stack-guard check of a Go prologue (g.stackguard0 at offset 16), so a
+// helper call is a preemption point even for a leaf helper.
+TEXT ·gate(SB), NOSPLIT|NOFRAME, $0-0
+	NO_LOCAL_POINTERS
+	MOVD R30, -80(RSP)
+	MOVD R29, -88(RSP)
+	SUB  $80, RSP               // 0 LR; 8..48 spill R0-R4; 48 ctx; 56 closure; 72 enter's frame record
+	SUB  $8, RSP, R29
+	MOVD R23, 48(RSP)
+	MOVD 16(g), R16
+	MOVD RSP, R17
+	CMP  R16, R17
+	BHI  call
+	MOVD R0, 8(RSP)
+	MOVD R1, 16(RSP)
+	MOVD R2, 24(RSP)
+	MOVD R3, 32(RSP)
+	MOVD R4, 40(RSP)
+	MOVD R26, 56(RSP)
+	CALL ·preemptPoint(SB)
+	MOVD 8(RSP), R0
+	MOVD 16(RSP), R1
+	MOVD 24(RSP), R2
+	MOVD 32(RSP), R3
+	MOVD 40(RSP), R4
+	MOVD 56(RSP), R26
+call:
+	MOVD 0(R26), R16
+	CALL (R16)                  // result in R0
+	MOVD 48(RSP), R23
+	MOVD -8(RSP), R29           // adjusted by copystack if the stack moved
+	MOVD 0(RSP), R30
+	ADD  $80, RSP
+	MOVD Context_resumeFn(R23), R16
+	JMP  (R16)
+
+// func gateAddr() uintptr
+TEXT ·gateAddr(SB), NOSPLIT, $0-8
+	MOVD $·gate(SB), R0
+	MOVD R0, ret+0(FP)
+	RET
+
+// Exit/re-enter baseline (benchmarks only). Both stubs write SP, so they
+// are SPWRITE; they are never on the stack while Go code runs.
+
+// func enterER(c *Context)
+TEXT ·enterER(SB), NOSPLIT|NOFRAME, $0-8
+	MOVD c+0(FP), R23
+	MOVD RSP, R16
+	MOVD R16, Context_goSP(R23)
+	MOVD R29, Context_goFP(R23)
+	MOVD R30, Context_goLR(R23)
+	MOVD Context_stackTop(R23), R16
+	MOVD R16, RSP
+	MOVD Context_args+0(R23), R0
+	MOVD Context_args+8(R23), R1
+	MOVD Context_args+16(R23), R2
+	MOVD Context_args+24(R23), R3
+	MOVD Context_args+32(R23), R4
+	MOVD Context_code(R23), R16
+	CALL (R16)
+	MOVD R0, Context_ret(R23)
+	MOVD ZR, Context_exitCode(R23)
+	MOVD Context_goSP(R23), R16 // SP of whichever stub entered last
+	MOVD R16, RSP
+	MOVD Context_goFP(R23), R29
+	MOVD Context_goLR(R23), R30
+	RET
+
+// func resumeER(c *Context)
+TEXT ·resumeER(SB), NOSPLIT|NOFRAME, $0-8
+	MOVD c+0(FP), R23
+	MOVD RSP, R16
+	MOVD R16, Context_goSP(R23)
+	MOVD R29, Context_goFP(R23)
+	MOVD R30, Context_goLR(R23)
+	MOVD Context_nativeSP(R23), R16
+	MOVD R16, RSP
+	MOVD (RSP), R16
+	ADD  $16, RSP
+	JMP  (R16)
