@@ -27,6 +27,9 @@ var (
 	ErrUnsupported = errors.New("unsupported instruction")
 	// ErrFrameWrite: the program writes r10, which is read-only (rejected before running).
 	ErrFrameWrite = errors.New("write to read-only frame pointer r10")
+	// ErrBadCallback: a helper asked to call something that is not a BPF function of the
+	// running program.
+	ErrBadCallback = errors.New("invalid callback")
 	// ErrUnresolved: an lddw pseudo source (map, map value) could not be resolved.
 	ErrUnresolved = errors.New("unresolved ld_imm64 pseudo source")
 )

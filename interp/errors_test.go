@@ -439,3 +439,62 @@ func TestConcurrentRunsShareAProgram(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// bpfLoop is the kernel's bpf_loop(nr, callback, ctx, flags): it calls callback(i, ctx) for
+// i = 0..nr-1 until the callback returns 1, and returns the number of calls made.
+func bpfLoop(m *interp.Memory, a [5]uint64) (uint64, error) {
+	var i uint64
+	for i < a[0] {
+		ret, err := m.CallFunction(a[1], [5]uint64{i, a[2]})
+		i++
+		if err != nil {
+			return 0, err
+		}
+		if ret == 1 {
+			break
+		}
+	}
+	return i, nil
+}
+
+func TestHelperCallbacks(t *testing.T) {
+	const loopID = 181
+	env := func() *interp.Env { return &interp.Env{Helpers: interp.HelperTable{loopID: bpfLoop}, Budget: 10000} }
+	// main: *(r10-8) = 0; bpf_loop(5, cb, r10-8, 0); r0 = calls << 32 | *(r10-8) << 8 | r6
+	main := build(
+		st(isa.SizeDW, r10, -8, 0), mov(r6, 7),
+		mov(r1, 5), ldPseudo(r2, isa.PseudoFunc, 11), movX(r3, r10), aluK(true, isa.ALUAdd, r3, -8), mov(r4, 0),
+		call(loopID),
+		aluK(true, isa.ALULsh, r0, 32), ldx(isa.SizeDW, r1, r10, -8), aluK(true, isa.ALULsh, r1, 8),
+		aluX(true, isa.ALUOr, r0, r1), aluX(true, isa.ALUOr, r0, r6), exit,
+	)
+	t.Run("callback runs in its own frame and leaves r6-r9 alone", func(t *testing.T) {
+		// cb(i, ctx): *ctx += i; clobber r6; use own stack; return 0 (keep going)
+		cb := build(ldx(isa.SizeDW, r3, r2, 0), aluX(true, isa.ALUAdd, r3, r1), stx(isa.SizeDW, r2, r3, 0),
+			mov(r6, -1), st(isa.SizeDW, r10, -8, -1), mov(r0, 0), exit)
+		got := runR0(t, build(main, cb), env())
+		if want := uint64(5)<<32 | (0+1+2+3+4)<<8 | 7; got != want {
+			t.Errorf("r0 = %#x, want %#x", got, want)
+		}
+	})
+	t.Run("callback returning 1 stops the loop", func(t *testing.T) {
+		cb := build(mov(r0, 0), jmpK(false, isa.JumpNE, r1, 2, 1), mov(r0, 1), exit)
+		if got := runR0(t, build(main, cb), env()); got>>32 != 3 {
+			t.Errorf("calls = %d, want 3", got>>32)
+		}
+	})
+	t.Run("an endless callback exhausts the run's budget", func(t *testing.T) {
+		cb := build(ja(-1))
+		ie, res := runErr(t, build(main, cb), env())
+		if !errors.Is(ie, interp.ErrBudgetExhausted) || !errors.Is(ie, interp.ErrHelper) || res.Insns != 10000 {
+			t.Fatalf("got %v after %d instructions", ie, res.Insns)
+		}
+	})
+	t.Run("a value that is no function address is refused", func(t *testing.T) {
+		prog := build(mov(r1, 1), mov(r2, 0), call(loopID), exit)
+		ie, _ := runErr(t, prog, env())
+		if !errors.Is(ie, interp.ErrBadCallback) || ie.Index != 2 {
+			t.Fatalf("got %v (index %d)", ie, ie.Index)
+		}
+	})
+}

@@ -46,6 +46,8 @@ type Memory struct {
 	hotBase uint64
 	hot     []byte
 	hotRO   bool
+
+	st *state // the run this memory belongs to (for CallFunction)
 }
 
 func addrOf(b []byte) uint64 {
@@ -79,6 +81,19 @@ func (m *Memory) Register(buf []byte, readOnly bool) uint64 {
 		m.setHot(&m.regions[len(m.regions)-1])
 	}
 	return a
+}
+
+// CallFunction runs a BPF function of the running program as a callback (bpf_loop,
+// bpf_for_each_map_elem and the like): fn is the value `lddw dst, func` loaded (see
+// FuncAddr), args become r1-r5. The callback gets its own frame, counts against the call
+// depth and the run's instruction budget, and returns its r0; the caller's registers are
+// untouched. Errors wrap ErrBadCallback, ErrCallDepth, or are the callback's *Error.
+func (m *Memory) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
+	slot, ok := FuncSlot(fn)
+	if !ok || m.st == nil || m.st.prog == nil {
+		return 0, fmt.Errorf("%w: %#x is not a function address", ErrBadCallback, fn)
+	}
+	return m.st.callFunction(slot, args)
 }
 
 // Bytes returns the n bytes at addr as a slice aliasing the program's memory, checked

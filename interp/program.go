@@ -8,6 +8,7 @@ package interp
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/bpfjit/bpfjit/isa"
 )
@@ -40,7 +41,13 @@ type Options struct {
 type Program struct {
 	name    string
 	code    []insn
+	funcs   []int    // sorted first slots of the BPF functions (subprograms)
 	regions []region // map values lddw refers to, registered in every run
+}
+
+func (p *Program) isFuncStart(slot int) bool {
+	i := sort.SearchInts(p.funcs, slot)
+	return i < len(p.funcs) && p.funcs[i] == slot
 }
 
 // FuncAddr is the value `lddw dst, func` (PseudoFunc) loads for the BPF function starting at
@@ -69,7 +76,7 @@ func New(p *isa.Program, opts *Options) (*Program, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	prog := &Program{name: p.Name, code: make([]insn, len(p.Insns))}
+	prog := &Program{name: p.Name, code: make([]insn, len(p.Insns)), funcs: isa.SubprogramStarts(p.Insns)}
 	for i := 0; i < len(p.Insns); i++ {
 		in := p.Insns[i]
 		if writesR10(in) {

@@ -81,9 +81,15 @@ type state struct {
 	tailCalls int
 	prog      *Program // the program whose code is running
 	env       *Env
+	budget    uint64 // the run's whole budget
+	left      uint64 // budget not yet spent, updated whenever the hot loop hands over
 }
 
-var statePool = sync.Pool{New: func() any { return new(state) }}
+var statePool = sync.Pool{New: func() any {
+	st := new(state)
+	st.mem.st = st
+	return st
+}}
 
 // Run executes the program from slot 0. The stack (MaxFrames*StackSize bytes, StackSize per
 // frame) is zeroed at the start of every run, so reading it before writing yields zeros.
@@ -114,30 +120,42 @@ func (st *state) run(p *Program, env *Env) (Result, error) {
 	r[2] = uint64(len(env.Context))
 	r[10] = m.stackEnd
 
-	budget := env.Budget
-	if budget == 0 {
-		budget = DefaultBudget
+	st.budget = env.Budget
+	if st.budget == 0 {
+		st.budget = DefaultBudget
 	}
-	left, pc := budget, 0
+	st.left = st.budget
+	err := st.loop(0, 0)
+	res := Result{Insns: st.budget - st.left, TailCalls: st.tailCalls}
+	if err == nil {
+		res.R0 = r[0]
+	}
+	return res, err
+}
+
+// loop runs the current program from pc until an exit leaves frame depth base (0 for the
+// whole run, deeper for a callback a helper invoked).
+func (st *state) loop(pc, base int) error {
+	left := st.left
 	for {
 		// exec runs everything it can without calling a function; it stops before the
 		// first instruction that needs more (a call, exit, atomic, an access outside the
-		// live stack) or when the budget is spent.
+		// live stack and the hot region) or when the budget is spent.
 		pc, left = st.exec(st.prog.code, pc, left)
 		if left == 0 { // name the instruction that was not executed
-			return st.failure(pc, budget, ErrBudgetExhausted, "%d instructions executed", budget)
+			st.left = 0
+			return errAt(pc, ErrBudgetExhausted, "%d instructions executed", st.budget)
 		}
 		left--
 		if uint(pc) >= uint(len(st.prog.code)) { // unreachable for validated code; keeps Run panic-free
-			return st.failure(pc, budget-left, ErrOutOfBounds, "program counter outside the program")
+			st.left = left
+			return errAt(pc, ErrOutOfBounds, "program counter outside the program")
 		}
-		next, done, err := st.step(&st.prog.code[pc], pc+1)
+		st.left = left // helpers may run callbacks, which spend from the same budget
+		next, done, err := st.step(&st.prog.code[pc], pc+1, base)
+		left = st.left
 		if err != nil || done {
-			res := Result{Insns: budget - left, TailCalls: st.tailCalls}
-			if err == nil {
-				res.R0 = r[0]
-			}
-			return res, err
+			return err
 		}
 		pc = next
 	}
@@ -565,7 +583,7 @@ func (st *state) exec(code []insn, pc int, left uint64) (int, uint64) {
 // step executes the instructions that change frames or programs, or may fail for reasons
 // other than memory bounds. pc is the slot after in; it returns the next slot, whether the
 // run is over (exit from the entry frame), or an error.
-func (st *state) step(in *insn, pc int) (next int, done bool, err error) {
+func (st *state) step(in *insn, pc, base int) (next int, done bool, err error) {
 	r, m := &st.r, &st.mem
 	d, s := in.dst&15, in.src&15
 	switch in.op {
@@ -611,7 +629,7 @@ func (st *state) step(in *insn, pc int) (next int, done bool, err error) {
 		m.setStackLo(m.stackLo - StackSize)
 		return int(in.off), false, nil
 	case opExit:
-		if st.depth == 0 {
+		if st.depth == base {
 			return 0, true, nil
 		}
 		st.depth--
@@ -648,13 +666,34 @@ func (st *state) tailCall(pc int) (int, bool, error) {
 	return 0, false, nil
 }
 
-// failure builds the result of a run stopped by an error at slot index.
-func (st *state) failure(index int, insns uint64, e error, format string, args ...any) (Result, error) {
-	return Result{Insns: insns, TailCalls: st.tailCalls}, errAt(index, e, format, args...)
+// callFunction runs the BPF function at slot of the running program as a callback of a
+// helper: a new frame, r1-r5 from args, and all of the caller's registers restored after.
+func (st *state) callFunction(slot int, args [5]uint64) (uint64, error) {
+	if slot < 0 || slot >= len(st.prog.code) || !st.prog.isFuncStart(slot) {
+		return 0, fmt.Errorf("%w: slot %d is not a BPF function", ErrBadCallback, slot)
+	}
+	if st.depth+1 >= MaxFrames {
+		return 0, fmt.Errorf("%w: callback would open frame %d of at most %d", ErrCallDepth, st.depth+2, MaxFrames)
+	}
+	saved, prog, depth := st.r, st.prog, st.depth
+	st.depth++
+	st.r[10] -= StackSize
+	st.mem.setStackLo(st.mem.stackLo - StackSize)
+	copy(st.r[1:6], args[:])
+	err := st.loop(slot, st.depth)
+	ret := st.r[0]
+	// On success the callback's exit left the depth as it found it; after an error, frames
+	// it opened are still there. Drop them either way so a helper that swallows the error
+	// resumes with a consistent state.
+	clear(st.frames[depth:])
+	st.depth = depth
+	st.r, st.prog = saved, prog
+	st.mem.setStackLo(saved[10] - StackSize)
+	return ret, err
 }
 
-// memOp executes a load or store outside the live stack (the regions' slow path) or reports
-// why it cannot.
+// memOp executes a load or store outside the live stack and the hot region (the region
+// list's slow path), or reports why it cannot.
 func (st *state) memOp(in *insn, index int) error {
 	r := &st.r
 	d, s := in.dst&15, in.src&15
