@@ -3,6 +3,7 @@ package emit
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Label names a position in the code that branches can target before it is known.
@@ -61,8 +62,9 @@ func (b *Buffer) NewLabel() Label {
 // NewLabels allocates n consecutive labels and returns the first.
 func (b *Buffer) NewLabels(n int) Label {
 	first := Label(len(b.labels))
-	for range n {
-		b.labels = append(b.labels, labelPos{off: -1})
+	b.labels = slices.Grow(b.labels, n)[:len(b.labels)+n]
+	for i := int(first); i < len(b.labels); i++ {
+		b.labels[i] = labelPos{off: -1}
 	}
 	return first
 }

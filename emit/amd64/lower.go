@@ -206,9 +206,10 @@ func (b *Backend) ldImm64(c *emit.Compiler, i int, in isa.Instruction) error {
 	return nil
 }
 
-var aluOps = map[isa.ALUOp]ALUOp{isa.ALUAdd: ADD, isa.ALUSub: SUB, isa.ALUOr: OR, isa.ALUAnd: AND, isa.ALUXor: XOR}
+// Tables indexed by the BPF operation (bits 4–7 of the opcode).
+var aluOps = [16]ALUOp{isa.ALUAdd >> 4: ADD, isa.ALUSub >> 4: SUB, isa.ALUOr >> 4: OR, isa.ALUAnd >> 4: AND, isa.ALUXor >> 4: XOR}
 
-var shiftOps = map[isa.ALUOp]ShiftOp{isa.ALULsh: SHL, isa.ALURsh: SHR, isa.ALUArsh: SAR}
+var shiftOps = [16]ShiftOp{isa.ALULsh >> 4: SHL, isa.ALURsh >> 4: SHR, isa.ALUArsh >> 4: SAR}
 
 func (b *Backend) alu(c *emit.Compiler, in isa.Instruction, w Width) error {
 	a := code(c)
@@ -219,9 +220,9 @@ func (b *Backend) alu(c *emit.Compiler, in isa.Instruction, w Width) error {
 	switch op {
 	case isa.ALUAdd, isa.ALUSub, isa.ALUOr, isa.ALUAnd, isa.ALUXor:
 		if isX {
-			a.ALU(aluOps[op], w, d, s)
+			a.ALU(aluOps[op>>4], w, d, s)
 		} else {
-			a.ALUImm(aluOps[op], w, d, in.Imm)
+			a.ALUImm(aluOps[op>>4], w, d, in.Imm)
 		}
 	case isa.ALUMov:
 		switch {
@@ -247,7 +248,7 @@ func (b *Backend) alu(c *emit.Compiler, in isa.Instruction, w Width) error {
 	case isa.ALUDiv, isa.ALUMod:
 		b.divmod(c, in, w)
 	case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
-		sop := shiftOps[op]
+		sop := shiftOps[op>>4]
 		if !isX {
 			n := uint8(in.Imm) & uint8(w-1) // the interpreter masks counts like the hardware
 			if n != 0 {
@@ -454,10 +455,14 @@ func (b *Backend) atomic(c *emit.Compiler, in isa.Instruction) error {
 	return nil
 }
 
-var conds = map[isa.JumpOp]Cond{
-	isa.JumpEQ: CondE, isa.JumpNE: CondNE, isa.JumpSET: CondNE,
-	isa.JumpGT: CondA, isa.JumpGE: CondAE, isa.JumpLT: CondB, isa.JumpLE: CondBE,
-	isa.JumpSGT: CondG, isa.JumpSGE: CondGE, isa.JumpSLT: CondL, isa.JumpSLE: CondLE,
+// conds maps a conditional jump (bits 4–7) to its x86 condition; ok marks the valid ones.
+var conds = [16]struct {
+	cc Cond
+	ok bool
+}{
+	isa.JumpEQ >> 4: {CondE, true}, isa.JumpNE >> 4: {CondNE, true}, isa.JumpSET >> 4: {CondNE, true},
+	isa.JumpGT >> 4: {CondA, true}, isa.JumpGE >> 4: {CondAE, true}, isa.JumpLT >> 4: {CondB, true}, isa.JumpLE >> 4: {CondBE, true},
+	isa.JumpSGT >> 4: {CondG, true}, isa.JumpSGE >> 4: {CondGE, true}, isa.JumpSLT >> 4: {CondL, true}, isa.JumpSLE >> 4: {CondLE, true},
 }
 
 func (b *Backend) jump(c *emit.Compiler, f *emit.Func, i int, in isa.Instruction, w Width) error {
@@ -492,7 +497,7 @@ func (b *Backend) jump(c *emit.Compiler, f *emit.Func, i int, in isa.Instruction
 	case op == isa.JumpCall:
 		return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "call with source %d", in.Src)
 	}
-	cc, ok := conds[op]
+	cc, ok := conds[op>>4].cc, conds[op>>4].ok
 	if !ok {
 		return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "jump op %#02x", uint8(op))
 	}
