@@ -280,3 +280,41 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// Every instruction form isa.Validate accepts has a symbolic spelling: the disassembly of
+// a valid program never falls back to .insn. Enumerates opcodes against a grid of field
+// values that covers every special meaning (movsx widths, signed division, byte-swap
+// widths, atomic operations, pseudo sources).
+func TestValidInstructionsHaveSymbolicSyntax(t *testing.T) {
+	offs := []int16{0, 1, 8, 16, 32}
+	imms := []int32{0, 1, 16, 32, 64, 0x41, 0xa1, 0xe1, 0xf1, -1}
+	exit := ins(0x95, 0, 0, 0, 0)
+	checked := 0
+	for op := 0; op < 256; op++ {
+		for src := isa.Register(0); src <= 7; src++ {
+			for _, off := range offs {
+				for _, imm := range imms {
+					for _, dst := range []isa.Register{0, 1} {
+						in := ins(isa.Opcode(op), dst, src, off, imm)
+						prog := []isa.Instruction{in, exit}
+						if in.IsLdImm64() {
+							prog = []isa.Instruction{in, ins(0, 0, 0, 0, 0), exit}
+						}
+						if isa.Validate(prog) != nil {
+							continue
+						}
+						checked++
+						text, _ := Disassemble(prog)
+						if strings.Contains(text, ".insn") {
+							t.Fatalf("valid %+v has no symbolic form:\n%s", in, text)
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d valid forms", checked)
+	if checked < 1000 {
+		t.Fatalf("only %d valid forms checked", checked)
+	}
+}
