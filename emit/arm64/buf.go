@@ -97,6 +97,7 @@ func (b *Buf) PatchBranch(pos, target int) error {
 type Seq struct {
 	n     uint8
 	insts [4]Inst
+	err   error // first error of addE (internal sequences)
 }
 
 // Insts returns the instructions of s.
@@ -109,3 +110,7 @@ func (s *Seq) add(i Inst) {
 	s.insts[s.n] = i
 	s.n++
 }
+
+func appendWord(b []byte, i Inst) []byte { return binary.LittleEndian.AppendUint32(b, uint32(i)) }
+
+func putWord(b []byte, i Inst) { binary.LittleEndian.PutUint32(b, uint32(i)) }

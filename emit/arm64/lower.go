@@ -1,0 +1,672 @@
+package arm64
+
+import (
+	"fmt"
+	"runtime"
+
+	"golang.org/x/sys/cpu"
+
+	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/isa"
+	"github.com/bpfjit/bpfjit/regalloc"
+)
+
+// AtomicMode selects how BPF atomics are lowered.
+type AtomicMode uint8
+
+const (
+	// AtomicAuto uses LSE instructions when the host is an arm64 CPU that has them
+	// (golang.org/x/sys/cpu), and exclusive-monitor loops otherwise, including when
+	// cross-compiling from another architecture, where the target CPU is unknown.
+	AtomicAuto AtomicMode = iota
+	// AtomicLSE always uses LSE (Armv8.1) instructions: ldaddal, ldclral, ldsetal,
+	// ldeoral, swpal, casal.
+	AtomicLSE
+	// AtomicExclusive always uses ldaxr/stlxr loops (Armv8.0).
+	AtomicExclusive
+)
+
+// Backend lowers BPF to A64 following ARCHITECTURE-NOTES §3 and the bridge's arm64
+// contract (bridge/doc.go): BPF R0 x7, R1–R5 x0–x4, R6–R9 x19–x22, R10 x25, blinding
+// AX x9; x23 holds the bridge context and is never written; x10–x12 and x16 are scratch
+// inside one instruction's sequence; x18 and x28 are never touched.
+//
+// Helper k is called with "mov w9, #k; ldr x16, [x23, #GateEntryDisp]; blr x16".
+type Backend struct {
+	// GateEntryDisp is the offset of the helper gate's address in the bridge context
+	// (bridge.CtxGateEntry); a multiple of 8 below 32768.
+	GateEntryDisp int32
+	// Atomics selects LSE or exclusive-monitor atomics (tests force each).
+	Atomics AtomicMode
+}
+
+// Scratch registers.
+const (
+	tmp   = X10 // offsets, immediates, atomic addresses
+	tmp2  = X11 // second immediate, division quotient, old value in LL/SC loops
+	tmp3  = X12 // new value in LL/SC loops
+	ip0   = X16 // gate address, stlxr status, long adr offset
+	ctxr  = X23 // bridge context: never written
+	bpf0  = X7  // BPF R0
+	bpfFP = X25 // BPF R10
+)
+
+// Branch kinds.
+const (
+	kindB     uint8 = iota // b: one form, ±128 MiB
+	kindBCond              // b.cond (±1 MiB) or b.!cond +8; b target; Arg is the Cond
+	kindBL                 // bl: one form
+	kindAdr                // adr xd (±1 MiB) or adr xd, .; movz/movk x16; add/sub xd, xd, x16; Arg is the register
+)
+
+// Regs implements emit.Backend.
+func (*Backend) Regs() *regalloc.Map { return &regalloc.ARM64 }
+
+// BranchSize implements emit.BranchEncoder.
+func (*Backend) BranchSize(k uint8, long bool) int {
+	switch {
+	case k == kindBCond && long:
+		return 8
+	case k == kindAdr && long:
+		return 16
+	}
+	return 4
+}
+
+// ShortReaches implements emit.BranchEncoder.
+func (*Backend) ShortReaches(k uint8, from, to int) bool {
+	off := int64(to - from)
+	switch k {
+	case kindBCond:
+		return BCondOK(off)
+	case kindAdr:
+		return off >= BCondMin && off <= ADRMax
+	}
+	return BOK(off)
+}
+
+// PutBranch implements emit.BranchEncoder. b and bl reach ±128 MiB, more than the
+// code of any program the verifier accepts (1M instructions); a larger image is
+// refused with the encoder's *BranchRangeError rather than miscompiled.
+func (b *Backend) PutBranch(dst []byte, br emit.Branch, from, to int) error {
+	off := int64(to - from)
+	var s Seq
+	var err error
+	switch br.Kind {
+	case kindB:
+		s.addE(B(off))
+	case kindBL:
+		s.addE(BL(off))
+	case kindBCond:
+		if br.Long {
+			s, err = BCondFar(Cond(br.Arg), off)
+		} else {
+			s.addE(BCond(Cond(br.Arg), off))
+		}
+	case kindAdr:
+		rd := Reg(br.Arg)
+		if !br.Long {
+			s.addE(Adr(rd, off))
+			break
+		}
+		if off < -1<<32+1 || off >= 1<<32 {
+			return &BranchRangeError{Op: "adr", Offset: off, Min: -1<<32 + 1, Max: 1<<32 - 1}
+		}
+		op, mag := ADD, uint64(off)
+		if off < 0 {
+			op, mag = SUB, uint64(-off)
+		}
+		s.addE(Adr(rd, 0))
+		s.addE(MoveWide(MOVZ, W64, ip0, uint16(mag), 0))
+		s.addE(MoveWide(MOVK, W64, ip0, uint16(mag>>16), 1))
+		s.addE(AddSubReg(op, W64, rd, rd, ip0))
+	default:
+		return fmt.Errorf("arm64: unknown branch kind %d", br.Kind)
+	}
+	if err == nil {
+		err = s.err
+	}
+	if err != nil {
+		return err
+	}
+	if 4*s.Len() != len(dst) {
+		return fmt.Errorf("arm64: branch kind %d is %d bytes, slot has %d", br.Kind, 4*s.Len(), len(dst))
+	}
+	for k, i := range s.Insts() {
+		putWord(dst[4*k:], i)
+	}
+	return nil
+}
+
+// Seq.add for (Inst, error) pairs; the first error is kept in the Seq.
+func (s *Seq) addE(i Inst, err error) {
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	s.add(i)
+}
+
+// lowerer emits into the compiler's buffer and keeps the first encoding error.
+type lowerer struct {
+	c   *emit.Compiler
+	be  *Backend
+	err error
+}
+
+func (l *lowerer) emit(i Inst, err error) {
+	if err != nil {
+		if l.err == nil {
+			l.err = err
+		}
+		return
+	}
+	l.c.Buf.Code = appendWord(l.c.Buf.Code, i)
+}
+
+func (l *lowerer) seq(s Seq, err error) {
+	if err != nil {
+		if l.err == nil {
+			l.err = err
+		}
+		return
+	}
+	for _, i := range s.Insts() {
+		l.c.Buf.Code = appendWord(l.c.Buf.Code, i)
+	}
+}
+
+// pos is the current offset in the (unlinked) code; offsets between two positions
+// are exact as long as no emit.Branch was added in between.
+func (l *lowerer) pos() int { return len(l.c.Buf.Code) }
+
+func reg(r isa.Register) Reg { return Reg(regalloc.ARM64.Reg[r]) }
+
+// Prologue implements emit.Backend:
+//
+//	mov x9, x30; nop            patchable entry (trampolines and freplace patch the nop)
+//	stp x29, x30, [sp, #-16]!   frame record: keeps the x29 chain valid for debuggers
+//	mov x29, sp
+//	stp <saved>, [sp, #-16]!    the callee-saved registers the function writes, and x25
+//	mov x25, sp                 BPF R10: the BPF stack is [x25-depth, x25)
+//	sub sp, sp, #depth
+//
+// x25 is saved by every function because each one sets its own R10, and a BPF-to-BPF
+// caller relies on its R10 surviving the call.
+func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
+	l := &lowerer{c: c, be: b}
+	e := PatchableEntry()
+	l.emit(e[0], nil)
+	l.emit(e[1], nil)
+	l.emit(Stp(W64, PairPreIndex, FP, LR, SP, -16))
+	l.emit(Mov(W64, FP, SP))
+	saved := savedPairs(f)
+	for k := 0; k < len(saved); k += 2 {
+		l.emit(Stp(W64, PairPreIndex, saved[k], saved[k+1], SP, -16))
+	}
+	l.emit(Mov(W64, bpfFP, SP))
+	if f.StackDepth > 0 {
+		l.emit(AddSubImm(SUB, W64, SP, SP, uint64(f.StackDepth)))
+	}
+	if l.err != nil {
+		// Only reachable through a broken invariant (stack depth above MaxStackDepth);
+		// make it visible instead of emitting a wrong frame.
+		panic(fmt.Sprintf("arm64: prologue: %v", l.err))
+	}
+}
+
+// savedPairs returns the registers the prologue saves, padded with XZR to pairs.
+func savedPairs(f *emit.Func) []Reg {
+	out := make([]Reg, 0, len(f.Saved)+2)
+	for _, r := range f.Saved {
+		out = append(out, Reg(r))
+	}
+	out = append(out, bpfFP)
+	if len(out)%2 == 1 {
+		out = append(out, XZR)
+	}
+	return out
+}
+
+// Epilogue implements emit.Backend: unwinds the prologue and returns BPF R0 in x0.
+func (b *Backend) Epilogue(c *emit.Compiler, f *emit.Func) {
+	l := &lowerer{c: c, be: b}
+	l.emit(Mov(W64, SP, bpfFP))
+	saved := savedPairs(f)
+	for k := len(saved) - 2; k >= 0; k -= 2 {
+		l.emit(Ldp(W64, PairPostIndex, saved[k], saved[k+1], SP, 16))
+	}
+	l.emit(Ldp(W64, PairPostIndex, FP, LR, SP, 16))
+	l.emit(Mov(W64, X0, bpf0))
+	l.emit(Ret(LR))
+	if l.err != nil {
+		panic(fmt.Sprintf("arm64: epilogue: %v", l.err))
+	}
+}
+
+func width(c isa.Class) Width {
+	if c == isa.ClassALU64 || c == isa.ClassJMP {
+		return W64
+	}
+	return W32
+}
+
+// immValue is a BPF immediate as the operation sees it: sign-extended to 64 bits for
+// 64-bit operations, its 32 bits for 32-bit ones.
+func immValue(w Width, imm int32) uint64 {
+	if w == W64 {
+		return uint64(int64(imm))
+	}
+	return uint64(uint32(imm))
+}
+
+var memOpsBySize = map[isa.Size][2]MemOp{ // [plain load, sign-extending load]
+	isa.SizeB:  {LDRB, LDRSBX},
+	isa.SizeH:  {LDRH, LDRSHX},
+	isa.SizeW:  {LDRW, LDRSWX},
+	isa.SizeDW: {LDRX, LDRX},
+}
+
+var storeOps = map[isa.Size]MemOp{isa.SizeB: STRB, isa.SizeH: STRH, isa.SizeW: STRW, isa.SizeDW: STRX}
+
+// Lower implements emit.Backend.
+func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
+	l := &lowerer{c: c, be: b}
+	in := c.S.Insns[i]
+	n, err := 1, error(nil)
+	switch cl := in.Opcode.Class(); cl {
+	case isa.ClassALU, isa.ClassALU64:
+		err = l.alu(in, width(cl))
+	case isa.ClassJMP, isa.ClassJMP32:
+		err = l.jump(f, i, in, width(cl))
+	case isa.ClassLDX:
+		ops := memOpsBySize[in.Opcode.Size()]
+		op := ops[0]
+		if in.Opcode.Mode() == isa.ModeMEMSX {
+			op = ops[1]
+		}
+		l.mem(op, reg(in.Dst), reg(in.Src), int64(in.Off))
+	case isa.ClassST:
+		size := in.Opcode.Size()
+		val := XZR
+		if in.Imm != 0 {
+			val = tmp2
+			if size == isa.SizeDW {
+				l.seq(MovImm(W64, tmp2, uint64(int64(in.Imm))))
+			} else {
+				l.seq(MovImm(W32, tmp2, uint64(uint32(in.Imm))))
+			}
+		}
+		l.mem(storeOps[size], val, reg(in.Dst), int64(in.Off))
+	case isa.ClassSTX:
+		if in.Opcode.Mode() == isa.ModeATOMIC {
+			err = l.atomic(in)
+		} else {
+			l.mem(storeOps[in.Opcode.Size()], reg(in.Src), reg(in.Dst), int64(in.Off))
+		}
+	case isa.ClassLD:
+		if !in.IsLdImm64() || i+1 >= len(c.S.Insns) {
+			return 0, emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "opcode %#02x", uint8(in.Opcode))
+		}
+		n, err = 2, l.ldImm64(i, in)
+	default:
+		return 0, emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "opcode %#02x", uint8(in.Opcode))
+	}
+	if err == nil {
+		err = l.err
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// mem emits a load or store of rt at [base + off], through tmp when off fits no
+// immediate form.
+func (l *lowerer) mem(op MemOp, rt, base Reg, off int64) {
+	if LdStOffsetOK(op, off) {
+		l.emit(LdStImm(op, rt, base, off))
+		return
+	}
+	l.seq(MovImm(W64, tmp, uint64(off)))
+	l.emit(LdStReg(op, rt, base, tmp))
+}
+
+// addImm emits rd = rn + v (64-bit), using rd for the constant when no add/sub
+// immediate fits; rd must differ from rn in that case.
+func (l *lowerer) addImm(rd, rn Reg, v int64) {
+	switch {
+	case v >= 0 && AddSubImmOK(uint64(v)):
+		l.emit(AddSubImm(ADD, W64, rd, rn, uint64(v)))
+	case v < 0 && AddSubImmOK(uint64(-v)):
+		l.emit(AddSubImm(SUB, W64, rd, rn, uint64(-v)))
+	default:
+		l.seq(MovImm(W64, rd, uint64(v)))
+		l.emit(AddSubReg(ADD, W64, rd, rn, rd))
+	}
+}
+
+func (l *lowerer) ldImm64(i int, in isa.Instruction) error {
+	c := l.c
+	d := reg(in.Dst)
+	switch in.Src {
+	case 0:
+		l.seq(MovImm(W64, d, isa.Imm64(in, c.S.Insns[i+1])))
+	case isa.PseudoFunc:
+		lbl, ok := c.FuncEntry(c.S.Target[i])
+		if !ok {
+			return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "function address of a non-function")
+		}
+		c.Buf.AddBranch(kindAdr, uint8(d), lbl)
+	default:
+		// Map, map value or BTF object: a literal the loader fills, jumped over.
+		l.emit(LdrLiteral(d, 8))
+		l.emit(B(12))
+		c.AddReloc(i)
+		c.Buf.Code = append(c.Buf.Code, 0, 0, 0, 0, 0, 0, 0, 0)
+	}
+	return nil
+}
+
+var logicOps = map[isa.ALUOp]LogicOp{isa.ALUOr: ORR, isa.ALUAnd: AND, isa.ALUXor: EOR}
+
+func (l *lowerer) alu(in isa.Instruction, w Width) error {
+	op := in.Opcode.ALUOp()
+	d := reg(in.Dst)
+	isX := in.Opcode.Source() == isa.SourceX
+	s := reg(in.Src)
+	v := immValue(w, in.Imm)
+	switch op {
+	case isa.ALUAdd, isa.ALUSub:
+		aop := ADD
+		if op == isa.ALUSub {
+			aop = SUB
+		}
+		if isX {
+			l.emit(AddSubReg(aop, w, d, d, s))
+			break
+		}
+		imm, iop := int64(in.Imm), aop
+		if imm < 0 { // add -k is sub k and vice versa
+			imm = -imm
+			iop = map[AddSubOp]AddSubOp{ADD: SUB, SUB: ADD}[aop]
+		}
+		if AddSubImmOK(uint64(imm)) {
+			l.emit(AddSubImm(iop, w, d, d, uint64(imm)))
+			break
+		}
+		l.seq(MovImm(w, tmp, v))
+		l.emit(AddSubReg(aop, w, d, d, tmp))
+	case isa.ALUOr, isa.ALUAnd, isa.ALUXor:
+		lop := logicOps[op]
+		switch {
+		case isX:
+			l.emit(LogicReg(lop, w, d, d, s))
+		case bitmaskOK(w, v):
+			l.emit(LogicImm(lop, w, d, d, v))
+		default:
+			l.seq(MovImm(w, tmp, v))
+			l.emit(LogicReg(lop, w, d, d, tmp))
+		}
+	case isa.ALUMov:
+		switch {
+		case !isX:
+			l.seq(MovImm(w, d, v))
+		case in.Off == 0 || (w == W32 && in.Off == 32):
+			if d != s || w == W32 { // a W move zero-extends even onto itself
+				l.emit(Mov(w, d, s))
+			}
+		case in.Off == 8:
+			l.emit(Sxtb(w, d, s))
+		case in.Off == 16:
+			l.emit(Sxth(w, d, s))
+		case in.Off == 32:
+			l.emit(Sxtw(d, s))
+		default:
+			return fmt.Errorf("%w: movsx width %d", emit.ErrUnsupported, in.Off)
+		}
+	case isa.ALUMul:
+		if !isX {
+			l.seq(MovImm(w, tmp, v))
+			s = tmp
+		}
+		l.emit(Mul(w, d, d, s))
+	case isa.ALUDiv, isa.ALUMod:
+		if !isX {
+			l.seq(MovImm(w, tmp, v))
+			s = tmp
+		}
+		// A64 division already has BPF's edge semantics: x/0 = 0 and INT_MIN/-1 =
+		// INT_MIN without trapping, so x - (x/0)*0 = x (mod by zero leaves dst) and
+		// INT_MIN - INT_MIN*-1 = 0. W forms zero-extend.
+		div := UDIV
+		if in.Off == 1 {
+			div = SDIV
+		}
+		if op == isa.ALUDiv {
+			l.emit(DP2(div, w, d, d, s))
+		} else {
+			l.emit(DP2(div, w, tmp2, d, s))
+			l.emit(Msub(w, d, tmp2, s, d))
+		}
+	case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
+		if isX {
+			// Variable shifts take the count modulo the width, as BPF (and the
+			// interpreter) do.
+			l.emit(DP2(map[isa.ALUOp]DP2Op{isa.ALULsh: LSLV, isa.ALURsh: LSRV, isa.ALUArsh: ASRV}[op], w, d, d, s))
+			break
+		}
+		n := uint8(in.Imm) & uint8(w.bits()-1)
+		if n == 0 && w == W64 {
+			break
+		}
+		switch op { // a W shift by 0 still zero-extends
+		case isa.ALULsh:
+			l.emit(LslImm(w, d, d, n))
+		case isa.ALURsh:
+			l.emit(LsrImm(w, d, d, n))
+		default:
+			l.emit(AsrImm(w, d, d, n))
+		}
+	case isa.ALUNeg:
+		l.emit(Neg(w, d, d))
+	case isa.ALUEnd:
+		l.byteswap(in, w, d)
+	default:
+		return fmt.Errorf("%w: alu op %#02x", emit.ErrUnsupported, uint8(op))
+	}
+	return nil
+}
+
+func bitmaskOK(w Width, v uint64) bool {
+	_, _, _, ok := EncodeBitmask(w, v)
+	return ok
+}
+
+// byteswap lowers le16/32/64, be16/32/64 and bswap16/32/64 on a little-endian CPU.
+func (l *lowerer) byteswap(in isa.Instruction, w Width, d Reg) {
+	swap := w == W64 || in.Opcode.Source() == isa.SourceX // ALU64 = bswap; ALU|X = to big endian
+	switch in.Imm {
+	case 16:
+		if swap {
+			l.emit(DP1(REV16, W32, d, d))
+		}
+		l.emit(Uxth(d, d))
+	case 32:
+		if swap {
+			l.emit(DP1(REV, W32, d, d))
+		} else {
+			l.emit(Mov(W32, d, d))
+		}
+	case 64:
+		if swap {
+			l.emit(DP1(REV, W64, d, d))
+		}
+	}
+}
+
+var atomicLSE = map[isa.AtomicOp]AtomicOp{isa.AtomicAdd: LDADD, isa.AtomicOr: LDSET, isa.AtomicXor: LDEOR, isa.AtomicAnd: LDCLR}
+
+var atomicLogic = map[isa.AtomicOp]LogicOp{isa.AtomicOr: ORR, isa.AtomicXor: EOR, isa.AtomicAnd: AND}
+
+func (b *Backend) useLSE() bool {
+	switch b.Atomics {
+	case AtomicLSE:
+		return true
+	case AtomicExclusive:
+		return false
+	}
+	return runtime.GOARCH == "arm64" && cpu.ARM64.HasATOMICS
+}
+
+// atomic lowers BPF atomics. All orderings are acquire-release (the kernel's
+// choice for fetch forms; stronger than needed for the others). The LL/SC forms end
+// with dmb ish, as the kernel's arm64 JIT does, so they are full barriers.
+func (l *lowerer) atomic(in isa.Instruction) error {
+	w := W64
+	switch in.Opcode.Size() {
+	case isa.SizeW:
+		w = W32
+	case isa.SizeDW:
+	default:
+		return fmt.Errorf("%w: atomic of size %#x", emit.ErrUnsupported, uint8(in.Opcode.Size()))
+	}
+	addr := reg(in.Dst)
+	if in.Off != 0 {
+		l.addImm(tmp, addr, int64(in.Off))
+		addr = tmp
+	}
+	src := reg(in.Src)
+	op := isa.AtomicOp(in.Imm)
+	base := op &^ isa.AtomicFetch
+	fetch := op&isa.AtomicFetch != 0
+	if op != isa.AtomicXchg && op != isa.AtomicCmpXchg {
+		if _, ok := atomicLSE[base]; !ok {
+			return fmt.Errorf("%w: atomic op %#x", emit.ErrUnsupported, uint32(op))
+		}
+	}
+	if l.be.useLSE() {
+		switch op {
+		case isa.AtomicXchg:
+			l.emit(Atomic(SWP, w, src, src, addr))
+		case isa.AtomicCmpXchg:
+			l.emit(Casal(w, bpf0, src, addr))
+		default:
+			rt := XZR
+			if fetch {
+				rt = src
+			}
+			rs := src
+			if base == isa.AtomicAnd { // ldclr clears the bits set in rs
+				l.emit(Mvn(w, tmp3, src))
+				rs = tmp3
+			}
+			l.emit(Atomic(atomicLSE[base], w, rs, rt, addr))
+		}
+		return nil
+	}
+	switch op {
+	case isa.AtomicCmpXchg:
+		loop := l.pos()
+		l.emit(Ldaxr(w, tmp2, addr))
+		l.emit(CmpReg(w, tmp2, bpf0))
+		l.emit(BCond(NE, 16))
+		l.emit(Stlxr(w, ip0, src, addr))
+		l.emit(Cbz(true, W32, ip0, int64(loop-l.pos())))
+		l.emit(DmbIsh())
+		l.emit(Mov(w, bpf0, tmp2))
+	case isa.AtomicXchg:
+		loop := l.pos()
+		l.emit(Ldaxr(w, tmp2, addr))
+		l.emit(Stlxr(w, ip0, src, addr))
+		l.emit(Cbz(true, W32, ip0, int64(loop-l.pos())))
+		l.emit(DmbIsh())
+		l.emit(Mov(w, src, tmp2))
+	default:
+		loop := l.pos()
+		l.emit(Ldaxr(w, tmp2, addr))
+		if base == isa.AtomicAdd {
+			l.emit(AddSubReg(ADD, w, tmp3, tmp2, src))
+		} else {
+			l.emit(LogicReg(atomicLogic[base], w, tmp3, tmp2, src))
+		}
+		l.emit(Stlxr(w, ip0, tmp3, addr))
+		l.emit(Cbz(true, W32, ip0, int64(loop-l.pos())))
+		l.emit(DmbIsh())
+		if fetch {
+			l.emit(Mov(w, src, tmp2))
+		}
+	}
+	return nil
+}
+
+var conds = map[isa.JumpOp]Cond{
+	isa.JumpEQ: EQ, isa.JumpNE: NE, isa.JumpSET: NE,
+	isa.JumpGT: HI, isa.JumpGE: HS, isa.JumpLT: LO, isa.JumpLE: LS,
+	isa.JumpSGT: GT, isa.JumpSGE: GE, isa.JumpSLT: LT, isa.JumpSLE: LE,
+}
+
+func (l *lowerer) helperCall(idx func()) {
+	idx()
+	l.emit(LdStImm(LDRX, ip0, ctxr, int64(l.be.GateEntryDisp)))
+	l.emit(Blr(ip0))
+	l.emit(Mov(W64, bpf0, X0))
+}
+
+func (l *lowerer) jump(f *emit.Func, i int, in isa.Instruction, w Width) error {
+	c := l.c
+	op := in.Opcode.JumpOp()
+	switch {
+	case op == isa.JumpA:
+		c.Buf.AddBranch(kindB, 0, c.Label(c.S.Target[i]))
+		return nil
+	case op == isa.JumpExit:
+		if i+1 != f.End { // the last slot falls through into the epilogue
+			c.Buf.AddBranch(kindB, 0, f.Exit)
+		}
+		return nil
+	case in.IsCallX():
+		// The bridge rejects an index with no helper, so any value is safe here.
+		l.helperCall(func() { l.emit(Mov(W64, X9, reg(in.Dst))) })
+		return nil
+	case in.IsHelperCall():
+		l.helperCall(func() { l.seq(MovImm(W32, X9, uint64(uint32(in.Imm)))) })
+		return nil
+	case in.IsLocalCall():
+		lbl, ok := c.FuncEntry(c.S.Target[i])
+		if !ok {
+			return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "call target is not a function")
+		}
+		c.Buf.AddBranch(kindBL, 0, lbl)
+		l.emit(Mov(W64, bpf0, X0))
+		return nil
+	case op == isa.JumpCall:
+		return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "call with source %d", in.Src)
+	}
+	cc, ok := conds[op]
+	if !ok {
+		return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "jump op %#02x", uint8(op))
+	}
+	d := reg(in.Dst)
+	v := immValue(w, in.Imm)
+	switch {
+	case in.Opcode.Source() == isa.SourceX && op == isa.JumpSET:
+		l.emit(TstReg(w, d, reg(in.Src)))
+	case in.Opcode.Source() == isa.SourceX:
+		l.emit(CmpReg(w, d, reg(in.Src)))
+	case op == isa.JumpSET && bitmaskOK(w, v):
+		l.emit(TstImm(w, d, v))
+	case op == isa.JumpSET:
+		l.seq(MovImm(w, tmp, v))
+		l.emit(TstReg(w, d, tmp))
+	case in.Imm >= 0 && AddSubImmOK(uint64(in.Imm)):
+		l.emit(CmpImm(w, d, uint64(in.Imm)))
+	case in.Imm < 0 && AddSubImmOK(uint64(-int64(in.Imm))):
+		// cmp d, #-k and cmn d, #k set the same flags for k != 0.
+		l.emit(CmnImm(w, d, uint64(-int64(in.Imm))))
+	default:
+		l.seq(MovImm(w, tmp, v))
+		l.emit(CmpReg(w, d, tmp))
+	}
+	c.Buf.AddBranch(kindBCond, uint8(cc), c.Label(c.S.Target[i]))
+	return nil
+}
