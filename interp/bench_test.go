@@ -78,3 +78,21 @@ func BenchmarkInterpLoop(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInterpRunOverhead is the fixed cost of one Run: pooled state, stack zeroing,
+// context registration, two instructions.
+func BenchmarkInterpRunOverhead(b *testing.B) {
+	p, err := interp.New(&isa.Program{Insns: []isa.Instruction{
+		{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK)}, {Opcode: isa.OpExit},
+	}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := &interp.Env{Context: make([]byte, 64)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Run(env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

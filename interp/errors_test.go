@@ -405,13 +405,21 @@ func TestHelperRegisteredRegionIsAccessible(t *testing.T) {
 }
 
 func TestEveryRunStartsWithAZeroedStack(t *testing.T) {
-	// The first program leaves data on the stack; runs reuse pooled state.
+	// The dirty programs leave data in the entry frame and in a callee's frame; runs reuse
+	// pooled state, so a later run must still see zeros everywhere.
 	dirty := build(st(isa.SizeDW, r10, -8, -1), st(isa.SizeDW, r10, -512, -1), mov(r0, 0), exit)
+	dirtyCallee := build(callLocal(1), exit, st(isa.SizeDW, r10, -8, -1), st(isa.SizeDW, r10, -512, -1), mov(r0, 0), exit)
 	read := build(ldx(isa.SizeDW, r0, r10, -8), ldx(isa.SizeDW, r1, r10, -512), aluX(true, isa.ALUOr, r0, r1), exit)
+	readCallee := build(callLocal(1), exit,
+		ldx(isa.SizeDW, r0, r10, -8), ldx(isa.SizeDW, r1, r10, -512), aluX(true, isa.ALUOr, r0, r1), exit)
 	for range 10 {
 		runR0(t, dirty, nil)
+		runR0(t, dirtyCallee, nil)
 		if got := runR0(t, read, nil); got != 0 {
-			t.Fatalf("stack read %#x after an earlier run", got)
+			t.Fatalf("entry frame read %#x after an earlier run", got)
+		}
+		if got := runR0(t, readCallee, nil); got != 0 {
+			t.Fatalf("callee frame read %#x after an earlier run", got)
 		}
 	}
 }

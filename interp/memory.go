@@ -37,6 +37,7 @@ type Memory struct {
 	stackBase uint64 // address of stack[0]
 	stackLo   uint64 // lowest live stack address: r10 of the deepest frame - StackSize
 	live      []byte // stack[stackLo-stackBase:]: the live frames
+	dirtyLo   uint64 // lowest stackLo of the run: release zeroes from here up
 	stackEnd  uint64 // stackBase + len(stack): r10 of the entry frame
 	regions   []region
 	last      int // index of the region that served the last slow-path access
@@ -57,11 +58,26 @@ func addrOf(b []byte) uint64 {
 	return uint64(uintptr(unsafe.Pointer(&b[0])))
 }
 
-func (m *Memory) reset() {
-	clear(m.stack[:]) // programs may read the stack before writing it: they see zeros
+// init sets the stack's addresses once: the Memory lives in a heap-allocated state, and
+// heap objects do not move.
+func (m *Memory) init(st *state) {
+	m.st = st
 	m.stackBase = uint64(uintptr(unsafe.Pointer(&m.stack[0])))
 	m.stackEnd = m.stackBase + uint64(len(m.stack))
+	m.dirtyLo = m.stackEnd
+}
+
+// start opens the entry frame. The stack is all zeros here (release keeps it so), which is
+// what programs that read the stack before writing it see.
+func (m *Memory) start() {
 	m.setStackLo(m.stackEnd - StackSize)
+}
+
+// release zeroes the part of the stack the run could have written (the frames it opened)
+// and drops every reference to memory outside, so pooled state holds on to nothing.
+func (m *Memory) release() {
+	clear(m.stack[m.dirtyLo-m.stackBase:])
+	m.dirtyLo = m.stackEnd
 	clear(m.regions)
 	m.regions = m.regions[:0]
 	m.last = 0
@@ -112,6 +128,7 @@ func (m *Memory) Bytes(addr, n uint64, write bool) ([]byte, error) {
 func (m *Memory) setStackLo(lo uint64) {
 	m.stackLo = lo
 	m.live = m.stack[lo-m.stackBase:]
+	m.dirtyLo = min(m.dirtyLo, lo)
 }
 
 // stackBytes is the interpreter's fast path, small enough to inline: the n bytes at a when

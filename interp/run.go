@@ -87,7 +87,7 @@ type state struct {
 
 var statePool = sync.Pool{New: func() any {
 	st := new(state)
-	st.mem.st = st
+	st.mem.init(st)
 	return st
 }}
 
@@ -103,10 +103,10 @@ func (p *Program) Run(env *Env) (Result, error) {
 	defer func() {
 		st.frames = [MaxFrames]frame{} // drop references to programs and memory
 		st.prog, st.env = nil, nil
-		st.mem.reset()
+		st.mem.release()
 		statePool.Put(st)
 	}()
-	st.mem.reset()
+	st.mem.start()
 	return st.run(p, env)
 }
 
