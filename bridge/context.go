@@ -42,7 +42,7 @@ const (
 	CtxGateEntry = 40
 	// CtxScratch is the first of CtxScratchWords u64 words owned by JIT code
 	// during a run (undefined on entry).
-	CtxScratch      = 168
+	CtxScratch      = 176
 	CtxScratchWords = 8
 	// CtxArgs holds the five run arguments (as passed to Run) for code that
 	// wants to re-read them.
