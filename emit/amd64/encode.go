@@ -167,11 +167,16 @@ func fits8(v int64) bool { return v >= -128 && v <= 127 }
 // modrm emits prefixes, REX, the opcode (one byte, or 0x0F xx when op > 0xff), ModRM, SIB
 // and displacement. reg is the ModRM.reg field: a register or an opcode /digit.
 func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
+	// Assembled in a local array and appended once: this is the JIT's innermost loop.
+	var buf [16]byte
+	n := 0
 	if f&fLock != 0 {
-		c.b(0xf0)
+		buf[n] = 0xf0
+		n++
 	}
 	if f&f66 != 0 {
-		c.b(0x66)
+		buf[n] = 0x66
+		n++
 	}
 	var rex byte
 	if f&fW != 0 {
@@ -188,14 +193,18 @@ func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
 		f&fByteReg != 0 && reg >= 4 && reg < 8 ||
 		f&fByteRM != 0 && !rm.isMem && rm.reg >= 4 && rm.reg < 8
 	if needREX {
-		c.b(0x40 | rex)
+		buf[n] = 0x40 | rex
+		n++
 	}
 	if op > 0xff {
-		c.b(byte(op >> 8))
+		buf[n] = byte(op >> 8)
+		n++
 	}
-	c.b(byte(op))
+	buf[n] = byte(op)
+	n++
 	if !rm.isMem {
-		c.b(0xc0 | reg.low3()<<3 | rm.reg.low3())
+		buf[n] = 0xc0 | reg.low3()<<3 | rm.reg.low3()
+		*c = append(*c, buf[:n+1]...)
 		return
 	}
 	m := rm.mem
@@ -209,17 +218,22 @@ func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
 	default:
 		mod = 0x80
 	}
-	c.b(mod | reg.low3()<<3 | m.Base.low3())
+	buf[n] = mod | reg.low3()<<3 | m.Base.low3()
+	n++
 	// rsp/r12 as a base needs a SIB byte (rm=100 means "SIB follows").
 	if m.Base.low3() == 4 {
-		c.b(0x24)
+		buf[n] = 0x24
+		n++
 	}
 	switch mod {
 	case 0x40:
-		c.imm8(int8(m.Disp))
+		buf[n] = byte(m.Disp)
+		n++
 	case 0x80:
-		c.imm32(m.Disp)
+		binary.LittleEndian.PutUint32(buf[n:], uint32(m.Disp))
+		n += 4
 	}
+	*c = append(*c, buf[:n]...)
 }
 
 // opreg emits an instruction whose register is in the low bits of the opcode (push, pop,
