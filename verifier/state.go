@@ -223,6 +223,8 @@ type visited struct {
 	parent   *visited
 	branches int // paths still being explored below this state; 0 once complete
 	hits     int
+	miss     int
+	hash     uint64 // of what subsumes compares, IDs aside
 }
 
 // idmap checks that IDs correspond one to one between an old and a new state.

@@ -359,9 +359,13 @@ func (v *verifier) pathDone() {
 // progress.
 func (v *verifier) checkpoint(i int) (bool, error) {
 	cur := v.cur
-	for _, vs := range v.explored[i] {
+	h := v.hashState(cur)
+	list := v.explored[i]
+	for k := 0; k < len(list); k++ {
+		vs := list[k]
 		if vs.branches > 0 {
-			if v.subsumes(vs.st, cur) && v.subsumes(cur, vs.st) {
+			// Equal states hash equally; only then is the exact comparison needed.
+			if vs.hash == h && v.subsumes(vs.st, cur) && v.subsumes(cur, vs.st) {
 				return false, v.errAt(i, ErrInfiniteLoop, "infinite loop detected: the state at insn %d repeats without progress", i)
 			}
 			continue
@@ -370,8 +374,17 @@ func (v *verifier) checkpoint(i int) (bool, error) {
 			vs.hits++
 			return true, nil
 		}
+		// Like the kernel, forget complete states that keep failing to prune: they only
+		// cost time.
+		vs.miss++
+		if vs.miss > 3*vs.hits+8 {
+			list[k] = list[len(list)-1]
+			list = list[:len(list)-1]
+			k--
+		}
 	}
-	vs := &visited{st: cur.clone(), parent: cur.parent, branches: 1}
+	v.explored[i] = list
+	vs := &visited{st: cur.clone(), parent: cur.parent, branches: 1, hash: h}
 	vs.st.parent = nil
 	cur.parent = vs
 	v.explored[i] = append(v.explored[i], vs)
@@ -518,4 +531,57 @@ func (v *verifier) def32(in isa.Instruction) (isa.Register, bool) {
 		}
 	}
 	return 0, false
+}
+
+// hashState hashes what subsumes compares (live registers, stack, memory range) except IDs,
+// so that equal states hash equally.
+func (v *verifier) hashState(st *state) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	mix := func(x uint64) { h = (h ^ x) * prime }
+	mixReg := func(r *Reg) {
+		mix(uint64(r.Type) | uint64(r.Frame)<<8 | uint64(uint32(r.Off))<<16)
+		if r.Type == NotInit {
+			return
+		}
+		mix(uint64(r.Map) | uint64(r.Range)<<32)
+		s := &r.Val
+		mix(s.T.Value)
+		mix(s.T.Mask)
+		mix(s.Umin)
+		mix(s.Umax)
+		mix(uint64(s.Smin))
+		mix(uint64(s.Smax))
+		mix(uint64(s.U32min) | uint64(s.U32max)<<32)
+		mix(uint64(uint32(s.S32min)) | uint64(uint32(s.S32max))<<32)
+	}
+	mix(uint64(st.memRange))
+	last := len(st.frames) - 1
+	for fi, f := range st.frames {
+		mix(uint64(f.callSite))
+		var live regset
+		if fi == last {
+			live = v.live[st.insn]
+		} else {
+			live = v.live[st.frames[fi+1].callSite+1] & calleeKept
+		}
+		for r := isa.R0; r < isa.R10; r++ {
+			if live&bit(r) != 0 {
+				mixReg(&f.regs[r])
+			}
+		}
+		n := len(f.stack)
+		for n > 0 && f.stack[n-1].kind == [8]SlotKind{} {
+			n-- // trailing never-written slots do not matter
+		}
+		for si := 0; si < n; si++ {
+			s := &f.stack[si]
+			mix(uint64(s.kind[0]) | uint64(s.kind[1])<<8 | uint64(s.kind[2])<<16 | uint64(s.kind[3])<<24 |
+				uint64(s.kind[4])<<32 | uint64(s.kind[5])<<40 | uint64(s.kind[6])<<48 | uint64(s.kind[7])<<56)
+			if s.isSpill() {
+				mixReg(&s.spill)
+			}
+		}
+	}
+	return h
 }
