@@ -506,3 +506,14 @@ func TestHelperCallbacks(t *testing.T) {
 		}
 	})
 }
+
+type panickyTail struct{}
+
+func (panickyTail) TailCall(*interp.Memory, uint64, uint64) *interp.Program { panic("hook bug") }
+
+func TestTailCallHookPanicIsAnError(t *testing.T) {
+	ie, _ := runErr(t, build(mov(r3, 0), call(interp.HelperTailCall), exit), &interp.Env{TailCalls: panickyTail{}})
+	if !errors.Is(ie, interp.ErrHelper) || ie.Index != 1 {
+		t.Fatalf("got %v (index %d)", ie, ie.Index)
+	}
+}

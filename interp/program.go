@@ -1,9 +1,3 @@
-// Package interp is bpfjit's reference interpreter: RFC 9669 eBPF (ISA v4 included),
-// executed exactly, safely and reasonably fast. It is the oracle every JIT is compared with.
-//
-// Safety does not depend on a verifier: every memory access is checked against the regions
-// the run was given, writes to r10 are rejected before running, an instruction budget bounds
-// every run, and no input makes it panic.
 package interp
 
 import (

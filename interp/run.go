@@ -654,7 +654,10 @@ func (st *state) tailCall(pc int) (int, bool, error) {
 	if st.tailCalls >= MaxTailCalls {
 		return pc, false, nil // the limit makes the tail call fail: execution goes on
 	}
-	next := st.env.TailCalls.TailCall(&st.mem, st.r[2], st.r[3])
+	next, err := st.resolveTailCall()
+	if err != nil {
+		return 0, false, errAt(pc-1, err, "bpf_tail_call hook")
+	}
 	if next == nil {
 		return pc, false, nil
 	}
@@ -664,6 +667,16 @@ func (st *state) tailCall(pc int) (int, bool, error) {
 	// context argument), same stack; it never returns here.
 	st.prog = next
 	return 0, false, nil
+}
+
+// resolveTailCall asks the hook for the target, turning a panic into an error as for helpers.
+func (st *state) resolveTailCall() (next *Program, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			err = fmt.Errorf("%w: panic: %v", ErrHelper, x)
+		}
+	}()
+	return st.env.TailCalls.TailCall(&st.mem, st.r[2], st.r[3]), nil
 }
 
 // callFunction runs the BPF function at slot of the running program as a callback of a
