@@ -7,7 +7,8 @@
 //
 // One instruction per line. A '#' starts a comment that runs to the end of the line.
 // A line may begin with one or more labels, "name:"; a label names the slot of the
-// next instruction. Names are letters, digits, '_' and '.', not starting with a digit.
+// next instruction. Names are letters, digits, '_' and '.', not starting with a digit;
+// they are case-sensitive, mnemonics and keywords are not.
 // Registers are written %r0–%r10 (r0–r10 is accepted too). Numbers are decimal or
 // 0x-prefixed hexadecimal, optionally signed. Memory operands are [%rN], [%rN+off] or
 // [%rN-off].
