@@ -196,12 +196,13 @@ func convert(in asm.Instructions, describe func(name string) (isa.MapRef, bool))
 		}
 		switch {
 		case ins.IsLoadFromMap() && (ref != "" || ins.Map() != nil):
-			key, ref2 := ref, isa.MapRef{}
+			key, ref2 := "name:"+ref, isa.MapRef{}
 			if ref == "" {
-				// Bound to an existing map: keep it, there is no name to look up.
+				// Bound to an existing map: keep it (one entry per descriptor), there is
+				// no name to look up.
 				m := ins.Map()
-				key = fmt.Sprintf("%v", m)
-				ref2 = isa.MapRef{Name: key, Spec: m}
+				key = fmt.Sprintf("fd:%d", m.FD())
+				ref2 = isa.MapRef{Name: fmt.Sprintf("%v", m), Spec: m}
 			} else {
 				var ok bool
 				if ref2, ok = describe(ref); !ok {

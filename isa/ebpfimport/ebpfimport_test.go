@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,5 +317,34 @@ func TestFromELFCodeDoesNotDependOnBTF(t *testing.T) {
 	}
 	if !bytes.Equal(with.Bytes(), without.Bytes()) {
 		t.Fatal("calls.o and calls_nobtf.o import to different code")
+	}
+}
+
+type fakeMap int
+
+func (m fakeMap) FD() int        { return int(m) }
+func (m fakeMap) String() string { return fmt.Sprintf("fake map %d", int(m)) }
+
+// Maps already bound to descriptors get one table entry per descriptor, the map kept
+// as the entry's Spec.
+func TestFromInstructionsKeepsBoundMaps(t *testing.T) {
+	bind := func(dst asm.Register, m fakeMap) asm.Instruction {
+		ins := asm.LoadMapPtr(dst, 0)
+		if err := ins.AssociateMap(m); err != nil {
+			t.Fatal(err)
+		}
+		return ins
+	}
+	p, err := FromInstructions(asm.Instructions{bind(asm.R1, 7), bind(asm.R2, 9), bind(asm.R3, 7), asm.Return()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Maps) != 2 || p.Maps[0].Spec != fakeMap(7) || p.Maps[1].Spec != fakeMap(9) || p.Maps[0].Name != "fake map 7" {
+		t.Fatalf("maps %+v, want fake maps 7 and 9", p.Maps)
+	}
+	for slot, idx := range map[int]int32{0: 0, 2: 1, 4: 0} {
+		if in := p.Insns[slot]; in.Src != isa.PseudoMapIdx || in.Imm != idx {
+			t.Errorf("slot %d = %+v, want map_idx %d", slot, in, idx)
+		}
 	}
 }
