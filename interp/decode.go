@@ -253,7 +253,7 @@ func decode(i int, in isa.Instruction) insn {
 				d.op = opNeg32
 			}
 		case a == isa.ALUEnd:
-			swap := is32 == false || op.Source() == isa.SourceX // bswap, or to-BE
+			swap := !is32 || op.Source() == isa.SourceX // bswap, or to-BE
 			switch {
 			case in.Imm == 16 && swap:
 				d.op = opBswap16
