@@ -13,10 +13,11 @@
 // Native code runs without bounds checks: a program that reads or writes outside the memory
 // it was given, or that never terminates, corrupts or hangs the process, and a fault in
 // native code kills it (Go cannot recover from faults in foreign code). The verifier
-// (package verifier) is what proves a program safe. Until it is wired into Load, loading
-// requires the Unverified option, by which the caller states that it vouches for the
-// program: that it only touches the memory Run passes it and its own stack, and that it
-// terminates. Load refuses programs without that option.
+// (package verifier) is what proves a program safe, and Load runs it by default
+// (configured with WithVerifier); the stack depths it computes size the native frames.
+// The Unverified option skips verification: with it the caller vouches for the program,
+// that it only touches the memory Run passes it and its own stack (512 bytes per frame),
+// and that it terminates.
 package bpfjit
 
 import (
@@ -27,14 +28,12 @@ import (
 	"github.com/bpfjit/bpfjit/bridge"
 	"github.com/bpfjit/bpfjit/emit"
 	"github.com/bpfjit/bpfjit/isa"
+	"github.com/bpfjit/bpfjit/verifier"
 )
 
 // Errors returned by Load and Run (besides *emit.Error for programs the JIT rejects, which
 // names the slot, and the bridge's errors for helper failures).
 var (
-	// ErrNotVerified is returned by Load when the program would need verification and
-	// the caller did not vouch for it with Unverified.
-	ErrNotVerified = errors.New("bpfjit: program not verified: no verifier is available yet; pass bpfjit.Unverified() to vouch for the program")
 	// ErrUnsupportedArch is returned on architectures without a JIT back end.
 	ErrUnsupportedArch = fmt.Errorf("bpfjit: no JIT for %s/%s", runtime.GOOS, runtime.GOARCH)
 	// ErrClosed is returned by Run and Close on a closed Program.
@@ -55,6 +54,7 @@ type MapResolver func(src isa.Register, imm, imm2 int32) (uint64, error)
 
 type config struct {
 	unverified bool
+	vopts      verifier.Options
 	blind      bool
 	blindSeed  *[32]byte
 	helpers    map[int32]Helper
@@ -66,8 +66,12 @@ type config struct {
 type Option func(*config)
 
 // Unverified loads the program without verification: the caller vouches that it is safe
-// (see the package documentation). Required until the verifier is wired in.
+// (see the package documentation).
 func Unverified() Option { return func(c *config) { c.unverified = true } }
+
+// WithVerifier sets the options of the verification Load performs (program type, helper
+// prototypes, guaranteed memory size, maps).
+func WithVerifier(o verifier.Options) Option { return func(c *config) { c.vopts = o } }
 
 // WithConstantBlinding rewrites every immediate of the program through a scratch register
 // with a random key per program, so that no user-chosen constant appears in executable
@@ -100,7 +104,16 @@ func Load(p *isa.Program, opts ...Option) (*Program, error) {
 		o(&c)
 	}
 	if !c.unverified {
-		return nil, ErrNotVerified
+		facts, err := verifier.Check(p, c.vopts)
+		if err != nil {
+			return nil, err
+		}
+		if c.stack == nil && len(facts.Subprogs) > 0 {
+			c.stack = make([]int, len(facts.Subprogs))
+			for i, s := range facts.Subprogs {
+				c.stack[i] = s.StackDepth
+			}
+		}
 	}
 	return load(p, &c)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/bpfjit/bpfjit/interp"
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/isa/asm"
+	"github.com/bpfjit/bpfjit/verifier"
 )
 
 func mustAssemble(t testing.TB, text string) []isa.Instruction {
@@ -126,11 +127,36 @@ func TestDifferentialAgainstInterpreter(t *testing.T) {
 	}
 }
 
-func TestLoadRequiresVouchingUntilTheVerifierLands(t *testing.T) {
-	_, err := bpfjit.LoadInstructions(mustAssemble(t, "mov %r0, 1\nexit"))
-	if !errors.Is(err, bpfjit.ErrNotVerified) {
-		t.Fatalf("Load without Unverified: err = %v, want ErrNotVerified", err)
+func TestLoadVerifiesByDefault(t *testing.T) {
+	safe := mustAssemble(t, "mov %r0, 1\nstdw [%r10-16], 5\nldxdw %r0, [%r10-16]\nexit")
+	p, err := bpfjit.LoadInstructions(safe)
+	if err != nil {
+		t.Fatalf("verified load of a safe program: %v", err)
 	}
+	defer p.Close()
+	if got, err := p.Run(nil); err != nil || got != 5 {
+		t.Errorf("Run = %d, %v; want 5", got, err)
+	}
+	// The frame is the verifier's stack depth (16 bytes), not the default 512.
+	var dump strings.Builder
+	if err := p.Dump(&dump); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(dump.String(), "sub rsp, 0x10") {
+		t.Errorf("prologue does not reserve the verified 16 bytes:\n%s", dump.String())
+	}
+	// Reading the stack far below its 512 bytes is rejected, not run.
+	_, err = bpfjit.LoadInstructions(mustAssemble(t, "ldxdw %r0, [%r10-4096]\nexit"))
+	var ve *verifier.Error
+	if !errors.As(err, &ve) || ve.Insn != 0 {
+		t.Fatalf("unsafe load: err = %v, want a *verifier.Error at slot 0", err)
+	}
+	// The same program loads when the caller vouches for it (and is not run here).
+	p2, err := bpfjit.LoadInstructions(mustAssemble(t, "ldxdw %r0, [%r10-4096]\nexit"), bpfjit.Unverified())
+	if err != nil {
+		t.Fatalf("Unverified load: %v", err)
+	}
+	p2.Close()
 }
 
 func TestRunAndCloseLifecycle(t *testing.T) {
