@@ -28,7 +28,9 @@ import (
 	"github.com/bpfjit/bpfjit/bridge"
 	"github.com/bpfjit/bpfjit/emit"
 	"github.com/bpfjit/bpfjit/isa"
+	"github.com/bpfjit/bpfjit/isa/ebpfimport"
 	"github.com/bpfjit/bpfjit/verifier"
+	"github.com/cilium/ebpf"
 )
 
 // Errors returned by Load and Run (besides *emit.Error for programs the JIT rejects, which
@@ -130,4 +132,17 @@ func compile(p *isa.Program, c *config) (*emit.Image, error) {
 		return nil, ErrUnsupportedArch
 	}
 	return emit.Compile(p.Insns, emit.Options{Blind: c.blind, BlindSeed: c.blindSeed, StackDepth: c.stack}, be)
+}
+
+// LoadSpec compiles a program described with github.com/cilium/ebpf (for example one
+// found in an ELF object by ebpf.LoadCollectionSpec). Its maps become the program's map
+// table; lddw instructions referencing them are resolved by WithMapResolver (src
+// isa.PseudoMapIdx or isa.PseudoMapIdxValue, imm = index into the table).
+func LoadSpec(spec *ebpf.ProgramSpec, opts ...Option) (*Program, error) {
+	p, err := ebpfimport.FromInstructions(spec.Instructions)
+	if err != nil {
+		return nil, err
+	}
+	p.Name = spec.Name
+	return Load(p, opts...)
 }

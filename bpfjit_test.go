@@ -20,6 +20,8 @@ import (
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/isa/asm"
 	"github.com/bpfjit/bpfjit/verifier"
+	"github.com/cilium/ebpf"
+	ciliumasm "github.com/cilium/ebpf/asm"
 )
 
 func mustAssemble(t testing.TB, text string) []isa.Instruction {
@@ -315,5 +317,24 @@ func TestConcurrentRuns(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+func TestLoadSpecFromCiliumInstructions(t *testing.T) {
+	spec := &ebpf.ProgramSpec{
+		Name: "add",
+		Instructions: ciliumasm.Instructions{
+			ciliumasm.LoadMem(ciliumasm.R0, ciliumasm.R1, 0, ciliumasm.Word),
+			ciliumasm.Add.Imm(ciliumasm.R0, 35),
+			ciliumasm.Return(),
+		},
+	}
+	p, err := bpfjit.LoadSpec(spec, bpfjit.Unverified())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if got, err := p.Run([]byte{7, 0, 0, 0}); err != nil || got != 42 {
+		t.Errorf("Run = %d, %v; want 42", got, err)
 	}
 }
