@@ -15,7 +15,21 @@ func (v *verifier) call(i int, in isa.Instruction) error {
 	case in.IsLocalCall():
 		return v.localCall(i, i+1+int(in.Imm))
 	case in.IsCallX():
-		return v.errAt(i, ErrUnsupported, "indirect call through R%d is not supported", in.Dst)
+		// callx calls the helper whose id is in dst. Accepted when dst is the same
+		// constant on every path, so the JIT can emit a direct call.
+		reg, err := v.readReg(i, in.Dst)
+		if err != nil {
+			return err
+		}
+		id, ok := reg.Val.Const()
+		if reg.Type != ScalarValue || !ok || int64(id) != int64(int32(id)) {
+			return v.errAt(i, ErrUnsupported, "indirect call through R%d (%v): the helper id must be a known constant", in.Dst, *reg)
+		}
+		if prev, seen := v.callx[i]; seen && prev != int32(id) {
+			return v.errAt(i, ErrUnsupported, "indirect call through R%d reaches helpers %d and %d on different paths", in.Dst, prev, id)
+		}
+		v.callx[i] = int32(id)
+		return v.helperCall(i, int32(id))
 	}
 	return v.errAt(i, ErrUnsupported, "kernel function calls (kfuncs) are not supported")
 }

@@ -397,6 +397,14 @@ var cases = []vcase{
 				t.Errorf("CtxFields = %+v", f.CtxFields)
 			}
 		}},
+	{name: "callx/constant helper id", insns: prog(mov(r2, int32(HelperKtimeGetNs)), isa.Instruction{Opcode: isa.OpCallX, Dst: r2}, exit()),
+		facts: func(t *testing.T, f *Facts) {
+			if f.CallX[1] != HelperKtimeGetNs {
+				t.Errorf("CallX = %v, want slot 1 -> 5", f.CallX)
+			}
+		}},
+	{name: "callx/unknown helper id", minMem: 8, insns: prog(ldx(8, r2, r1, 0), isa.Instruction{Opcode: isa.OpCallX, Dst: r2}, exit()), err: "must be a known constant", kind: ErrUnsupported},
+	{name: "callx/different ids on different paths", insns: prog(mov(r6, int32(HelperKtimeGetNs)), call(HelperGetPrandomU32), to(jmp(isa.JumpEQ, r0, 0, 0), "c"), mov(r6, int32(HelperGetPrandomU32)), label("c"), isa.Instruction{Opcode: isa.OpCallX, Dst: r6}, exit()), err: "different paths"},
 	{name: "unsupported/kfunc call", insns: prog(isa.Instruction{Opcode: isa.OpCall, Src: isa.PseudoKfuncCall, Imm: 5}, exit()), err: "kfunc", kind: ErrUnsupported},
 	{name: "unsupported/callback address", insns: prog(isa.LdImm64(r1, isa.PseudoFunc, 3), mov(r0, 0), exit(), mov(r0, 0), exit()), err: "function pointers"},
 }

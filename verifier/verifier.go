@@ -103,6 +103,8 @@ type Facts struct {
 	Helpers []int32
 	// CtxFields maps a slot that loads or stores a context field to the field.
 	CtxFields map[int]Field
+	// CallX maps each callx slot to the helper id its register holds on every path.
+	CallX map[int]int32
 }
 
 // Outcomes of a conditional jump, in Facts.Branch.
@@ -156,6 +158,7 @@ type verifier struct {
 	tail      map[int]*TailCallSite
 	usedHelp  map[int32]bool
 	ctxFields map[int]Field
+	callx     map[int]int32
 	log       strings.Builder
 	nextID    uint32
 }
@@ -180,7 +183,7 @@ func Check(prog *isa.Program, opts Options) (*Facts, error) {
 	}
 	v := &verifier{
 		prog: prog, insns: prog.Insns, opts: opts, pt: opts.Type,
-		tail: map[int]*TailCallSite{}, usedHelp: map[int32]bool{}, ctxFields: map[int]Field{},
+		tail: map[int]*TailCallSite{}, callx: map[int]int32{}, usedHelp: map[int32]bool{}, ctxFields: map[int]Field{},
 		nextID: memLenID + 1,
 	}
 	if v.pt == nil {
@@ -459,6 +462,7 @@ func (v *verifier) facts() *Facts {
 		Dead:       make([]bool, n),
 		Branch:     v.branch,
 		CtxFields:  v.ctxFields,
+		CallX:      v.callx,
 	}
 	for i := 0; i < n; i++ {
 		in := v.insns[i]
