@@ -11,6 +11,9 @@ import (
 // run could enter it.
 var ErrRetired = errors.New("bridge: image retired")
 
+// ErrNilImage is returned by Run for a nil image.
+var ErrNilImage = errors.New("bridge: nil image")
+
 // HelperPanicError is returned by Run when a helper panicked. The native
 // frames of the run were abandoned; its native stack is back in the pool.
 type HelperPanicError struct {

@@ -21,38 +21,45 @@ import (
 // mapped. If a helper calls runtime.Goexit, the goroutine exits as usual
 // and the native stack still goes back to the pool.
 func Run(img *execmem.Image, h *Helpers, args Args) (r0 uint64, err error) {
+	if img == nil {
+		return 0, ErrNilImage
+	}
 	m, err := getMachine()
 	if err != nil {
 		return 0, err
 	}
+	defer m.finish(h, &err)
 	c := m.ctx
-	c.args = args
+	// Element-wise: a block copy of the caller's array reads it with wider
+	// loads than the stores that wrote it, which stalls store forwarding.
+	c.args[0], c.args[1], c.args[2], c.args[3], c.args[4] = args[0], args[1], args[2], args[3], args[4]
 	if h != nil && len(h.fvs) > 0 {
 		c.helperTab = uintptr(unsafe.Pointer(&h.fvs[0]))
 		c.helperN = uint64(len(h.fvs))
 	} else {
 		c.helperTab, c.helperN = 0, 0
 	}
-	done := false
-	defer func() {
-		if !done {
-			// A panic or Goexit unwound through the native frames, so the
-			// entry stub never marked the runner as outside.
-			c.runner.ForceExit()
-			if p := recover(); p != nil {
-				err = helperError(c, h, p)
-			}
-		}
-		putMachine(m)
-	}()
 	r0 = enter(c, img)
 	runtime.KeepAlive(h)
-	done = true
 	if r0 == 0 && c.status != 0 {
 		c.status = 0
 		return 0, ErrRetired
 	}
 	return r0, nil
+}
+
+// finish runs deferred at the end of every Run. If the runner is still
+// marked inside, a panic or Goexit unwound through the native frames and
+// the entry stub never marked it outside: do it here, and turn a panic
+// into an error. Either way the machine goes back to the pool.
+func (m *machine) finish(h *Helpers, err *error) {
+	if c := m.ctx; c.runner.Inside() {
+		c.runner.ForceExit()
+		if p := recover(); p != nil {
+			*err = helperError(c, h, p)
+		}
+	}
+	putMachine(m)
 }
 
 func helperError(c *Context, h *Helpers, p any) error {

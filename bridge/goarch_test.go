@@ -1,0 +1,5 @@
+package bridge
+
+import "runtime"
+
+const goarch = runtime.GOARCH
