@@ -51,10 +51,25 @@ var benchPrograms = []struct {
 		add %r3, 1
 		jlt %r3, 100000, loop
 		exit`},
+	// Helper calls and BPF-to-BPF calls: the slow path through step.
+	{"calls", `
+		mov %r0, 0
+		mov %r6, 0
+	loop:
+		mov %r1, %r0
+		call 1
+		call local f
+		add %r6, 1
+		jlt %r6, 100000, loop
+		exit
+	f:
+		add %r0, 1
+		exit`},
 }
 
 func BenchmarkInterpLoop(b *testing.B) {
 	for _, bp := range benchPrograms {
+		helpers := interp.HelperTable{1: func(_ *interp.Memory, a [5]uint64) (uint64, error) { return a[0] + 1, nil }}
 		b.Run(bp.name, func(b *testing.B) {
 			insns, err := asm.Assemble(bp.text)
 			if err != nil {
@@ -64,7 +79,7 @@ func BenchmarkInterpLoop(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			env := &interp.Env{Context: make([]byte, 64)}
+			env := &interp.Env{Context: make([]byte, 64), Helpers: helpers}
 			var executed uint64
 			b.ResetTimer()
 			for b.Loop() {

@@ -580,9 +580,10 @@ func (st *state) exec(code []insn, pc int, left uint64) (int, uint64) {
 	return pc, left
 }
 
-// step executes the instructions that change frames or programs, or may fail for reasons
-// other than memory bounds. pc is the slot after in; it returns the next slot, whether the
-// run is over (exit from the entry frame), or an error.
+// step executes one instruction exec handed over: calls, exits, atomics, accesses outside
+// the live stack and the hot region, and everything that fails. pc is the slot after in;
+// step returns the next slot, whether the run (or callback, at depth base) is over, or an
+// error naming the slot.
 func (st *state) step(in *insn, pc, base int) (next int, done bool, err error) {
 	r, m := &st.r, &st.mem
 	d, s := in.dst&15, in.src&15
