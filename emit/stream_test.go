@@ -1,0 +1,45 @@
+package emit
+
+import (
+	"testing"
+
+	"github.com/bpfjit/bpfjit/isa"
+	"github.com/bpfjit/bpfjit/regalloc"
+)
+
+func TestBlindRewritesImmediatesAndRemapsTargets(t *testing.T) {
+	ld := isa.LdImm64(isa.R3, 0, 0x1122334455667788)
+	insns := []isa.Instruction{
+		/*0*/ {Opcode: isa.Jump(isa.ClassJMP, isa.JumpEQ, isa.SourceK), Dst: isa.R1, Imm: 77, Off: 3},
+		/*1*/ {Opcode: isa.ALU(isa.ClassALU64, isa.ALUAdd, isa.SourceK), Dst: isa.R0, Imm: 5},
+		/*2*/ ld[0], ld[1],
+		/*4*/ {Opcode: isa.Mem(isa.ClassST, isa.ModeMEM, isa.SizeW), Dst: isa.R10, Off: -4, Imm: 9},
+		/*5*/ {Opcode: isa.ALU(isa.ClassALU64, isa.ALUNeg, isa.SourceK), Dst: isa.R0},
+		/*6*/ {Opcode: isa.OpJa, Off: -7},
+		/*7*/ {Opcode: isa.OpExit},
+	}
+	keys := []uint32{0xdead, 0xbeef, 0xf00d, 0xcafe, 0x1234}
+	k := 0
+	s := Blind(NewStream(insns), func() uint32 { k++; return keys[k-1] })
+	// Start of each original slot in the stream: jeq→3, add→3, lddw→7, st→3, neg→1, ja→1.
+	wantStart := map[int]int{0: 0, 1: 3, 2: 6, 4: 13, 5: 16, 6: 17, 7: 18}
+	for orig, start := range wantStart {
+		if int(s.Orig[start]) != orig || (start > 0 && int(s.Orig[start-1]) == orig) {
+			t.Errorf("slot %d does not start at stream %d (Orig = %v)", orig, start, s.Orig)
+		}
+	}
+	if got, want := s.Target[2], int32(wantStart[4]); got != want {
+		t.Errorf("blinded jeq targets stream %d, want %d (slot 4)", got, want)
+	}
+	if got, want := s.Target[17], int32(wantStart[0]); got != want {
+		t.Errorf("ja targets stream %d, want %d (slot 0)", got, want)
+	}
+	for i, in := range s.Insns {
+		if in.Imm == 77 || in.Imm == 5 || in.Imm == 9 || uint32(in.Imm) == 0x55667788 || uint32(in.Imm) == 0x11223344 {
+			t.Errorf("stream slot %d still carries a user immediate: %+v", i, in)
+		}
+	}
+	if s.Insns[2].Src != regalloc.AX || s.Insns[2].Opcode.Source() != isa.SourceX {
+		t.Errorf("blinded jeq does not compare with AX: %+v", s.Insns[2])
+	}
+}
