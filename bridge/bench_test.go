@@ -66,3 +66,19 @@ func BenchmarkGoIndirectCall(b *testing.B) {
 	}
 	sink = s
 }
+
+// BenchmarkMachineRunEmpty: the same run on a stack held across runs
+// (AcquireMachine), without the pool.
+func BenchmarkMachineRunEmpty(b *testing.B) {
+	img := load(b, progReturnArg())
+	m, err := bridge.AcquireMachine()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Release()
+	for i := 0; b.Loop(); i++ {
+		if r, err := m.Run(img, nil, bridge.Args{uint64(i)}); err != nil || r != uint64(i) {
+			b.Fatal(r, err)
+		}
+	}
+}

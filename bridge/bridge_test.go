@@ -142,3 +142,50 @@ func TestRetiredImageIsRefused(t *testing.T) {
 		t.Fatalf("Run of a retired image = %d, %v; want ErrRetired", got, err)
 	}
 }
+
+func TestMachineRunsBackToBack(t *testing.T) {
+	sum := load(t, progSumArgs())
+	call := load(t, progCallHelper(1))
+	m, err := bridge.AcquireMachine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := bridge.Stats()
+	for i := range uint64(100) {
+		if got, err := m.Run(sum, nil, bridge.Args{i, 1}); err != nil || got != i+1 {
+			t.Fatalf("run %d = %d, %v", i, got, err)
+		}
+	}
+	// Re-entering the machine from its own helper is refused; Run works.
+	var inner error
+	h := helpers(t, nil, func(r1, _, _, _, _ uint64) uint64 {
+		_, inner = m.Run(sum, nil, bridge.Args{})
+		v, err := bridge.Run(sum, nil, bridge.Args{r1, 1})
+		if err != nil {
+			panic(err)
+		}
+		return v
+	})
+	if got, err := m.Run(call, h, bridge.Args{41}); err != nil || got != 42 {
+		t.Fatalf("run with a nested Run = %d, %v; want 42", got, err)
+	}
+	if !errors.Is(inner, bridge.ErrMachineBusy) {
+		t.Errorf("re-entrant Machine.Run error = %v, want ErrMachineBusy", inner)
+	}
+	// A helper panic leaves the machine usable.
+	boom := helpers(t, nil, func(_, _, _, _, _ uint64) uint64 { panic("boom") })
+	var pe *bridge.HelperPanicError
+	if _, err := m.Run(call, boom, bridge.Args{}); !errors.As(err, &pe) {
+		t.Fatalf("error %v, want HelperPanicError", err)
+	}
+	if got, err := m.Run(sum, nil, bridge.Args{2, 3}); err != nil || got != 5 {
+		t.Fatalf("run after a panic = %d, %v", got, err)
+	}
+	m.Release()
+	if _, err := m.Run(sum, nil, bridge.Args{}); !errors.Is(err, bridge.ErrMachineBusy) {
+		t.Errorf("run after Release: error %v, want ErrMachineBusy", err)
+	}
+	if after := bridge.Stats(); after.InUse != before.InUse-1 {
+		t.Errorf("stacks in use %d -> %d, want one fewer after Release", before.InUse, after.InUse)
+	}
+}

@@ -3,6 +3,7 @@
 package bridge
 
 import (
+	"errors"
 	"runtime"
 	"runtime/debug"
 	"unsafe"
@@ -29,6 +30,18 @@ func Run(img *execmem.Image, h *Helpers, args Args) (r0 uint64, err error) {
 		return 0, err
 	}
 	defer m.finish(h, &err)
+	c := m.prepare(h, &args)
+	r0 = enter(c, img)
+	runtime.KeepAlive(h)
+	if r0 == 0 && c.status != 0 {
+		c.status = 0
+		return 0, ErrRetired
+	}
+	return r0, nil
+}
+
+// prepare sets up the Context for a run.
+func (m *machine) prepare(h *Helpers, args *Args) *Context {
 	c := m.ctx
 	// Element-wise: a block copy of the caller's array reads it with wider
 	// loads than the stores that wrote it, which stalls store forwarding.
@@ -39,6 +52,69 @@ func Run(img *execmem.Image, h *Helpers, args Args) (r0 uint64, err error) {
 	} else {
 		c.helperTab, c.helperN = 0, 0
 	}
+	return c
+}
+
+// finish runs deferred at the end of every Run and returns the machine to
+// the pool.
+func (m *machine) finish(h *Helpers, err *error) {
+	if c := m.ctx; c.runner.Inside() {
+		// A panic or Goexit unwound through the native frames, so the entry
+		// stub never marked the runner outside.
+		c.runner.ForceExit()
+		if p := recover(); p != nil {
+			*err = helperError(c, h, p)
+		}
+	}
+	putMachine(m)
+}
+
+// Machine is a native stack held by one goroutine across many runs, for
+// loops that run native code back to back: Machine.Run skips the pool.
+// A Machine must not be used by two goroutines at once; a helper that
+// needs to run native code uses Run (which takes another stack), and
+// Machine.Run called again from a helper of the same machine returns
+// ErrMachineBusy. Release returns the stack to the pool; if the goroutine
+// may exit through runtime.Goexit, defer the Release.
+type Machine struct {
+	m    *machine
+	busy bool
+}
+
+// ErrMachineBusy is returned by Machine.Run when the machine is already
+// running (re-entered from one of its helpers) or has been released.
+var ErrMachineBusy = errors.New("bridge: machine busy or released")
+
+// AcquireMachine takes a native stack from the pool.
+func AcquireMachine() (*Machine, error) {
+	m, err := getMachine()
+	if err != nil {
+		return nil, err
+	}
+	return &Machine{m: m}, nil
+}
+
+// Release returns the machine's stack to the pool. Further runs return
+// ErrMachineBusy.
+func (mc *Machine) Release() {
+	if mc.m != nil && !mc.busy {
+		putMachine(mc.m)
+		mc.m = nil
+	}
+}
+
+// Run is like the package-level Run, on this machine's stack.
+func (mc *Machine) Run(img *execmem.Image, h *Helpers, args Args) (r0 uint64, err error) {
+	if img == nil {
+		return 0, ErrNilImage
+	}
+	m := mc.m
+	if m == nil || mc.busy {
+		return 0, ErrMachineBusy
+	}
+	mc.busy = true
+	defer mc.finish(h, &err)
+	c := m.prepare(h, &args)
 	r0 = enter(c, img)
 	runtime.KeepAlive(h)
 	if r0 == 0 && c.status != 0 {
@@ -48,18 +124,14 @@ func Run(img *execmem.Image, h *Helpers, args Args) (r0 uint64, err error) {
 	return r0, nil
 }
 
-// finish runs deferred at the end of every Run. If the runner is still
-// marked inside, a panic or Goexit unwound through the native frames and
-// the entry stub never marked it outside: do it here, and turn a panic
-// into an error. Either way the machine goes back to the pool.
-func (m *machine) finish(h *Helpers, err *error) {
-	if c := m.ctx; c.runner.Inside() {
+func (mc *Machine) finish(h *Helpers, err *error) {
+	mc.busy = false
+	if c := mc.m.ctx; c.runner.Inside() {
 		c.runner.ForceExit()
 		if p := recover(); p != nil {
 			*err = helperError(c, h, p)
 		}
 	}
-	putMachine(m)
 }
 
 func helperError(c *Context, h *Helpers, p any) error {
