@@ -69,6 +69,17 @@ func TestConformanceSuite(t *testing.T) {
 				t.Errorf("programs.json bytes: r0 = %#x, want %#x", got, tc.Result)
 			}
 
+			// The -- raw section, where a file has one, is a third spelling of the program.
+			if tc.Raw != nil {
+				raw, err := isa.DecodeAll(tc.Raw)
+				if err != nil {
+					t.Fatalf("raw: %v", err)
+				}
+				if got, err := runSuiteProgram(t, raw, tc.Mem); err != nil || got != tc.Result {
+					t.Errorf("raw bytes: r0 = %#x, %v; want %#x", got, err, tc.Result)
+				}
+			}
+
 			// The same test from its -- asm text, through the project's assembler.
 			insns, err = asm.Assemble(tc.Asm)
 			if err != nil {
