@@ -162,6 +162,7 @@ func prog(parts ...any) []isa.Instruction {
 var (
 	hashMap8  = MapInfo{Type: MapTypeHash, KeySize: 4, ValueSize: 8, MaxEntries: 16}
 	array48   = MapInfo{Type: MapTypeArray, KeySize: 4, ValueSize: 48, MaxEntries: 4}
+	global48  = MapInfo{Type: MapTypeArray, KeySize: 4, ValueSize: 48, MaxEntries: 1}
 	progArray = MapInfo{Type: MapTypeProgArray, KeySize: 4, ValueSize: 4, MaxEntries: 8}
 )
 

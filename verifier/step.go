@@ -349,8 +349,8 @@ func (v *verifier) ldImm64(i int, lo, hi isa.Instruction) error {
 			return nil
 		}
 		m := v.maps[idx]
-		if m.Type != MapTypeArray || m.MaxEntries < 1 {
-			return v.errAt(i, ErrInvalid, "direct value access needs an array map, map %d has type %d", idx, m.Type)
+		if m.Type != MapTypeArray || m.MaxEntries != 1 {
+			return v.errAt(i, ErrInvalid, "direct value access needs an array map with one entry, map %d has type %d and %d entries", idx, m.Type, m.MaxEntries)
 		}
 		off := uint32(hi.Imm)
 		if off >= m.ValueSize {

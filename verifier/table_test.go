@@ -210,7 +210,7 @@ var cases = []vcase{
 
 	// XDP context and packets.
 	{name: "xdp/read ingress_ifindex", typ: xdp, insns: prog(ldx(4, r0, r1, 12), exit()), kernel: true},
-	{name: "xdp/narrow read of rx_queue_index", typ: xdp, insns: prog(ldx(2, r0, r1, 16), exit()), kernel: true},
+	{name: "xdp/narrow read of rx_queue_index", typ: xdp, insns: prog(ldx(2, r0, r1, 16), exit()), err: "must be accessed with size 4", kernel: true},
 	{name: "xdp/context is read only", typ: xdp, insns: prog(st(4, r1, 12, 0), mov(r0, 0), exit()), err: "read only", kernel: true},
 	{name: "xdp/access past the context", typ: xdp, insns: prog(ldx(4, r0, r1, 24), exit()), err: "not a field", kernel: true},
 	{name: "xdp/data must be read with 4 bytes", typ: xdp, insns: prog(ldx(8, r0, r1, 0), exit()), err: "crosses the end of field", kernel: true},
@@ -283,9 +283,10 @@ var cases = []vcase{
 	{name: "map/arithmetic on a map pointer", maps: []MapInfo{hashMap8}, insns: prog(ldmap(r1, 0), add(r1, 8), mov(r0, 0), exit()), err: "pointer arithmetic on map_ptr", kernel: true},
 	{name: "map/dereference of a map pointer", maps: []MapInfo{hashMap8}, insns: prog(ldmap(r1, 0), ldx(8, r0, r1, 0), exit()), err: "invalid mem access 'map_ptr'", kernel: true},
 	{name: "map/index out of range", maps: []MapInfo{hashMap8}, insns: prog(ldmap(r1, 3), mov(r0, 0), exit()), err: "map index 3 out of range"},
-	{name: "map/direct value access", maps: []MapInfo{array48}, insns: prog(ldmapValue(r1, 0, 8), ldx(8, r0, r1, 32), exit()), kernel: true},
-	{name: "map/direct value access past the end", maps: []MapInfo{array48}, insns: prog(ldmapValue(r1, 0, 8), ldx(8, r0, r1, 36), exit()), err: "invalid access to map value", kernel: true},
+	{name: "map/direct value access", maps: []MapInfo{global48}, insns: prog(ldmapValue(r1, 0, 8), ldx(8, r0, r1, 32), exit()), kernel: true},
+	{name: "map/direct value access past the end", maps: []MapInfo{global48}, insns: prog(ldmapValue(r1, 0, 8), ldx(8, r0, r1, 36), exit()), err: "invalid access to map value", kernel: true},
 	{name: "map/direct value access on a hash map", maps: []MapInfo{hashMap8}, insns: prog(ldmapValue(r1, 0, 0), mov(r0, 0), exit()), err: "needs an array map", kernel: true},
+	{name: "map/direct value access on a multi-entry array", maps: []MapInfo{array48}, insns: prog(ldmapValue(r1, 0, 8), mov(r0, 0), exit()), err: "one entry", kernel: true},
 	{name: "map/lookup in a program array", maps: []MapInfo{progArray}, insns: prog(lookup(0), mov(r0, 0), exit()), err: "cannot be passed"},
 	{name: "map/lddw by fd unsupported", insns: prog(isa.LdImm64(r1, isa.PseudoMapFD, 3), mov(r0, 0), exit()), err: "bind maps by index", kind: ErrUnsupported},
 	{name: "map/arithmetic before the null check", maps: []MapInfo{hashMap8}, insns: prog(lookup(0), add(r0, 8), mov(r0, 0), exit()), err: "null-check it first", kernel: true},
