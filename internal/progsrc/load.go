@@ -56,11 +56,7 @@ func LoadFile(path string, kind Kind, section string) (*Source, error) {
 		kind = KindFor(path)
 	}
 	if kind == KindELF {
-		p, err := loadELF(path, section)
-		if err != nil {
-			return nil, err
-		}
-		return &Source{Program: p}, nil
+		return loadELF(path, section)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
