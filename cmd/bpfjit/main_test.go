@@ -1,20 +1,19 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
-	"strconv"
-
 	"bytes"
+	"encoding/json"
 	"errors"
-	"github.com/bpfjit/bpfjit/internal/engine"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/bpfjit/bpfjit/internal/conformance"
+	"github.com/bpfjit/bpfjit/internal/engine"
 )
 
 func suiteFile(t *testing.T, name string) string {
