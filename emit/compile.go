@@ -21,7 +21,13 @@ var (
 	ErrRecursion   = errors.New("recursive BPF-to-BPF call")
 	ErrCallDepth   = errors.New("BPF-to-BPF call chain too deep")
 	ErrStackDepth  = errors.New("invalid stack depth")
+	// ErrTailCall rejects bpf_tail_call until tail calls are implemented: running it as an
+	// ordinary helper would silently continue where the kernel would have jumped.
+	ErrTailCall = errors.New("tail calls are not supported by the JIT yet")
 )
+
+// HelperTailCall is the helper id of bpf_tail_call.
+const HelperTailCall = 12
 
 // MaxCallFrames is the deepest chain of BPF function frames, the main program included
 // (the kernel's MAX_CALL_FRAMES).
@@ -171,6 +177,8 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 			return nil, Errorf(i, ErrUnsupported, "legacy packet access (ld_abs/ld_ind)")
 		case in.Opcode == isa.OpCall && in.Src == isa.PseudoKfuncCall:
 			return nil, Errorf(i, ErrUnsupported, "kfunc call")
+		case in.IsHelperCall() && in.Imm == HelperTailCall:
+			return nil, Errorf(i, ErrTailCall, "bpf_tail_call (helper %d)", HelperTailCall)
 		}
 		if in.IsLdImm64() {
 			i++

@@ -84,6 +84,7 @@ func TestCompileErrorsNameTheSlot(t *testing.T) {
 		{"recursion", []isa.Instruction{call(1), exit, self, exit}, emit.ErrRecursion, 2},
 		{"nine frames", chain, emit.ErrCallDepth, 0}, // reported at main's call that starts the chain
 		{"legacy packet load", []isa.Instruction{{Opcode: isa.Mem(isa.ClassLD, isa.ModeABS, isa.SizeW)}, exit}, emit.ErrUnsupported, 0},
+		{"tail call", []isa.Instruction{{Opcode: isa.OpCall, Imm: 12}, exit}, emit.ErrTailCall, 0},
 		{"kfunc", []isa.Instruction{{Opcode: isa.OpCall, Src: isa.PseudoKfuncCall, Imm: 7}, exit}, emit.ErrUnsupported, 0},
 		{"structural", []isa.Instruction{{Opcode: 0xff}}, isa.ErrUnknownOpcode, 0},
 	}
