@@ -3,6 +3,7 @@
 package arm64
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -185,12 +186,12 @@ func TestExecAtomics(t *testing.T) {
 				}
 				b.Emit(Ret(LR))
 				f := load(t, mustBuf(t, b)).at(0)
-				word := new(uint64)
-				*word = c.mem
-				old := f(uint64(uintptr(unsafe.Pointer(word))), c.arg)
+				word := make([]byte, 8)
+				binary.LittleEndian.PutUint64(word, c.mem)
+				old := f(addrOf(word), c.arg)
 				runtime.KeepAlive(word)
-				if old != c.mem || *word != c.wantMem {
-					t.Errorf("old %#x mem %#x, want old %#x mem %#x", old, *word, c.mem, c.wantMem)
+				if got := binary.LittleEndian.Uint64(word); old != c.mem || got != c.wantMem {
+					t.Errorf("old %#x mem %#x, want old %#x mem %#x", old, got, c.mem, c.wantMem)
 				}
 			})
 		}
@@ -203,13 +204,13 @@ func TestExecAtomics(t *testing.T) {
 		b.Emit(Casal(W64, X0, X3, X2))
 		b.Emit(Ret(LR))
 		f := load(t, mustBuf(t, b)).at(0)
-		word := new(uint64)
-		*word = 5
-		if old := f(uint64(uintptr(unsafe.Pointer(word))), 4); old != 5 || *word != 5 {
-			t.Errorf("failed compare: old %d mem %d, want 5 5", old, *word)
+		word := make([]byte, 8)
+		word[0] = 5
+		if old := f(addrOf(word), 4); old != 5 || word[0] != 5 {
+			t.Errorf("failed compare: old %d mem %d, want 5 5", old, word[0])
 		}
-		if old := f(uint64(uintptr(unsafe.Pointer(word))), 5); old != 5 || *word != 99 {
-			t.Errorf("successful compare: old %d mem %d, want 5 99", old, *word)
+		if old := f(addrOf(word), 5); old != 5 || word[0] != 99 {
+			t.Errorf("successful compare: old %d mem %d, want 5 99", old, word[0])
 		}
 		runtime.KeepAlive(word)
 	})

@@ -227,7 +227,10 @@ func savedPairs(f *emit.Func) []Reg {
 	return out
 }
 
-// Epilogue implements emit.Backend: unwinds the prologue and returns BPF R0 in x0.
+// Epilogue implements emit.Backend: unwinds the prologue and returns. The main
+// program returns BPF R0 in x0, as the bridge expects; a subprogram leaves it in x7
+// (BPF R0) and does not touch x0 (BPF R1), so BPF-to-BPF calls move nothing and the
+// caller's R1–R5 hold whatever the callee left there, as in the interpreter.
 func (b *Backend) Epilogue(c *emit.Compiler, f *emit.Func) {
 	l := &lowerer{c: c, be: b}
 	l.emit(Mov(W64, SP, bpfFP))
@@ -236,7 +239,9 @@ func (b *Backend) Epilogue(c *emit.Compiler, f *emit.Func) {
 		l.emit(Ldp(W64, PairPostIndex, saved[k], saved[k+1], SP, 16))
 	}
 	l.emit(Ldp(W64, PairPostIndex, FP, LR, SP, 16))
-	l.emit(Mov(W64, X0, bpf0))
+	if f.Index == 0 {
+		l.emit(Mov(W64, X0, bpf0))
+	}
 	l.emit(Ret(LR))
 	if l.err != nil {
 		panic(fmt.Sprintf("arm64: epilogue: %v", l.err))
@@ -636,8 +641,7 @@ func (l *lowerer) jump(f *emit.Func, i int, in isa.Instruction, w Width) error {
 		if !ok {
 			return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "call target is not a function")
 		}
-		c.Buf.AddBranch(kindBL, 0, lbl)
-		l.emit(Mov(W64, bpf0, X0))
+		c.Buf.AddBranch(kindBL, 0, lbl) // the callee returns R0 in x7 (see Epilogue)
 		return nil
 	case op == isa.JumpCall:
 		return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "call with source %d", in.Src)

@@ -208,7 +208,7 @@ func farBranchProgram() ([]isa.Instruction, int) {
 	for k := 0; k < body; k++ {
 		insns = append(insns, isa.Instruction{
 			Opcode: isa.Mem(isa.ClassSTX, isa.ModeATOMIC, isa.SizeDW),
-			Dst:    isa.R1, Src: isa.R3, Off: -4097, Imm: int32(isa.AtomicCmpXchg),
+			Dst:    isa.R1, Src: isa.R3, Off: -4104, Imm: int32(isa.AtomicCmpXchg),
 		})
 	}
 	target := len(insns)
