@@ -40,6 +40,9 @@ var (
 	ErrUnsupportedArch = fmt.Errorf("bpfjit: no JIT for %s/%s", runtime.GOOS, runtime.GOARCH)
 	// ErrClosed is returned by Run and Close on a closed Program.
 	ErrClosed = errors.New("bpfjit: program closed")
+	// ErrBudgetExhausted is returned by Run when a program loaded WithBudget used up its
+	// budget of backward jumps and calls.
+	ErrBudgetExhausted = errors.New("bpfjit: execution budget exhausted")
 	// ErrUnresolvedMap is returned by Load when the program references a map and no
 	// resolver was given.
 	ErrUnresolvedMap = errors.New("bpfjit: program references a map but no map resolver was given")
@@ -62,6 +65,7 @@ type config struct {
 	helpers    map[int32]Helper
 	maps       MapResolver
 	stack      []int
+	budget     uint64
 }
 
 // Option configures Load.
@@ -99,6 +103,13 @@ func WithStackDepths(d []int) Option {
 	return func(c *config) { c.stack = append([]int(nil), d...) }
 }
 
+// WithBudget bounds every run to n backward jumps and BPF-to-BPF calls (each costs a
+// decrement and a branch); a run that exceeds it stops with ErrBudgetExhausted. Use it to
+// bound programs that are not verified to terminate. The budget is implemented as a
+// helper with the id one above the largest id given to WithHelpers, which the program
+// therefore must not call itself.
+func WithBudget(n uint64) Option { return func(c *config) { c.budget = n } }
+
 // Load compiles p and makes it runnable.
 func Load(p *isa.Program, opts ...Option) (*Program, error) {
 	var c config
@@ -131,7 +142,17 @@ func compile(p *isa.Program, c *config) (*emit.Image, error) {
 	if be == nil {
 		return nil, ErrUnsupportedArch
 	}
-	return emit.Compile(p.Insns, emit.Options{Blind: c.blind, BlindSeed: c.blindSeed, StackDepth: c.stack}, be)
+	return emit.Compile(p.Insns, emit.Options{Blind: c.blind, BlindSeed: c.blindSeed, StackDepth: c.stack,
+		Budget: c.budget, BudgetHelper: c.budgetHelper()}, be)
+}
+
+// budgetHelper is the helper id the budget stub calls: one above every user helper.
+func (c *config) budgetHelper() int32 {
+	id := int32(0)
+	for h := range c.helpers {
+		id = max(id, h+1)
+	}
+	return id
 }
 
 // LoadSpec compiles a program described with github.com/cilium/ebpf (for example one

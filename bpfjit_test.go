@@ -338,3 +338,36 @@ func TestLoadSpecFromCiliumInstructions(t *testing.T) {
 		t.Errorf("Run = %d, %v; want 42", got, err)
 	}
 }
+
+func TestBudgetStopsEndlessLoopsAndCalls(t *testing.T) {
+	tests := []struct {
+		name, text string
+		budget     uint64
+		want       uint64 // 0: ErrBudgetExhausted expected
+	}{
+		{"endless loop", "mov %r0, 0\nloop:\nadd %r0, 1\nja loop", 1000, 0},
+		{"bounded loop within budget", "mov %r0, 0\nloop:\nadd %r0, 1\njlt %r0, 100, loop\nexit", 1000, 100},
+		{"loop exceeding budget", "mov %r0, 0\nloop:\nadd %r0, 1\njlt %r0, 100, loop\nexit", 50, 0},
+		{"calls count too", "mov %r6, 0\nloop:\ncall local f\nadd %r6, 1\njlt %r6, 10, loop\nmov %r0, %r6\nexit\nf:\nmov %r0, 1\nexit", 15, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := bpfjit.LoadInstructions(mustAssemble(t, tc.text), bpfjit.Unverified(), bpfjit.WithBudget(tc.budget),
+				bpfjit.WithHelpers(suiteHelpers))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			for run := 0; run < 3; run++ { // the budget is per run
+				got, err := p.Run(nil)
+				if tc.want == 0 {
+					if !errors.Is(err, bpfjit.ErrBudgetExhausted) {
+						t.Fatalf("run %d: %d, %v; want ErrBudgetExhausted", run, got, err)
+					}
+				} else if err != nil || got != tc.want {
+					t.Fatalf("run %d: %d, %v; want %d", run, got, err, tc.want)
+				}
+			}
+		})
+	}
+}

@@ -48,17 +48,20 @@ func load(p *isa.Program, c *config) (*Program, error) {
 		putUint64(ei.Code[r.Off:], v)
 	}
 	var helpers *bridge.Helpers
-	if len(c.helpers) > 0 {
+	if len(c.helpers) > 0 || c.budget > 0 {
 		maxID := int32(-1)
 		for id := range c.helpers {
-			if id < 0 || id >= bridge.MaxHelpers {
-				return nil, fmt.Errorf("bpfjit: helper id %d outside [0, %d)", id, bridge.MaxHelpers)
+			if id < 0 || id >= bridge.MaxHelpers-1 {
+				return nil, fmt.Errorf("bpfjit: helper id %d outside [0, %d)", id, bridge.MaxHelpers-1)
 			}
 			maxID = max(maxID, id)
 		}
-		fns := make([]Helper, maxID+1)
+		fns := make([]Helper, maxID+2)
 		for id, h := range c.helpers {
 			fns[id] = h
+		}
+		if c.budget > 0 {
+			fns[c.budgetHelper()] = func(_, _, _, _, _ uint64) uint64 { panic(ErrBudgetExhausted) }
 		}
 		if helpers, err = bridge.NewHelpers(fns); err != nil {
 			return nil, err
@@ -104,8 +107,12 @@ func (p *Program) run(a bridge.Args) (uint64, error) {
 	}
 	r0, err := bridge.Run(p.img, p.helpers, a)
 	runtime.KeepAlive(p)
-	if errors.Is(err, bridge.ErrRetired) {
+	switch {
+	case err == nil:
+	case errors.Is(err, bridge.ErrRetired):
 		return 0, ErrClosed
+	case errors.Is(err, ErrBudgetExhausted):
+		return 0, ErrBudgetExhausted
 	}
 	return r0, err
 }

@@ -8,4 +8,6 @@ import (
 	"github.com/bpfjit/bpfjit/emit/amd64"
 )
 
-func backend() emit.Backend { return &amd64.Backend{GateEntryDisp: bridge.CtxGateEntry} }
+func backend() emit.Backend {
+	return &amd64.Backend{GateEntryDisp: bridge.CtxGateEntry, ScratchDisp: bridge.CtxScratch}
+}

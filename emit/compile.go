@@ -70,6 +70,17 @@ type Options struct {
 	// StackDepth gives the stack bytes of each subprogram (in slot order), as the verifier
 	// computes them. Nil gives every function MaxStackDepth.
 	StackDepth []int
+	// Budget, when non-zero, bounds a run to that many backward jumps and BPF-to-BPF calls
+	// (so unverified programs terminate): when it runs out the code calls helper
+	// BudgetHelper, which must not return (the caller's helper aborts the run).
+	Budget       uint64
+	BudgetHelper int32
+}
+
+// BudgetBackend is implemented by backends that support Options.Budget.
+type BudgetBackend interface {
+	// BudgetExhausted emits, at c.BudgetStub, the call of the budget helper.
+	BudgetExhausted(c *Compiler)
 }
 
 // Func is one subprogram being compiled.
@@ -136,6 +147,11 @@ type Compiler struct {
 	Relocs []Reloc // Off holds a label until Link resolves it
 	// SlotLabel[i] is bound at the start of stream slot i.
 	SlotLabel Label
+	// Budget and BudgetHelper are Options.Budget and Options.BudgetHelper; BudgetStub is
+	// where backward jumps and calls go when the budget is exhausted.
+	Budget       uint64
+	BudgetHelper int32
+	BudgetStub   Label
 	funcAt    map[int32]int // stream start slot → function index
 	relocLbl  []Label
 }
@@ -188,7 +204,11 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	if opts.Blind {
 		s = Blind(s, BlindKeys(opts.BlindSeed))
 	}
-	c := &Compiler{S: s, funcAt: map[int32]int{}}
+	c := &Compiler{S: s, funcAt: map[int32]int{}, Budget: opts.Budget, BudgetHelper: opts.BudgetHelper, BudgetStub: NoLabel}
+	bb, _ := be.(BudgetBackend)
+	if opts.Budget > 0 && bb == nil {
+		return nil, Errorf(-1, ErrUnsupported, "execution budget")
+	}
 	// Subprogram starts in the stream: blinding moves them, so derive them from Target.
 	starts := streamStarts(s)
 	if opts.StackDepth != nil && len(opts.StackDepth) != len(starts) {
@@ -221,6 +241,9 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		fn := &c.Funcs[f]
 		fn.Entry, fn.Body, fn.Exit = c.Buf.NewLabel(), c.Buf.NewLabel(), c.Buf.NewLabel()
 	}
+	if opts.Budget > 0 {
+		c.BudgetStub = c.Buf.NewLabel()
+	}
 	// Rough preallocation: most instructions lower to under 8 bytes.
 	c.Buf.Code = make([]byte, 0, len(s.Insns)*8+64)
 	for f := range c.Funcs {
@@ -247,6 +270,10 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		be.Epilogue(c, fn)
 	}
 	c.Buf.Bind(c.Label(int32(len(s.Insns))))
+	if opts.Budget > 0 {
+		c.Buf.Bind(c.BudgetStub)
+		bb.BudgetExhausted(c)
+	}
 	code, err := c.Buf.Link(be)
 	if err != nil {
 		return nil, &Error{Index: -1, Err: err}

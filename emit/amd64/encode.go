@@ -271,6 +271,17 @@ func (c *Code) ALUImm(op ALUOp, w Width, dst Reg, imm int32) {
 	c.imm32(imm)
 }
 
+// ALUMemImm emits op [m], imm (for example the budget decrement sub qword [r12+d], 1).
+func (c *Code) ALUMemImm(op ALUOp, w Width, m Mem, imm int32) {
+	if fits8(int64(imm)) {
+		c.modrm(widthFlags(w), 0x83, Reg(op), memOp(m))
+		c.imm8(int8(imm))
+		return
+	}
+	c.modrm(widthFlags(w), 0x81, Reg(op), memOp(m))
+	c.imm32(imm)
+}
+
 // Test emits test a, b.
 func (c *Code) Test(w Width, a, b Reg) { c.modrm(widthFlags(w), 0x85, b, regOp(a)) }
 

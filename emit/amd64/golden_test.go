@@ -125,6 +125,8 @@ var goldenEncodings = []struct {
 	{"Nop5()", func(c *Code) { c.Nop5() }, "0f1f440000", "nop dword ptr [rax+rax], eax"}, // the canonical 5-byte nop (disp8 0),
 	{"Int3()", func(c *Code) { c.Int3() }, "cc", "int3"},
 	{"Ud2()", func(c *Code) { c.Ud2() }, "0f0b", "ud2"},
+	{"ALUMemImm(SUB, W64, Mem{R12, 176}, 1)", func(c *Code) { c.ALUMemImm(SUB, W64, Mem{R12, 176}, 1) }, "4983ac24b000000001", "sub qword ptr [r12+0xb0], 0x1"},
+	{"ALUMemImm(ADD, W32, Mem{RBP, -8}, 1000)", func(c *Code) { c.ALUMemImm(ADD, W32, Mem{RBP, -8}, 1000) }, "8145f8e8030000", "add dword ptr [rbp-0x8], 0x3e8"},
 	{"Jcc8(CondE, 0x10)", func(c *Code) { c.Jcc8(CondE, 0x10) }, "7410", "jz .+0x10"},
 	{"Jcc8(CondG, -2)", func(c *Code) { c.Jcc8(CondG, -2) }, "7ffe", "jnle .-0x2"},
 	{"Jcc32(CondNE, 0x100)", func(c *Code) { c.Jcc32(CondNE, 0x100) }, "0f8500010000", "jnz .+0x100"},

@@ -16,6 +16,9 @@ import (
 type Backend struct {
 	// GateEntryDisp is the offset of the helper gate's address in the bridge context.
 	GateEntryDisp int32
+	// ScratchDisp is the offset of a context word the code owns during a run; the
+	// execution budget (emit.Options.Budget) counts down there.
+	ScratchDisp int32
 }
 
 // Scratch registers. AX (r10) only carries values inside one blinded group, so the
@@ -102,7 +105,7 @@ func code(c *emit.Compiler) *Code { return (*Code)(&c.Buf.Code) }
 //	sub rsp, depth        the BPF stack is [rbp-depth, rbp)
 //	push <saved>          only the callee-saved registers the function writes
 //	sub rsp, 8            if needed to keep rsp 16-byte aligned at calls
-func (*Backend) Prologue(c *emit.Compiler, f *emit.Func) {
+func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	a := code(c)
 	a.Nop5()
 	a.Push(RBP)
@@ -116,6 +119,28 @@ func (*Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	if len(f.Saved)%2 == 1 {
 		a.ALUImm(SUB, W64, RSP, 8)
 	}
+	if c.Budget > 0 && f.Index == 0 {
+		a.MovConst(tmp, c.Budget)
+		a.Store(W64, Mem{ctx, b.ScratchDisp}, tmp)
+	}
+}
+
+// chargeBudget counts one backward jump or call against the budget.
+func (b *Backend) chargeBudget(c *emit.Compiler) {
+	if c.Budget == 0 {
+		return
+	}
+	code(c).ALUMemImm(SUB, W64, Mem{ctx, b.ScratchDisp}, 1)
+	c.Buf.AddBranch(kindJcc, uint8(CondE), c.BudgetStub)
+}
+
+// BudgetExhausted implements emit.BudgetBackend: call the budget helper, which aborts
+// the run and never returns here.
+func (b *Backend) BudgetExhausted(c *emit.Compiler) {
+	a := code(c)
+	a.MovImm32(tmp, uint32(c.BudgetHelper))
+	a.CallMem(Mem{ctx, b.GateEntryDisp})
+	a.Ud2()
 }
 
 // Epilogue implements emit.Backend.
@@ -468,6 +493,9 @@ var conds = [16]struct {
 func (b *Backend) jump(c *emit.Compiler, f *emit.Func, i int, in isa.Instruction, w Width) error {
 	a := code(c)
 	op := in.Opcode.JumpOp()
+	if (in.IsJump() && int(c.S.Target[i]) <= i) || in.IsLocalCall() {
+		b.chargeBudget(c)
+	}
 	switch {
 	case op == isa.JumpA:
 		c.Buf.AddBranch(kindJmp, 0, c.Label(c.S.Target[i]))
