@@ -301,6 +301,7 @@ func (v *verifier) condJump(i int, in isa.Instruction) error {
 	case w == 64 && isPacketPair(dst.Type, src.Type):
 		v.packetCompare(in, op, dst, &src, taken, fall)
 	}
+	v.jmps++
 	if ok[0] {
 		v.branch[i] |= BranchFallThrough
 	}

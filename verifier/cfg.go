@@ -47,6 +47,7 @@ func (v *verifier) structure() error {
 		}
 	}
 	v.prune = make([]bool, n)
+	v.loopHead = make([]bool, n)
 	second := make([]bool, n)
 	for i := 0; i < n; i++ {
 		if insns[i].IsLdImm64() {
@@ -100,10 +101,12 @@ func (v *verifier) structure() error {
 			case in.IsUnconditionalJump():
 				t := i + 1 + int(in.JumpOffset())
 				v.prune[t] = true
+				v.loopHead[t] = v.loopHead[t] || t <= i
 				push(t)
 			case in.IsJump():
 				t := i + 1 + int(in.JumpOffset())
 				v.prune[t] = true
+				v.loopHead[t] = v.loopHead[t] || t <= i
 				v.prune[i+1] = true
 				push(i + 1)
 				push(t)

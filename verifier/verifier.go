@@ -148,6 +148,10 @@ type verifier struct {
 	liveOut64 func(int) regset
 
 	explored  [][]*visited
+	loopHead  []bool
+	jmps      int
+	ckptJmps  int
+	ckptInsns int
 	pending   []*state
 	cur       *state
 	processed int
@@ -362,12 +366,16 @@ func (v *verifier) pathDone() {
 // progress.
 func (v *verifier) checkpoint(i int) (bool, error) {
 	cur := v.cur
-	h := v.hashState(cur)
+	var h uint64
+	hashed := false
 	list := v.explored[i]
 	for k := 0; k < len(list); k++ {
 		vs := list[k]
 		if vs.branches > 0 {
 			// Equal states hash equally; only then is the exact comparison needed.
+			if !hashed {
+				h, hashed = v.hashState(cur), true
+			}
 			if vs.hash == h && v.subsumes(vs.st, cur) && v.subsumes(cur, vs.st) {
 				return false, v.errAt(i, ErrInfiniteLoop, "infinite loop detected: the state at insn %d repeats without progress", i)
 			}
@@ -387,6 +395,16 @@ func (v *verifier) checkpoint(i int) (bool, error) {
 		}
 	}
 	v.explored[i] = list
+	// Like the kernel, keep a new state only every few jumps and instructions (and at every
+	// loop head, where infinite loops are detected): copies cost more than re-exploring a
+	// short stretch.
+	if !v.loopHead[i] && (v.jmps-v.ckptJmps < 2 || v.processed-v.ckptInsns < 8) {
+		return false, nil
+	}
+	v.ckptJmps, v.ckptInsns = v.jmps, v.processed
+	if !hashed {
+		h = v.hashState(cur)
+	}
 	vs := &visited{st: cur.clone(), parent: cur.parent, branches: 1, hash: h}
 	vs.st.parent = nil
 	cur.parent = vs
