@@ -2,11 +2,13 @@ package fuzz
 
 import (
 	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/bpfjit/bpfjit/internal/conformance"
 	"github.com/bpfjit/bpfjit/interp"
 	"github.com/bpfjit/bpfjit/isa"
+	"github.com/bpfjit/bpfjit/isa/asm"
 )
 
 // fuzzMaps resolves every map reference to one 64-byte array-map value.
@@ -50,6 +52,16 @@ func FuzzDecodeValidateInterpret(f *testing.F) {
 		if progs, err := conformance.LoadPrograms(dir); err == nil {
 			for _, p := range progs {
 				f.Add(p.Program)
+			}
+		}
+	}
+	// The project's semantic tests reach atomics, calls and byte swaps the suite barely uses.
+	if files, err := filepath.Glob(filepath.Join("..", "testdata", "semantics", "*.data")); err == nil {
+		for _, file := range files {
+			if tc, err := conformance.ParseFile(file); err == nil {
+				if insns, err := asm.Assemble(tc.Asm); err == nil {
+					f.Add(isa.EncodeAll(insns))
+				}
 			}
 		}
 	}
