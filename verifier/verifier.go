@@ -76,6 +76,9 @@ type Options struct {
 	MinMem int
 	// MaxProcessed overrides DefaultMaxProcessed when positive.
 	MaxProcessed int
+	// EntryFromBTF verifies the main function from its BTF prototype, as a global function
+	// (freplace programs: their arguments are the replaced function's).
+	EntryFromBTF bool
 }
 
 // Facts is what the verifier proved, for the JIT.
@@ -217,7 +220,17 @@ func Check(prog *isa.Program, opts Options) (*Facts, error) {
 	if err := v.structure(); err != nil {
 		return nil, err
 	}
-	if err := v.run(v.entryState()); err != nil {
+	entry := v.entryState()
+	if opts.EntryFromBTF {
+		if v.subs[0].BTF == nil {
+			return nil, v.errAt(0, ErrFuncSignature, "EntryFromBTF: the main function has no BTF")
+		}
+		var err error
+		if entry, err = v.globalEntryState(0); err != nil {
+			return nil, err
+		}
+	}
+	if err := v.run(entry); err != nil {
 		return nil, err
 	}
 	for f := range v.subs {
