@@ -264,14 +264,14 @@ func immValue(w Width, imm int32) uint64 {
 	return uint64(uint32(imm))
 }
 
-var memOpsBySize = map[isa.Size][2]MemOp{ // [plain load, sign-extending load]
-	isa.SizeB:  {LDRB, LDRSBX},
-	isa.SizeH:  {LDRH, LDRSHX},
-	isa.SizeW:  {LDRW, LDRSWX},
-	isa.SizeDW: {LDRX, LDRX},
-}
+// Memory operations indexed by isa.Size>>3 (W, H, B, DW).
+var (
+	loadOps   = [4]MemOp{LDRW, LDRH, LDRB, LDRX}
+	loadSXOps = [4]MemOp{LDRSWX, LDRSHX, LDRSBX, LDRX}
+	storeOps  = [4]MemOp{STRW, STRH, STRB, STRX}
+)
 
-var storeOps = map[isa.Size]MemOp{isa.SizeB: STRB, isa.SizeH: STRH, isa.SizeW: STRW, isa.SizeDW: STRX}
+func sizeIndex(s isa.Size) int { return int(s>>3) & 3 }
 
 // Lower implements emit.Backend.
 func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
@@ -284,10 +284,9 @@ func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
 	case isa.ClassJMP, isa.ClassJMP32:
 		err = l.jump(f, i, in, width(cl))
 	case isa.ClassLDX:
-		ops := memOpsBySize[in.Opcode.Size()]
-		op := ops[0]
+		op := loadOps[sizeIndex(in.Opcode.Size())]
 		if in.Opcode.Mode() == isa.ModeMEMSX {
-			op = ops[1]
+			op = loadSXOps[sizeIndex(in.Opcode.Size())]
 		}
 		l.mem(op, reg(in.Dst), reg(in.Src), int64(in.Off))
 	case isa.ClassST:
@@ -301,12 +300,12 @@ func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
 				l.seq(MovImm(W32, tmp2, uint64(uint32(in.Imm))))
 			}
 		}
-		l.mem(storeOps[size], val, reg(in.Dst), int64(in.Off))
+		l.mem(storeOps[sizeIndex(size)], val, reg(in.Dst), int64(in.Off))
 	case isa.ClassSTX:
 		if in.Opcode.Mode() == isa.ModeATOMIC {
 			err = l.atomic(in)
 		} else {
-			l.mem(storeOps[in.Opcode.Size()], reg(in.Src), reg(in.Dst), int64(in.Off))
+			l.mem(storeOps[sizeIndex(in.Opcode.Size())], reg(in.Src), reg(in.Dst), int64(in.Off))
 		}
 	case isa.ClassLD:
 		if !in.IsLdImm64() || i+1 >= len(c.S.Insns) {
@@ -372,7 +371,11 @@ func (l *lowerer) ldImm64(i int, in isa.Instruction) error {
 	return nil
 }
 
-var logicOps = map[isa.ALUOp]LogicOp{isa.ALUOr: ORR, isa.ALUAnd: AND, isa.ALUXor: EOR}
+// ALU operations indexed by isa.ALUOp>>4.
+var (
+	logicOps = [16]LogicOp{isa.ALUOr >> 4: ORR, isa.ALUAnd >> 4: AND, isa.ALUXor >> 4: EOR}
+	shiftOps = [16]DP2Op{isa.ALULsh >> 4: LSLV, isa.ALURsh >> 4: LSRV, isa.ALUArsh >> 4: ASRV}
+)
 
 func (l *lowerer) alu(in isa.Instruction, w Width) error {
 	op := in.Opcode.ALUOp()
@@ -393,7 +396,10 @@ func (l *lowerer) alu(in isa.Instruction, w Width) error {
 		imm, iop := int64(in.Imm), aop
 		if imm < 0 { // add -k is sub k and vice versa
 			imm = -imm
-			iop = map[AddSubOp]AddSubOp{ADD: SUB, SUB: ADD}[aop]
+			iop = SUB
+			if aop == SUB {
+				iop = ADD
+			}
 		}
 		if AddSubImmOK(uint64(imm)) {
 			l.emit(AddSubImm(iop, w, d, d, uint64(imm)))
@@ -402,10 +408,22 @@ func (l *lowerer) alu(in isa.Instruction, w Width) error {
 		l.seq(MovImm(w, tmp, v))
 		l.emit(AddSubReg(aop, w, d, d, tmp))
 	case isa.ALUOr, isa.ALUAnd, isa.ALUXor:
-		lop := logicOps[op]
+		lop := logicOps[op>>4]
+		ones := immValue(w, -1)
 		switch {
 		case isX:
 			l.emit(LogicReg(lop, w, d, d, s))
+		case (v == 0 && lop != AND) || (v == ones && lop == AND):
+			// Identity: only a 32-bit operation still has to zero-extend.
+			if w == W32 {
+				l.emit(Mov(W32, d, d))
+			}
+		case v == 0: // and with 0
+			l.seq(MovImm(w, d, 0))
+		case v == ones && lop == ORR:
+			l.seq(MovImm(w, d, ones))
+		case v == ones: // xor with all ones
+			l.emit(Mvn(w, d, d))
 		case bitmaskOK(w, v):
 			l.emit(LogicImm(lop, w, d, d, v))
 		default:
@@ -457,7 +475,7 @@ func (l *lowerer) alu(in isa.Instruction, w Width) error {
 		if isX {
 			// Variable shifts take the count modulo the width, as BPF (and the
 			// interpreter) do.
-			l.emit(DP2(map[isa.ALUOp]DP2Op{isa.ALULsh: LSLV, isa.ALURsh: LSRV, isa.ALUArsh: ASRV}[op], w, d, d, s))
+			l.emit(DP2(shiftOps[op>>4], w, d, d, s))
 			break
 		}
 		n := uint8(in.Imm) & uint8(w.bits()-1)
@@ -604,11 +622,20 @@ func (l *lowerer) atomic(in isa.Instruction) error {
 	return nil
 }
 
-var conds = map[isa.JumpOp]Cond{
-	isa.JumpEQ: EQ, isa.JumpNE: NE, isa.JumpSET: NE,
-	isa.JumpGT: HI, isa.JumpGE: HS, isa.JumpLT: LO, isa.JumpLE: LS,
-	isa.JumpSGT: GT, isa.JumpSGE: GE, isa.JumpSLT: LT, isa.JumpSLE: LE,
-}
+// conds maps jump ops (indexed by isa.JumpOp>>4) to the condition after cmp/tst;
+// hasCond marks the conditional ones.
+var (
+	conds = [16]Cond{
+		isa.JumpEQ >> 4: EQ, isa.JumpNE >> 4: NE, isa.JumpSET >> 4: NE,
+		isa.JumpGT >> 4: HI, isa.JumpGE >> 4: HS, isa.JumpLT >> 4: LO, isa.JumpLE >> 4: LS,
+		isa.JumpSGT >> 4: GT, isa.JumpSGE >> 4: GE, isa.JumpSLT >> 4: LT, isa.JumpSLE >> 4: LE,
+	}
+	hasCond = [16]bool{
+		isa.JumpEQ >> 4: true, isa.JumpNE >> 4: true, isa.JumpSET >> 4: true,
+		isa.JumpGT >> 4: true, isa.JumpGE >> 4: true, isa.JumpLT >> 4: true, isa.JumpLE >> 4: true,
+		isa.JumpSGT >> 4: true, isa.JumpSGE >> 4: true, isa.JumpSLT >> 4: true, isa.JumpSLE >> 4: true,
+	}
+)
 
 func (l *lowerer) helperCall(idx func()) {
 	idx()
@@ -646,8 +673,8 @@ func (l *lowerer) jump(f *emit.Func, i int, in isa.Instruction, w Width) error {
 	case op == isa.JumpCall:
 		return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "call with source %d", in.Src)
 	}
-	cc, ok := conds[op]
-	if !ok {
+	cc := conds[op>>4]
+	if !hasCond[op>>4] {
 		return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "jump op %#02x", uint8(op))
 	}
 	d := reg(in.Dst)
