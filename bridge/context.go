@@ -26,9 +26,9 @@ type Context struct {
 	helperN   uint64          // len(Helpers.fvs)
 	helperID  uint64          // id of the helper being called (for errors)
 	args      [5]uint64       // arguments of the run (and of exit/re-enter calls)
-	unknownFV uintptr         // funcval called for an id with no helper
+	_         uintptr         // unused; keeps the exported offsets stable
 	runner    *execmem.Runner // retirement slot; the entry stub bumps its sequence
-	status    uint64          // set to statusRetired by enter for a retired image
+	status    uint64          // why a run ended early: statusRetired, statusUnknownHelper
 	exitCode  uint64          // exit/re-enter baseline: 1 = helper call pending
 	ret       uint64          // exit/re-enter baseline: helper result / run result
 	code      uintptr         // exit/re-enter baseline: entry address
@@ -49,7 +49,11 @@ const (
 	CtxArgs = 88
 )
 
-const statusRetired = 1
+// Early ends of a run, recorded in Context.status (the run returns 0).
+const (
+	statusRetired       = 1 // enter found the image retired
+	statusUnknownHelper = 2 // the gate-entry thunk found no helper for the id
+)
 
 // Args are the five u64 arguments of a run (BPF R1..R5).
 type Args [5]uint64
@@ -79,8 +83,7 @@ func NewHelpers(fns []Helper) (*Helpers, error) {
 	h := &Helpers{fns: append([]Helper(nil), fns...), fvs: make([]uintptr, len(fns))}
 	for i := range h.fns {
 		if h.fns[i] == nil {
-			h.fvs[i] = unknownHelperFV
-			continue
+			continue // 0: the gate-entry thunk ends the run
 		}
 		// A func value points at a funcval whose first word is the code
 		// address; h.fns keeps the closures alive and the GC does not move
@@ -90,13 +93,10 @@ func NewHelpers(fns []Helper) (*Helpers, error) {
 	return h, nil
 }
 
-// Len returns the number of ids in the table.
-func (h *Helpers) Len() int { return len(h.fvs) }
-
-// errUnknownHelper is the panic value of the stand-in for missing ids; Run
-// turns it into *UnknownHelperError with the id from the Context.
-var errUnknownHelper = new(int)
-
-var unknownHelper Helper = func(_, _, _, _, _ uint64) uint64 { panic(errUnknownHelper) }
-
-var unknownHelperFV = *(*uintptr)(unsafe.Pointer(&unknownHelper))
+// Len returns the number of ids in the table (0 for a nil table).
+func (h *Helpers) Len() int {
+	if h == nil {
+		return 0
+	}
+	return len(h.fvs)
+}

@@ -39,7 +39,10 @@ type machine struct {
 type pCache struct {
 	m          *machine
 	gets, puts uint64 // written only by the owning P, while pinned
-	_          [40]byte
+	// own runs helper-less code while its P stays pinned for the whole
+	// call (see runPinned); it never leaves this cache.
+	own *machine
+	_   [32]byte
 }
 
 var (
@@ -122,6 +125,46 @@ func putMachine(m *machine) {
 		procUnpin()
 	}
 	slowPuts.Add(1)
+	putFree(m)
+}
+
+// runPinned runs helper-less code on the current P's own machine, with the
+// goroutine pinned to its P for the whole call: one pin instead of a
+// pool round trip. Pinning across native code is sound only because no Go
+// code runs inside a call without helpers: the goroutine cannot block,
+// yield or be preempted there (native code is never preempted anyway), so
+// nothing else can run on this P and reach its machine. ok is false when
+// the P has no machine yet; the caller then takes the pool path.
+func runPinned(img *execmem.Image, args *Args) (r0 uint64, err error, ok bool) {
+	pid := procPin()
+	if pid < len(pcaches) {
+		if m := pcaches[pid].own; m != nil {
+			c := m.prepare(nil, args)
+			r0, err = c.outcome(enter(c, img), nil)
+			procUnpin()
+			return r0, err, true
+		}
+	}
+	procUnpin()
+	// Give this P (or whichever P the goroutine is on now) its machine for
+	// the next helper-less run; the mapping is done unpinned.
+	m, err := newMachine()
+	if err != nil {
+		return 0, nil, false
+	}
+	pid = procPin()
+	if pid < len(pcaches) && pcaches[pid].own == nil {
+		pcaches[pid].own = m
+		m = nil
+	}
+	procUnpin()
+	if m != nil {
+		putFree(m)
+	}
+	return 0, nil, false
+}
+
+func putFree(m *machine) {
 	freeMu.Lock()
 	freeList = append(freeList, m)
 	freeMu.Unlock()
@@ -148,7 +191,6 @@ func newMachine() (*machine, error) {
 		gateEntry: thunks.gateEntry,
 		gateFn:    thunks.gate,
 		resumeFn:  thunks.resume,
-		unknownFV: unknownHelperFV,
 		runner:    execmem.NewRunner(),
 	}
 	allocated.Add(1)

@@ -21,49 +21,76 @@ import (
 // called an id missing from h; *StackError if no native stack could be
 // mapped. If a helper calls runtime.Goexit, the goroutine exits as usual
 // and the native stack still goes back to the pool.
-func Run(img *execmem.Image, h *Helpers, args Args) (r0 uint64, err error) {
+func Run(img *execmem.Image, h *Helpers, args Args) (uint64, error) {
 	if img == nil {
 		return 0, ErrNilImage
+	}
+	if h.Len() == 0 && !raceEnabled {
+		if r0, err, ok := runPinned(img, &args); ok {
+			return r0, err
+		}
 	}
 	m, err := getMachine()
 	if err != nil {
 		return 0, err
 	}
-	defer m.finish(h, &err)
-	c := m.prepare(h, &args)
-	r0 = enter(c, img)
-	runtime.KeepAlive(h)
-	if r0 == 0 && c.status != 0 {
-		c.status = 0
-		return 0, ErrRetired
+	if h.Len() == 0 {
+		// Without helpers no Go code runs inside the call, so nothing can
+		// panic or Goexit through it: no defer needed.
+		c := m.prepare(nil, &args)
+		r0, err := c.outcome(enter(c, img), nil)
+		putMachine(m) // last: the machine is someone else's from here on
+		return r0, err
 	}
-	return r0, nil
+	return m.runWithHelpers(img, h, &args)
 }
 
-// prepare sets up the Context for a run.
+func (m *machine) runWithHelpers(img *execmem.Image, h *Helpers, args *Args) (r0 uint64, err error) {
+	defer m.finish(h, &err)
+	c := m.prepare(h, args)
+	r0 = enter(c, img)
+	runtime.KeepAlive(h)
+	return c.outcome(r0, h)
+}
+
+// prepare sets up the Context for a run. With no helpers, helperN = 0
+// makes every helper id unknown and helperTab is never read.
 func (m *machine) prepare(h *Helpers, args *Args) *Context {
 	c := m.ctx
 	// Element-wise: a block copy of the caller's array reads it with wider
 	// loads than the stores that wrote it, which stalls store forwarding.
 	c.args[0], c.args[1], c.args[2], c.args[3], c.args[4] = args[0], args[1], args[2], args[3], args[4]
+	c.helperN = 0
 	if h != nil && len(h.fvs) > 0 {
 		c.helperTab = uintptr(unsafe.Pointer(&h.fvs[0]))
 		c.helperN = uint64(len(h.fvs))
-	} else {
-		c.helperTab, c.helperN = 0, 0
 	}
 	return c
 }
 
-// finish runs deferred at the end of every Run and returns the machine to
-// the pool.
+// outcome turns the result of enter into Run's results: a run that ended
+// early returns 0 and records why in c.status.
+func (c *Context) outcome(r0 uint64, h *Helpers) (uint64, error) {
+	if r0 != 0 || c.status == 0 {
+		return r0, nil
+	}
+	s := c.status
+	c.status = 0
+	if s == statusRetired {
+		return 0, ErrRetired
+	}
+	return 0, &UnknownHelperError{ID: c.helperID, Table: h.Len()}
+}
+
+// finish runs deferred at the end of every run with helpers and returns
+// the machine to the pool.
 func (m *machine) finish(h *Helpers, err *error) {
 	if c := m.ctx; c.runner.Inside() {
 		// A panic or Goexit unwound through the native frames, so the entry
 		// stub never marked the runner outside.
 		c.runner.ForceExit()
 		if p := recover(); p != nil {
-			*err = helperError(c, h, p)
+			*err = &HelperPanicError{Helper: c.helperID, Value: p, Stack: debug.Stack()}
 		}
 	}
 	putMachine(m)
@@ -112,16 +139,15 @@ func (mc *Machine) Run(img *execmem.Image, h *Helpers, args Args) (r0 uint64, er
 	if m == nil || mc.busy {
 		return 0, ErrMachineBusy
 	}
+	if h.Len() == 0 {
+		return m.ctx.outcome(enter(m.prepare(nil, &args), img), nil)
+	}
 	mc.busy = true
 	defer mc.finish(h, &err)
 	c := m.prepare(h, &args)
 	r0 = enter(c, img)
 	runtime.KeepAlive(h)
-	if r0 == 0 && c.status != 0 {
-		c.status = 0
-		return 0, ErrRetired
-	}
-	return r0, nil
+	return c.outcome(r0, h)
 }
 
 func (mc *Machine) finish(h *Helpers, err *error) {
@@ -129,20 +155,9 @@ func (mc *Machine) finish(h *Helpers, err *error) {
 	if c := mc.m.ctx; c.runner.Inside() {
 		c.runner.ForceExit()
 		if p := recover(); p != nil {
-			*err = helperError(c, h, p)
+			*err = &HelperPanicError{Helper: c.helperID, Value: p, Stack: debug.Stack()}
 		}
 	}
-}
-
-func helperError(c *Context, h *Helpers, p any) error {
-	if p == errUnknownHelper {
-		n := 0
-		if h != nil {
-			n = h.Len()
-		}
-		return &UnknownHelperError{ID: c.helperID, Table: n}
-	}
-	return &HelperPanicError{Helper: c.helperID, Value: p, Stack: debug.Stack()}
 }
 
 // GateEntry returns the address of the gate-entry thunk (the value of the

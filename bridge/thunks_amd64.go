@@ -18,7 +18,7 @@ var (
 	offHelperN   = off(unsafe.Offsetof(Context{}.helperN))
 	offHelperID  = off(unsafe.Offsetof(Context{}.helperID))
 	offArgs      = off(unsafe.Offsetof(Context{}.args))
-	offUnknownFV = off(unsafe.Offsetof(Context{}.unknownFV))
+	offStatus    = off(unsafe.Offsetof(Context{}.status))
 	offExitCode  = off(unsafe.Offsetof(Context{}.exitCode))
 	offRet       = off(unsafe.Offsetof(Context{}.ret))
 )
@@ -71,14 +71,21 @@ func emitThunks() ([]byte, thunkOffsets, error) {
 	a.MovRR(as.RSI, as.R8)
 	a.Load(as.RDX, as.R12, offHelperTab)
 	a.LoadIdx8(as.RDX, as.RDX, as.R11)
-	a.Label("switch")
+	a.TestRR(as.RDX, as.RDX)
+	a.Jcc(as.CondE, "unknown")
 	a.Store(as.R12, offNativeSP, as.RSP)
 	a.Load(as.RSP, as.R12, offGoSP)
 	a.Load(as.RBP, as.R12, offGoFP)
 	a.JmpMem(as.R12, offGateFn)
+	// unknown: no helper for the id. End the run without entering Go:
+	// return straight into enter (as the entry thunk would) with rax = 0
+	// and the reason in the Context; the native frames are abandoned.
 	a.Label("unknown")
-	a.Load(as.RDX, as.R12, offUnknownFV)
-	a.Jmp("switch")
+	a.StoreImm(as.R12, offStatus, statusUnknownHelper)
+	a.Load(as.RSP, as.R12, offGoSP)
+	a.Load(as.RBP, as.R12, offGoFP)
+	a.XorRR(as.RAX, as.RAX)
+	a.Ret()
 	a.Align(16)
 
 	// resume: gate jumps here with rax = result, r12 = *Context and

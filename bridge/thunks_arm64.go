@@ -19,7 +19,7 @@ var (
 	offHelperN   = off(unsafe.Offsetof(Context{}.helperN))
 	offHelperID  = off(unsafe.Offsetof(Context{}.helperID))
 	offArgs      = off(unsafe.Offsetof(Context{}.args))
-	offUnknownFV = off(unsafe.Offsetof(Context{}.unknownFV))
+	offStatus    = off(unsafe.Offsetof(Context{}.status))
 	offExitCode  = off(unsafe.Offsetof(Context{}.exitCode))
 	offRet       = off(unsafe.Offsetof(Context{}.ret))
 )
@@ -99,13 +99,22 @@ func emitThunks() ([]byte, thunkOffsets, error) {
 	a.Bcond(as.HS, "unknown")
 	a.Ldr(xFn, xCtx, offHelperTab)
 	a.LdrIdx8(xFn, xFn, xID)
-	a.Label("switch")
+	a.Cbz(xFn, "unknown")
 	switchToGo(a)
 	a.Ldr(xTmp, xCtx, offGateFn)
 	a.Br(xTmp)
+	// unknown: no helper for the id. End the run without entering Go:
+	// return straight into enter (as the entry thunk would) with x0 = 0 and
+	// the reason in the Context; the native frames are abandoned.
 	a.Label("unknown")
-	a.Ldr(xFn, xCtx, offUnknownFV)
-	a.B("switch")
+	a.Movz(xTmp, statusUnknownHelper)
+	a.Str(xTmp, xCtx, offStatus)
+	a.Ldr(xTmp, xCtx, offGoSP)
+	a.MovSP(as.SP, xTmp)
+	a.Ldr(as.FP, xCtx, offGoFP)
+	a.Ldr(as.LR, xCtx, offGoLR)
+	a.Movz(0, 0)
+	a.Ret()
 	a.Align(16)
 
 	// resume: gate jumps here with x0 = result, x23 = *Context and SP/FP =
