@@ -134,6 +134,10 @@ func (v *verifier) stackAccess(i int, regno isa.Register, base *Reg, off, size i
 	}
 	o := int(lo)
 	if kind == accWrite {
+		if val.reg.Type == PtrToStack && val.reg.Frame > base.Frame {
+			// The callee's frame dies when it returns; the caller must never see it.
+			return Reg{}, v.errAt(i, ErrMemAccess, "cannot spill a pointer to frame %d into the stack of caller frame %d", val.reg.Frame, base.Frame)
+		}
 		if size == 8 && o%8 == 0 && (val.src >= 0 || val.reg.Val.IsConst()) {
 			s := fr.slotAt(o)
 			s.kind = [8]SlotKind{SlotSpill, SlotSpill, SlotSpill, SlotSpill, SlotSpill, SlotSpill, SlotSpill, SlotSpill}

@@ -331,6 +331,7 @@ var cases = []vcase{
 	{name: "call/static function verified with the caller's pointer", minMem: 8, insns: prog(to(callLocal(0), "f"), exit(), label("f"), ldx(8, r0, r1, 0), exit())},
 	{name: "call/static function verified with the caller's scalar", minMem: 8, insns: prog(mov(r1, 0), to(callLocal(0), "f"), exit(), label("f"), ldx(8, r0, r1, 0), exit()), err: "scalar, not a pointer"},
 	{name: "call/callee writes through the caller's stack pointer", insns: prog(movr(r1, fp), add(r1, -8), to(callLocal(0), "f"), ldx(8, r0, fp, -8), exit(), label("f"), st(8, r1, 0, 1), mov(r0, 0), exit()), kernel: true},
+	{name: "call/callee cannot leave its stack pointer in the caller's stack", insns: prog(movr(r1, fp), add(r1, -8), to(callLocal(0), "f"), mov(r0, 0), exit(), label("f"), stx(8, r1, 0, fp), mov(r0, 0), exit()), err: "cannot spill a pointer to frame 1", kernel: true},
 	{name: "call/stack depth per subprogram", insns: prog(st(8, fp, -16, 0), to(callLocal(0), "f"), exit(), label("f"), st(8, fp, -40, 0), mov(r0, 0), exit()), kernel: true,
 		facts: func(t *testing.T, f *Facts) {
 			if len(f.Subprogs) != 2 || f.Subprogs[0].StackDepth != 16 || f.Subprogs[1].StackDepth != 40 || f.MaxStackDepth != 56 {
