@@ -150,3 +150,30 @@ func boolStr(b bool) string {
 	}
 	return "no"
 }
+
+// TestKernelDifferentialClang loads the clang-built objects into the kernel as well: both
+// verifiers must accept them.
+func TestKernelDifferentialClang(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root for bpf()")
+	}
+	for _, c := range clangPrograms {
+		spec, err := ebpf.LoadCollectionSpec("testdata/" + c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		coll, err := ebpf.NewCollection(spec)
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSYS) {
+			t.Skip("bpf() not permitted here")
+		}
+		kacc := err == nil
+		if coll != nil {
+			coll.Close()
+		}
+		_, ours := Check(loadClang(t, c.file, c.prog), Options{Type: c.typ})
+		t.Logf("%s: kernel accepted=%v (%v), ours accepted=%v", c.prog, kacc, err, ours == nil)
+		if kacc != (ours == nil) {
+			t.Errorf("%s: verdicts differ", c.prog)
+		}
+	}
+}

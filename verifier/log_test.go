@@ -21,7 +21,7 @@ func TestRejectionLog(t *testing.T) {
 		t.Errorf("Insn = %d, want 3", ve.Insn)
 	}
 	for _, want := range []string{
-		"3: (71) r0 = *(u8 *)(r1 +0)", // the failing instruction and its index
+		"3: (71) r0 = *(u8 *)(r1 +0)",   // the failing instruction and its index
 		"R1=mem(var=scalar(umax=0x7f))", // register state on the failing path
 		"R3=scalar(umax=0x7f)",
 		"only 64 bytes are valid", // the reason
