@@ -74,6 +74,7 @@ var (
 	ErrEmptyCode    = errors.New("execmem: empty code")
 	ErrClosed       = errors.New("execmem: arena closed")
 	ErrBusy         = errors.New("execmem: arena has live images")
+	ErrForeignImage = errors.New("execmem: image belongs to another arena")
 )
 
 // PatchError reports a patch that was refused.
@@ -174,8 +175,14 @@ func (img *Image) Patchable() bool { return img.ch != nil }
 // Retired reports whether Retire was called.
 func (img *Image) Retired() bool { return img.entry.Load() == 0 }
 
-// Code returns a copy of the image's current bytes.
+// Code returns a copy of the image's current bytes, or nil once the image
+// has been freed (its memory may belong to other code by then).
 func (img *Image) Code() []byte {
+	img.arena.mu.Lock()
+	defer img.arena.mu.Unlock()
+	if img.state == stateFreed {
+		return nil
+	}
 	out := make([]byte, img.size)
 	if img.ch != nil {
 		copy(out, unsafe.Slice((*byte)(unsafe.Add(img.ch.rw.addr, img.off)), img.size))
@@ -422,7 +429,7 @@ func (a *Arena) drainQuarantineLocked(ch *chunk) {
 // executing it has left native code. Retiring twice returns ErrRetired.
 func (a *Arena) Retire(img *Image) error {
 	if img == nil || img.arena != a {
-		return errors.New("execmem: image does not belong to this arena")
+		return ErrForeignImage
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()

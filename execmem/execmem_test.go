@@ -255,6 +255,24 @@ func TestRetirementAccounting(t *testing.T) {
 	}
 }
 
+func TestRetireRefusesForeignImages(t *testing.T) {
+	a, b := newArena(t), newArena(t)
+	img, err := a.Load(retConst(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Retire(img); !errors.Is(err, execmem.ErrForeignImage) {
+		t.Errorf("Retire through another arena: error %v, want ErrForeignImage", err)
+	}
+	if err := b.Retire(nil); !errors.Is(err, execmem.ErrForeignImage) {
+		t.Errorf("Retire(nil): error %v, want ErrForeignImage", err)
+	}
+	if got := run(t, img, 0); got != 1 {
+		t.Errorf("image damaged by a refused retirement: got %d", got)
+	}
+	a.Retire(img)
+}
+
 func TestCloseRefusesLiveImages(t *testing.T) {
 	a := newArena(t)
 	img, _ := a.Load(retConst(1))
@@ -282,6 +300,9 @@ func TestFreedMemoryIsReused(t *testing.T) {
 		}
 		if img.Addr() != old.Addr() {
 			t.Errorf("new image at %#x, want the freed slot %#x", img.Addr(), old.Addr())
+		}
+		if c := old.Code(); c != nil {
+			t.Errorf("freed image still shows code %x", c)
 		}
 		if got := run(t, img, 0); got != 2 {
 			t.Errorf("reused slot runs stale code: got %d, want 2", got)

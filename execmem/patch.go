@@ -11,12 +11,7 @@ import (
 // offset off of a patchable image (one arm64 instruction) and makes every
 // thread see it; see PatchSync for the guarantee.
 func (img *Image) Patch32(off int, v uint32) error {
-	p, err := img.patchSite(off, 4)
-	if err != nil {
-		return err
-	}
-	atomic.StoreUint32((*uint32)(p), v)
-	return img.publishPatch(off, 4)
+	return img.patch(off, 4, func(p unsafe.Pointer) { atomic.StoreUint32((*uint32)(p), v) })
 }
 
 // Patch64 atomically replaces the naturally aligned 8-byte word at byte
@@ -24,12 +19,37 @@ func (img *Image) Patch32(off int, v uint32) error {
 // e.g. a 5-byte call padded into one aligned word) and makes every thread
 // see it; see PatchSync for the guarantee.
 func (img *Image) Patch64(off int, v uint64) error {
-	p, err := img.patchSite(off, 8)
+	return img.patch(off, 8, func(p unsafe.Pointer) { atomic.StoreUint64((*uint64)(p), v) })
+}
+
+// patch stores one word under the arena lock, so the image cannot be freed
+// (and its memory reused) between the retirement check and the store.
+func (img *Image) patch(off, size int, store func(unsafe.Pointer)) error {
+	a := img.arena
+	a.mu.Lock()
+	p, err := img.patchSite(off, size)
 	if err != nil {
+		a.mu.Unlock()
 		return err
 	}
-	atomic.StoreUint64((*uint64)(p), v)
-	return img.publishPatch(off, 8)
+	store(p)
+	ch := img.ch
+	syncInstructionCache(uintptr(p), uintptr(ch.rx.addr)+uintptr(img.off+off), size)
+	a.mu.Unlock()
+	// Every thread serialises its instruction stream before running more
+	// user code: none keeps executing the word it fetched before the store.
+	if err := processSyncCore(); err != nil {
+		return err
+	}
+	if a.opts.PatchSync == SyncEmulator {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if img.state == stateFreed {
+			return nil
+		}
+		return a.flipLocked(ch, img.off+off, size)
+	}
+	return nil
 }
 
 func (img *Image) patchSite(off, size int) (unsafe.Pointer, error) {
@@ -42,23 +62,8 @@ func (img *Image) patchSite(off, size int) (unsafe.Pointer, error) {
 	if (img.off+off)%size != 0 {
 		return nil, &PatchError{Offset: off, Size: size, Reason: "not naturally aligned"}
 	}
-	if img.Retired() {
+	if img.state != stateLive {
 		return nil, ErrRetired
 	}
 	return unsafe.Add(img.ch.rw.addr, img.off+off), nil
-}
-
-func (img *Image) publishPatch(off, size int) error {
-	ch := img.ch
-	syncInstructionCache(uintptr(ch.rw.addr)+uintptr(img.off+off), uintptr(ch.rx.addr)+uintptr(img.off+off), size)
-	if err := processSyncCore(); err != nil {
-		return err
-	}
-	a := img.arena
-	if a.opts.PatchSync == SyncEmulator {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return a.flipLocked(ch, img.off+off, size)
-	}
-	return nil
 }
