@@ -66,6 +66,7 @@ type config struct {
 	maps       MapResolver
 	stack      []int
 	budget     uint64
+	validated  bool
 }
 
 // Option configures Load.
@@ -121,6 +122,7 @@ func Load(p *isa.Program, opts ...Option) (*Program, error) {
 		if err != nil {
 			return nil, err
 		}
+		c.validated = true // Check ran isa.Validate
 		if c.stack == nil && len(facts.Subprogs) > 0 {
 			c.stack = make([]int, len(facts.Subprogs))
 			for i, s := range facts.Subprogs {
@@ -142,7 +144,7 @@ func compile(p *isa.Program, c *config) (*emit.Image, error) {
 	if be == nil {
 		return nil, ErrUnsupportedArch
 	}
-	return emit.Compile(p.Insns, emit.Options{Blind: c.blind, BlindSeed: c.blindSeed, StackDepth: c.stack,
+	return emit.Compile(p.Insns, emit.Options{Blind: c.blind, BlindSeed: c.blindSeed, StackDepth: c.stack, Prevalidated: c.validated,
 		Budget: c.budget, BudgetHelper: c.budgetHelper()}, be)
 }
 

@@ -99,8 +99,8 @@ const MaxRelaxPasses = 16
 // layout. No padding or re-growth is ever needed.
 func (b *Buffer) Link(enc BranchEncoder) ([]byte, error) {
 	n := len(b.Branches)
-	b.sizes = make([]int32, n)
-	b.pre = make([]int32, n+1)
+	b.sizes = grow(b.sizes, n)
+	b.pre = grow(b.pre, n+1)
 	for k := range b.Branches {
 		br := &b.Branches[k]
 		if b.labels[br.Target].off < 0 {
@@ -146,6 +146,23 @@ func (b *Buffer) Link(enc BranchEncoder) ([]byte, error) {
 	}
 	copy(out[dst:], b.Code[src:])
 	return out, nil
+}
+
+// grow returns s resized to n elements, reusing its array when large enough.
+func grow[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
+}
+
+// Reset empties the buffer, keeping its memory for the next compilation.
+func (b *Buffer) Reset() {
+	b.Code = b.Code[:0]
+	b.Branches = b.Branches[:0]
+	b.labels = b.labels[:0]
+	b.sizes = b.sizes[:0]
+	b.pre = b.pre[:0]
 }
 
 func (b *Buffer) prefix() {

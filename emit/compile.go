@@ -10,6 +10,8 @@ package emit
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/regalloc"
@@ -70,6 +72,10 @@ type Options struct {
 	// StackDepth gives the stack bytes of each subprogram (in slot order), as the verifier
 	// computes them. Nil gives every function MaxStackDepth.
 	StackDepth []int
+	// Prevalidated skips isa.Validate: the caller guarantees the instructions passed it
+	// (verifier.Check runs it first). Compiling unvalidated input is memory-safe only after
+	// validation, since the driver trusts jump and call targets.
+	Prevalidated bool
 	// Budget, when non-zero, bounds a run to that many backward jumps and BPF-to-BPF calls
 	// (so unverified programs terminate): when it runs out the code calls helper
 	// BudgetHelper, which must not return (the caller's helper aborts the run).
@@ -152,8 +158,27 @@ type Compiler struct {
 	Budget       uint64
 	BudgetHelper int32
 	BudgetStub   Label
-	funcAt    map[int32]int // stream start slot → function index
-	relocLbl  []Label
+	funcAt       map[int32]int // stream start slot → function index
+	relocLbl     []Label
+	plain        Stream // the unblinded stream, reused
+}
+
+var compilers = sync.Pool{New: func() any { return &Compiler{funcAt: map[int32]int{}} }}
+
+// release returns the compiler's memory to the pool. Programs far larger than usual do not
+// pin their buffers there.
+func (c *Compiler) release() {
+	if cap(c.Buf.Code) > 1<<24 {
+		return
+	}
+	c.Buf.Reset()
+	c.S = nil
+	c.plain.Insns = nil
+	c.Funcs = c.Funcs[:0]
+	c.Relocs = c.Relocs[:0]
+	c.relocLbl = c.relocLbl[:0]
+	clear(c.funcAt)
+	compilers.Put(c)
 }
 
 // Label returns the label bound at stream slot i.
@@ -179,7 +204,12 @@ func (c *Compiler) AddReloc(streamSlot int) {
 
 // Compile validates prog's structure and compiles it with be.
 func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) {
-	if err := isa.Validate(insns); err != nil {
+	if opts.Prevalidated {
+		// Still refuse the empty program: every later step assumes a first slot.
+		if len(insns) == 0 {
+			return nil, &Error{Index: -1, Err: isa.ErrEmpty}
+		}
+	} else if err := isa.Validate(insns); err != nil {
 		var ie *isa.InsnError
 		if errors.As(err, &ie) {
 			return nil, &Error{Index: ie.Index, Err: err}
@@ -200,11 +230,16 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 			i++
 		}
 	}
-	s := NewStream(insns)
+	// The scratch state of a compilation (code buffer, labels, branches, stream arrays) is
+	// pooled: only the Image is allocated per program.
+	c := compilers.Get().(*Compiler)
+	defer c.release()
+	c.plain.reset(insns)
+	s := &c.plain
 	if opts.Blind {
 		s = Blind(s, BlindKeys(opts.BlindSeed))
 	}
-	c := &Compiler{S: s, funcAt: map[int32]int{}, Budget: opts.Budget, BudgetHelper: opts.BudgetHelper, BudgetStub: NoLabel}
+	c.S, c.Budget, c.BudgetHelper, c.BudgetStub = s, opts.Budget, opts.BudgetHelper, NoLabel
 	bb, _ := be.(BudgetBackend)
 	if opts.Budget > 0 && bb == nil {
 		return nil, Errorf(-1, ErrUnsupported, "execution budget")
@@ -245,7 +280,7 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		c.BudgetStub = c.Buf.NewLabel()
 	}
 	// Rough preallocation: most instructions lower to under 8 bytes.
-	c.Buf.Code = make([]byte, 0, len(s.Insns)*8+64)
+	c.Buf.Code = slices.Grow(c.Buf.Code[:0], len(s.Insns)*8+64)
 	for f := range c.Funcs {
 		fn := &c.Funcs[f]
 		c.Buf.Bind(fn.Entry)

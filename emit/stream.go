@@ -23,16 +23,20 @@ type Stream struct {
 
 // NewStream wraps a program's slots unchanged.
 func NewStream(insns []isa.Instruction) *Stream {
-	s := &Stream{
-		Insns:  insns,
-		Orig:   make([]int32, len(insns)),
-		Target: make([]int32, len(insns)),
-	}
+	s := &Stream{}
+	s.reset(insns)
+	return s
+}
+
+// reset points s at insns, reusing its arrays.
+func (s *Stream) reset(insns []isa.Instruction) {
+	s.Insns = insns
+	s.Orig = grow(s.Orig, len(insns))
+	s.Target = grow(s.Target, len(insns))
 	for i := range insns {
 		s.Orig[i] = int32(i)
 		s.Target[i] = target(insns, i)
 	}
-	return s
 }
 
 // target returns the slot a control-flow slot refers to in the original numbering.

@@ -53,12 +53,19 @@ func BenchmarkCompile(b *testing.B) {
 		if err := isa.Validate(insns); err != nil {
 			b.Fatal(err)
 		}
-		for _, blind := range []bool{false, true} {
-			b.Run(fmt.Sprintf("insns=%d/blind=%v", n, blind), func(b *testing.B) {
+		for _, mode := range []struct {
+			name string
+			opts emit.Options
+		}{
+			{"validate", emit.Options{}},
+			{"prevalidated", emit.Options{Prevalidated: true}}, // the verifier already ran isa.Validate
+			{"blind", emit.Options{Blind: true}},
+		} {
+			b.Run(fmt.Sprintf("insns=%d/%s", n, mode.name), func(b *testing.B) {
 				var size int
 				b.ReportAllocs()
 				for b.Loop() {
-					img, err := emit.Compile(insns, emit.Options{Blind: blind}, testBackend)
+					img, err := emit.Compile(insns, mode.opts, testBackend)
 					if err != nil {
 						b.Fatal(err)
 					}

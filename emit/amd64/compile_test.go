@@ -1,10 +1,13 @@
 package amd64
 
 import (
+	"bytes"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/emit/progen"
 	"github.com/bpfjit/bpfjit/internal/conformance"
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/isa/asm"
@@ -208,4 +211,35 @@ func TestBlindingHidesImmediates(t *testing.T) {
 	if string(again.Code) == string(blinded.Code) {
 		t.Error("two blinded compilations are identical: keys are not random per program")
 	}
+}
+
+// Compilations share pooled scratch memory: concurrent ones must not see each other's.
+func TestConcurrentCompilationsAreIndependent(t *testing.T) {
+	g := progen.New(99, progen.Options{Helpers: []int32{1}})
+	progs := make([][]isa.Instruction, 32)
+	want := make([][]byte, len(progs))
+	for i := range progs {
+		progs[i] = g.Program()
+		img, err := emit.Compile(progs[i], emit.Options{}, testBackend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = img.Code
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := 0; round < 20; round++ {
+				i := (w*7 + round) % len(progs)
+				img, err := emit.Compile(progs[i], emit.Options{}, testBackend)
+				if err != nil || !bytes.Equal(img.Code, want[i]) {
+					t.Errorf("worker %d: program %d compiled differently (err %v)", w, i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
