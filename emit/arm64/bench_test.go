@@ -3,6 +3,10 @@ package arm64
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/emit/progen"
+	"github.com/bpfjit/bpfjit/isa"
 )
 
 // BenchmarkBufMix emits a mix shaped like lowered BPF code (moves, ALU with
@@ -73,5 +77,44 @@ func BenchmarkEncodeBitmask(b *testing.B) {
 	for b.Loop() {
 		EncodeBitmask(W64, vs[i&1023])
 		i++
+	}
+}
+
+// BenchmarkCompile lowers 200 generated programs (every instruction form, calls,
+// loops) per iteration and reports the compile cost and the code size per BPF
+// instruction slot.
+func BenchmarkCompile(b *testing.B) {
+	g := progen.New(99, progen.Options{Helpers: []int32{1, 2}})
+	progs := make([][]isa.Instruction, 200)
+	slots := 0
+	for i := range progs {
+		progs[i] = g.Program()
+		slots += len(progs[i])
+	}
+	for _, mode := range []struct {
+		name  string
+		be    *Backend
+		blind bool
+	}{
+		{"lse", &Backend{GateEntryDisp: 40, Atomics: AtomicLSE}, false},
+		{"exclusive", &Backend{GateEntryDisp: 40, Atomics: AtomicExclusive}, false},
+		{"lse-blinded", &Backend{GateEntryDisp: 40, Atomics: AtomicLSE}, true},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			bytes := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				bytes = 0
+				for _, p := range progs {
+					img, err := emit.Compile(p, emit.Options{Blind: mode.blind}, mode.be)
+					if err != nil {
+						b.Fatal(err)
+					}
+					bytes += len(img.Code)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*slots), "ns/slot")
+			b.ReportMetric(float64(bytes)/float64(slots), "bytes/slot")
+		})
 	}
 }
