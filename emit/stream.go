@@ -33,15 +33,20 @@ func (s *Stream) reset(insns []isa.Instruction) {
 	s.Insns = insns
 	s.Orig = grow(s.Orig, len(insns))
 	s.Target = grow(s.Target, len(insns))
+	orig, tgt := s.Orig[:len(insns)], s.Target[:len(insns)]
 	for i := range insns {
-		s.Orig[i] = int32(i)
-		s.Target[i] = target(insns, i)
+		orig[i] = int32(i)
+		tgt[i] = target(insns, i)
 	}
 }
 
 // target returns the slot a control-flow slot refers to in the original numbering.
 func target(insns []isa.Instruction, i int) int32 {
-	in := insns[i]
+	in := &insns[i]
+	// Fast exit for the common case: neither a jump/call class nor an lddw.
+	if c := in.Opcode.Class(); !c.IsJump() && in.Opcode != isa.OpLdImm64 {
+		return -1
+	}
 	switch {
 	case in.IsJump():
 		return int32(int64(i) + 1 + in.JumpOffset())
