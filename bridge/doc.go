@@ -12,10 +12,17 @@
 //
 // Run may be called from any goroutine, concurrently and re-entrantly (a
 // helper may call Run again). Each active Run takes a native stack from a
-// pool; the image is entered directly (a single indirect call from the entry
-// thunk to img.Addr()), with no dispatch table in between. Run returns an
-// error instead of running if the image has been retired, and returns the
-// error of a helper that panicked (see HelperPanicError).
+// pool (a run without helpers uses its P's own stack while pinned to the
+// P); the image is entered directly (a single indirect call from the entry
+// thunk to the image's entry), with no dispatch table in between. Run
+// returns ErrRetired instead of running an image that has been retired,
+// and *HelperPanicError for a helper that panicked. A goroutine that runs
+// native code back to back can hold a stack with AcquireMachine and call
+// Machine.Run, which skips the pool.
+//
+// Helpers are numbered: NewHelpers([]Helper{...}) builds an immutable
+// table, index = helper id (normally the BPF helper number, nil = missing).
+// One table may serve any number of programs and concurrent runs.
 //
 // # Native calling contract, amd64
 //
@@ -33,8 +40,8 @@
 // Calling helper k (k = the index in the Helpers table, normally the BPF
 // helper id):
 //
-//	mov  r11d, k
-//	call qword ptr [r12 + CtxGateEntry]
+//	mov  r11d, k                          41 bb <k as imm32>
+//	call qword ptr [r12 + CtxGateEntry]   41 ff 54 24 28   (CtxGateEntry = 0x28)
 //
 // Arguments go in rdi, rsi, rdx, rcx, r8 (BPF R1..R5, already there in the
 // kernel register map); the result comes back in rax. A helper call
@@ -64,14 +71,17 @@
 //
 // Calling helper k:
 //
-//	mov  w9, #k                    (movz/movk for larger k)
-//	ldr  x16, [x23, #CtxGateEntry]
-//	blr  x16
+//	mov  w9, #k                    52800009 | k<<5  (movz; movk for k >= 1<<16)
+//	ldr  x16, [x23, #CtxGateEntry] f94016f0
+//	blr  x16                       d63f0200
 //
-// Arguments in x0..x4, result in x0. A helper call preserves x19..x25, x29
-// and sp (BPF R6..R10 in the kernel map x19..x22, x25, the context x23 and
-// x24) and clobbers x0..x17, x26, x27, x30, the flags and all SIMD
-// registers. x18 and x28 are never touched by the bridge either.
+// x9 is compared unsigned (all 64 bits) against the table length. Arguments
+// in x0..x4, result in x0 (the kernel map's R0 is x7: move it after the
+// call). A helper call preserves x19..x25, x29 and sp (BPF R6..R10 in the
+// kernel map x19..x22, x25, the context x23 and x24) and clobbers x0..x17,
+// x26, x27, x30, the flags and all SIMD registers. x18 and x28 are never
+// touched by the bridge either (TestThunksDecode checks every thunk
+// instruction).
 //
 // # Native stack
 //
@@ -84,6 +94,19 @@
 // Context words at CtxScratch (CtxScratchWords u64s) belong to the JIT for
 // the duration of a run (e.g. a tail-call counter); their contents on entry
 // are undefined, so code that needs them initialised stores them first.
+// The run's arguments stay readable at CtxArgs (5 u64s). These offsets are
+// pinned by TestContextLayout.
+//
+// # Code memory and retirement
+//
+// Images come from package execmem: Load (sealed) or LoadPatchable (dual
+// mapped, for code patched while it runs: tail-call pokes, trampolines).
+// Every Run marks its native stack's execmem.Runner as inside before it
+// reads the image's entry and as outside when the call returns, so an
+// image retired with Arena.Retire is freed only after every run that could
+// be executing it has returned. Code reached from inside a run (tail-call
+// targets, trampolines, subprograms in other images) is covered by the same
+// rule as long as it is unpublished before it is retired.
 //
 // # What native code must not do
 //
