@@ -1,10 +1,3 @@
-// Package emit is the architecture-independent half of the JIT: it turns a program into an
-// instruction stream (optionally constant-blinded), splits it into subprograms, checks the
-// call graph, walks every instruction through an architecture Backend, and links the
-// result (branch size selection, label resolution) into an Image.
-//
-// Backends (emit/amd64, emit/arm64) only lower single instructions, prologues and
-// epilogues, and say how their branches are encoded.
 package emit
 
 import (

@@ -1,0 +1,31 @@
+// Package emit is the architecture-independent half of the JIT: it turns a program into an
+// instruction stream (optionally constant-blinded), splits it into subprograms, checks the
+// call graph (no recursion, at most MaxCallFrames frames), walks every instruction through
+// an architecture Backend, and links the result (branch size selection, label resolution)
+// into an Image.
+//
+// # Writing a backend
+//
+// A backend (emit/amd64; emit/arm64 to come) implements Backend:
+//
+//   - Regs returns its regalloc.Map. Stream slots may name regalloc.AX (register 11), the
+//     blinding scratch; map it like any other register. Its value never lives across slots.
+//   - Prologue/Epilogue emit a function's entry (patchable nop, frame, Func.Saved
+//     registers, Func.StackDepth bytes below R10) and its return sequence. The driver binds
+//     Func.Entry before the prologue, Func.Body after it and Func.Exit before the epilogue.
+//   - Lower emits stream slot i into c.Buf.Code and returns the slots it consumed (2 for
+//     lddw). Control flow never uses the instruction's offset fields: the target of a jump,
+//     local call or function-address lddw is the stream index c.S.Target[i], whose label is
+//     c.Label(target); a call's callee entry is c.FuncEntry(target). Map lddw leave an
+//     8-byte hole registered with c.AddReloc for the loader.
+//   - Branches are not emitted as bytes: c.Buf.AddBranch(kind, arg, label) records one at
+//     the current position, and Link later asks the backend (BranchEncoder) for each kind's
+//     short and long size, whether the short form reaches, and the final bytes. Branches
+//     that exist only inside one slot's sequence (around a division, a cmpxchg loop) use
+//     fresh labels from c.Buf.NewLabel the same way. Fixed-size pc-relative forms (calls,
+//     address computations) are branch kinds whose two sizes are equal.
+//   - Optionally BudgetBackend, for Options.Budget: charge the budget at backward jumps and
+//     calls and emit the exhausted stub at c.BudgetStub.
+//
+// Errors are *Error values naming the program slot (Stream.Orig maps stream slots back).
+package emit
