@@ -1,0 +1,78 @@
+//go:build linux && (amd64 || arm64)
+
+package bridge_test
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/bpfjit/bpfjit/bridge"
+	"github.com/bpfjit/bpfjit/bridge/internal/leafcall"
+)
+
+// progReadFP returns the frame pointer register of its caller.
+func progReadFP() []byte {
+	if runtime.GOARCH == "arm64" {
+		return []byte{0xe0, 0x03, 0x1d, 0xaa, 0xc0, 0x03, 0x5f, 0xd6} // mov x0, x29; ret
+	}
+	return []byte{0x48, 0x89, 0xe8, 0xc3} // mov rax, rbp; ret
+}
+
+// walkFrames follows the frame-pointer chain from fp and returns the
+// return addresses it finds. It calls nothing while walking: a call could
+// move the stack under it.
+//
+//go:nocheckptr
+//go:nosplit
+func walkFrames(fp unsafe.Pointer, pcs *[32]uintptr) int {
+	n := 0
+	for fp != nil && n < len(pcs) {
+		pcs[n] = *(*uintptr)(unsafe.Add(fp, 8))
+		next := *(*unsafe.Pointer)(fp)
+		if uintptr(next) <= uintptr(fp) { // the chain must run towards older frames
+			break
+		}
+		fp = next
+		n++
+	}
+	return n
+}
+
+// TestFramePointerChainThroughGate: inside a helper the frame-pointer chain
+// (what the execution tracer and frame-pointer profilers follow) runs
+// through gate and enter into Run and the test.
+func TestFramePointerChainThroughGate(t *testing.T) {
+	readFP := load(t, progReadFP())
+	img := load(t, progCallHelper(1))
+	var pcs [32]uintptr
+	var n int
+	h := helpers(t, nil, func(_, _, _, _, _ uint64) uint64 {
+		fp := leafcall.CallFP(readFP.Entry(), 0) // leafcall.CallFP's frame
+		n = walkFrames(fp, &pcs)
+		return 0
+	})
+	if _, err := bridge.Run(img, h, bridge.Args{}); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, pc := range pcs[:n] {
+		name := "?"
+		if f := runtime.FuncForPC(pc - 1); f != nil {
+			name = f.Name()
+		}
+		names = append(names, name)
+	}
+	want := []string{".TestFramePointerChainThroughGate.func1", "bridge.gate", "bridge.enter", "bridge.(*machine).runWithHelpers", "bridge.Run", ".TestFramePointerChainThroughGate"}
+	at := 0
+	for _, name := range names {
+		if at < len(want) && strings.HasSuffix(name, want[at]) {
+			at++
+		}
+	}
+	t.Logf("frame-pointer chain: %s", strings.Join(names, " <- "))
+	if at != len(want) {
+		t.Fatalf("frame-pointer chain:\n  %s\nwant the sequence %v", strings.Join(names, "\n  "), want)
+	}
+}
