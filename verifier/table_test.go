@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/cilium/ebpf/btf"
@@ -474,4 +475,18 @@ func logOf(err error) string {
 		return ve.Log
 	}
 	return ""
+}
+
+// A loop that runs for the whole budget must end in "too complex" quickly: explored states
+// per instruction are capped, so the cost stays linear in the budget.
+func TestLongLoopHitsBudgetQuickly(t *testing.T) {
+	p := &isa.Program{Insns: prog(mov(r3, 0), label("l"), add(r3, 1), to(jmp(isa.JumpNE, r3, 0, 0), "l"), mov(r0, 0), exit())}
+	start := time.Now()
+	_, err := Check(p, Options{})
+	if !errors.Is(err, ErrTooComplex) {
+		t.Fatalf("err = %v, want ErrTooComplex", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v to exhaust the budget", d)
+	}
 }

@@ -61,6 +61,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // DefaultMaxProcessed is the budget of processed instructions.
 const DefaultMaxProcessed = 1_000_000
 
+// maxStatesPerInsn caps the explored states kept at one instruction.
+const maxStatesPerInsn = 64
+
 // Options configure Check.
 type Options struct {
 	// Type is the program type; nil means RawMemoryType.
@@ -412,6 +415,11 @@ func (v *verifier) checkpoint(i int) (bool, error) {
 	// loop head, where infinite loops are detected): copies cost more than re-exploring a
 	// short stretch.
 	if !v.loopHead[i] && (v.jmps-v.ckptJmps < 2 || v.processed-v.ckptInsns < 8) {
+		return false, nil
+	}
+	// A long-running loop adds a state per iteration; past a cap, comparing against all of
+	// them would make verification quadratic, so stop adding (the budget ends such loops).
+	if len(list) >= maxStatesPerInsn {
 		return false, nil
 	}
 	v.ckptJmps, v.ckptInsns = v.jmps, v.processed
