@@ -198,3 +198,29 @@ func TestJumpListings(t *testing.T) {
 		})
 	}
 }
+
+// TestBudgetListing pins the execution-budget code: the main prologue loads the
+// budget into x24, a backward jump charges it with two instructions before its
+// compare, and the exhausted stub calls the budget helper and traps.
+func TestBudgetListing(t *testing.T) {
+	src := "mov %r0, 3\nL: sub %r0, 1\njne %r0, 0, L\nexit"
+	img := compileText(t, backends[0].be, src, emit.Options{StackDepth: []int{0}, Budget: 1000, BudgetHelper: 99})
+	f := img.Funcs[0]
+	body := wordsText(img.Code, f.Entry, len(img.Code))
+	want := []string{
+		"mov x9, x30", "nop",
+		"stp x29, x30, [sp,#-16]!", "mov x29, sp",
+		"stp x25, xzr, [sp,#-16]!",
+		"mov x25, sp",
+		"mov x24, #0x3e8",
+		"mov x7, #0x3",
+		"sub x7, x7, #0x1",
+		"subs x24, x24, #0x1", "b.eq .+32",
+		"cmp x7, #0x0", "b.ne .-16",
+		"mov sp, x25", "ldp x25, xzr, [sp],#16", "ldp x29, x30, [sp],#16", "mov x0, x7", "ret",
+		"mov w9, #0x63", "ldr x16, [x23,#40]", "blr x16", "mov x7, x0", "brk #0xb0d",
+	}
+	if strings.Join(body, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(body, "\n\t"), strings.Join(want, "\n\t"))
+	}
+}

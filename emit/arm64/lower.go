@@ -28,8 +28,9 @@ const (
 
 // Backend lowers BPF to A64 following ARCHITECTURE-NOTES §3 and the bridge's arm64
 // contract (bridge/doc.go): BPF R0 x7, R1–R5 x0–x4, R6–R9 x19–x22, R10 x25, blinding
-// AX x9; x23 holds the bridge context and is never written; x10–x12 and x16 are scratch
-// inside one instruction's sequence; x18 and x28 are never touched.
+// AX x9; x23 holds the bridge context and is never written; x24 holds the execution
+// budget when there is one; x10–x12 and x16 are scratch inside one instruction's
+// sequence; x18 and x28 are never touched.
 //
 // Helper k is called with "mov w9, #k; ldr x16, [x23, #GateEntryDisp]; blr x16".
 type Backend struct {
@@ -39,6 +40,12 @@ type Backend struct {
 	// Atomics selects LSE or exclusive-monitor atomics (tests force each).
 	Atomics AtomicMode
 }
+
+// The execution budget (emit.Options.Budget) lives in x24 for the whole run: BPF
+// does not map it, the bridge lets the image clobber it on entry and preserves it
+// across helper calls, and BPF functions never write it. Charging it is therefore
+// two instructions, with no memory traffic.
+const budgetReg = X24
 
 // Scratch registers.
 const (
@@ -207,10 +214,35 @@ func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	if f.StackDepth > 0 {
 		l.emit(AddSubImm(SUB, W64, SP, SP, uint64(f.StackDepth)))
 	}
+	if c.Budget > 0 && f.Index == 0 {
+		l.seq(MovImm(W64, budgetReg, c.Budget))
+	}
 	if l.err != nil {
 		// Only reachable through a broken invariant (stack depth above MaxStackDepth);
 		// make it visible instead of emitting a wrong frame.
 		panic(fmt.Sprintf("arm64: prologue: %v", l.err))
+	}
+}
+
+// chargeBudget counts one backward jump or call against the budget and leaves for
+// the exhausted stub when it reaches zero (as the amd64 back end does).
+func (l *lowerer) chargeBudget() {
+	c := l.c
+	if c.Budget == 0 {
+		return
+	}
+	l.emit(AddSubImm(SUBS, W64, budgetReg, budgetReg, 1))
+	c.Buf.AddBranch(kindBCond, uint8(EQ), c.BudgetStub)
+}
+
+// BudgetExhausted implements emit.BudgetBackend: call the budget helper, which
+// aborts the run and never returns here (brk traps if it ever did).
+func (b *Backend) BudgetExhausted(c *emit.Compiler) {
+	l := &lowerer{c: c, be: b}
+	l.helperCall(func() { l.seq(MovImm(W32, X9, uint64(uint32(c.BudgetHelper)))) })
+	l.emit(Brk(0xb0d))
+	if l.err != nil {
+		panic(fmt.Sprintf("arm64: budget stub: %v", l.err))
 	}
 }
 
@@ -647,6 +679,9 @@ func (l *lowerer) helperCall(idx func()) {
 func (l *lowerer) jump(f *emit.Func, i int, in isa.Instruction, w Width) error {
 	c := l.c
 	op := in.Opcode.JumpOp()
+	if (in.IsJump() && int(c.S.Target[i]) <= i) || in.IsLocalCall() {
+		l.chargeBudget()
+	}
 	switch {
 	case op == isa.JumpA:
 		c.Buf.AddBranch(kindB, 0, c.Label(c.S.Target[i]))

@@ -4,6 +4,7 @@ package arm64
 
 import (
 	"bytes"
+	"errors"
 	"encoding/hex"
 	"runtime"
 	"sync/atomic"
@@ -247,6 +248,43 @@ func TestHelpersAndLocalCallsKeepState(t *testing.T) {
 		}
 		if seen[0] != 3 {
 			t.Errorf("%s: last helper call saw r1 = %d, want 3 (callx)", b.name, seen[0])
+		}
+	}
+}
+
+// TestBudgetStopsEndlessLoopsOnCPU runs an endless loop and endless recursion-free
+// calls under a budget: the budget helper (which panics, as the root package's
+// does) ends the run with an error, and a loop within the budget finishes.
+func TestBudgetStopsEndlessLoopsOnCPU(t *testing.T) {
+	type exhausted struct{}
+	h := helperTable(t, map[int32]bridge.Helper{9: func(_, _, _, _, _ uint64) uint64 { panic(exhausted{}) }})
+	cases := []struct {
+		name    string
+		src     string
+		stopped bool
+		r0      uint64
+	}{
+		{"endless loop", "L: ja L\nexit", true, 0},
+		{"endless calls", "L: call local f\nja L\nexit\nf: exit", true, 0},
+		{"bounded loop", "mov %r0, 100\nL: sub %r0, 1\njne %r0, 0, L\nmov %r0, 7\nexit", false, 7},
+	}
+	for _, b := range backends {
+		for _, c := range cases {
+			insns, err := asm.Assemble(c.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := runJIT(t, b.be, insns, emit.Options{Budget: 10000, BudgetHelper: 9}, nil, h)
+			if c.stopped {
+				var hp *bridge.HelperPanicError
+				if !errors.As(err, &hp) {
+					t.Errorf("%s/%s: r0 = %d, err = %v; want the budget helper's panic", b.name, c.name, got, err)
+				}
+				continue
+			}
+			if err != nil || got != c.r0 {
+				t.Errorf("%s/%s: r0 = %d, %v; want %d", b.name, c.name, got, err, c.r0)
+			}
 		}
 	}
 }
