@@ -4,8 +4,8 @@ package arm64
 
 import (
 	"bytes"
-	"errors"
 	"encoding/hex"
+	"errors"
 	"runtime"
 	"sync/atomic"
 	"testing"
