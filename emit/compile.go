@@ -209,25 +209,13 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		}
 		return nil, &Error{Index: -1, Err: err}
 	}
-	for i := 0; i < len(insns); i++ {
-		in := insns[i]
-		switch {
-		case in.Opcode.Class() == isa.ClassLD && !in.IsLdImm64():
-			return nil, Errorf(i, ErrUnsupported, "legacy packet access (ld_abs/ld_ind)")
-		case in.Opcode == isa.OpCall && in.Src == isa.PseudoKfuncCall:
-			return nil, Errorf(i, ErrUnsupported, "kfunc call")
-		case in.IsHelperCall() && in.Imm == HelperTailCall:
-			return nil, Errorf(i, ErrTailCall, "bpf_tail_call (helper %d)", HelperTailCall)
-		}
-		if in.IsLdImm64() {
-			i++
-		}
-	}
 	// The scratch state of a compilation (code buffer, labels, branches, stream arrays) is
 	// pooled: only the Image is allocated per program.
 	c := compilers.Get().(*Compiler)
 	defer c.release()
-	c.plain.reset(insns)
+	if err := c.plain.reset(insns); err != nil {
+		return nil, err
+	}
 	s := &c.plain
 	if opts.Blind {
 		s = Blind(s, BlindKeys(opts.BlindSeed))
@@ -343,24 +331,12 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 // streamStarts returns the stream slots where functions begin: 0 and every target of a
 // local call or function-address lddw.
 func streamStarts(s *Stream) []int {
-	seen := map[int32]bool{0: true}
 	out := []int{0}
-	for i, in := range s.Insns {
-		if (in.IsLocalCall() || in.IsFuncAddr()) && !seen[s.Target[i]] {
-			seen[s.Target[i]] = true
-			out = append(out, int(s.Target[i]))
-		}
+	for _, i := range s.sites {
+		out = append(out, int(s.Target[i]))
 	}
-	sortInts(out)
-	return out
-}
-
-func sortInts(a []int) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // checkCalls rejects recursion and call chains deeper than MaxCallFrames. BPF-to-BPF
@@ -370,14 +346,17 @@ func (c *Compiler) checkCalls() error {
 	n := len(c.Funcs)
 	callees := make([][]int, n)
 	callSite := make([][]int, n)
-	for f, fn := range c.Funcs {
-		for i := fn.Start; i < fn.End; i++ {
-			if c.S.Insns[i].IsLocalCall() {
-				g := c.funcAt[c.S.Target[i]]
-				callees[f] = append(callees[f], g)
-				callSite[f] = append(callSite[f], int(c.S.Orig[i]))
-			}
+	f := 0
+	for _, i := range c.S.sites { // sites are in slot order, so the caller only moves forward
+		if !c.S.Insns[i].IsLocalCall() {
+			continue
 		}
+		for int(i) >= c.Funcs[f].End {
+			f++
+		}
+		g := c.funcAt[c.S.Target[i]]
+		callees[f] = append(callees[f], g)
+		callSite[f] = append(callSite[f], int(c.S.Orig[i]))
 	}
 	const (
 		unvisited = iota

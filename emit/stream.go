@@ -19,6 +19,8 @@ type Stream struct {
 	// Target is the stream index a jump, local call or function-address lddw refers to,
 	// -1 for every other slot.
 	Target []int32
+	// sites lists, in order, the stream slots of local calls and function-address lddw.
+	sites []int32
 }
 
 // NewStream wraps a program's slots unchanged.
@@ -28,16 +30,37 @@ func NewStream(insns []isa.Instruction) *Stream {
 	return s
 }
 
-// reset points s at insns, reusing its arrays.
-func (s *Stream) reset(insns []isa.Instruction) {
+// reset points s at insns, reusing its arrays, and returns the first slot the JIT cannot
+// compile (nil when there is none). It is the driver's single scan over the program.
+func (s *Stream) reset(insns []isa.Instruction) *Error {
 	s.Insns = insns
 	s.Orig = grow(s.Orig, len(insns))
 	s.Target = grow(s.Target, len(insns))
+	s.sites = s.sites[:0]
 	orig, tgt := s.Orig[:len(insns)], s.Target[:len(insns)]
+	var bad *Error
 	for i := range insns {
 		orig[i] = int32(i)
+		in := &insns[i]
+		c := in.Opcode.Class()
+		if !c.IsJump() && c != isa.ClassLD {
+			tgt[i] = -1
+			continue
+		}
 		tgt[i] = target(insns, i)
+		switch {
+		case in.IsLocalCall() || in.IsFuncAddr():
+			s.sites = append(s.sites, int32(i))
+		case bad != nil:
+		case c == isa.ClassLD && !in.IsLdImm64() && (i == 0 || !insns[i-1].IsLdImm64()):
+			bad = Errorf(i, ErrUnsupported, "legacy packet access (ld_abs/ld_ind)")
+		case in.Opcode == isa.OpCall && in.Src == isa.PseudoKfuncCall:
+			bad = Errorf(i, ErrUnsupported, "kfunc call")
+		case in.IsHelperCall() && in.Imm == HelperTailCall:
+			bad = Errorf(i, ErrTailCall, "bpf_tail_call (helper %d)", HelperTailCall)
+		}
 	}
+	return bad
 }
 
 // target returns the slot a control-flow slot refers to in the original numbering.
@@ -118,6 +141,9 @@ func Blind(s *Stream, key func() uint32) *Stream {
 			out.Target = append(out.Target, tgt) // still in old numbering; remapped below
 		}
 		if !blindable(in) {
+			if in.IsLocalCall() || in.IsFuncAddr() {
+				out.sites = append(out.sites, int32(len(out.Insns)))
+			}
 			emit(in, s.Target[i])
 			if in.IsLdImm64() && i+1 < n {
 				i++

@@ -69,11 +69,14 @@ var ARM64 = Map{
 func Written(insns []isa.Instruction) Set {
 	var s Set
 	for i := 0; i < len(insns); i++ {
-		in := insns[i]
+		in := &insns[i]
 		op := in.Opcode
-		switch c := op.Class(); c {
-		case isa.ClassALU, isa.ClassALU64, isa.ClassLDX:
-			s = s.Add(in.Dst)
+		c := op.Class()
+		if c == isa.ClassALU64 || c == isa.ClassALU || c == isa.ClassLDX { // the common case first
+			s |= 1 << (in.Dst & 15)
+			continue
+		}
+		switch c {
 		case isa.ClassLD:
 			if in.IsLdImm64() {
 				s = s.Add(in.Dst)

@@ -6,7 +6,10 @@
 // fails: operands are typed, so an unencodable combination cannot be expressed.
 package amd64
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // Reg is a general-purpose register, numbered as in the ModRM/REX encoding.
 type Reg uint8
@@ -167,8 +170,13 @@ func fits8(v int64) bool { return v >= -128 && v <= 127 }
 // modrm emits prefixes, REX, the opcode (one byte, or 0x0F xx when op > 0xff), ModRM, SIB
 // and displacement. reg is the ModRM.reg field: a register or an opcode /digit.
 func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
-	// Assembled in a local array and appended once: this is the JIT's innermost loop.
-	var buf [16]byte
+	// Written straight into the buffer's spare capacity (an instruction is at most 15
+	// bytes): this is the JIT's innermost loop.
+	if cap(*c)-len(*c) < 16 {
+		*c = slices.Grow(*c, 16)
+	}
+	start := len(*c)
+	buf := (*c)[start : start+16]
 	n := 0
 	if f&fLock != 0 {
 		buf[n] = 0xf0
@@ -204,7 +212,7 @@ func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
 	n++
 	if !rm.isMem {
 		buf[n] = 0xc0 | reg.low3()<<3 | rm.reg.low3()
-		*c = append(*c, buf[:n+1]...)
+		*c = (*c)[:start+n+1]
 		return
 	}
 	m := rm.mem
@@ -233,7 +241,7 @@ func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
 		binary.LittleEndian.PutUint32(buf[n:], uint32(m.Disp))
 		n += 4
 	}
-	*c = append(*c, buf[:n]...)
+	*c = (*c)[:start+n]
 }
 
 // opreg emits an instruction whose register is in the low bits of the opcode (push, pop,
