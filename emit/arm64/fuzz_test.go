@@ -1,6 +1,12 @@
 package arm64
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/emit/progen"
+	"github.com/bpfjit/bpfjit/isa"
+)
 
 // FuzzMovImm checks, for any constant and width, that MovImm's sequence computes
 // the constant and is never longer than the naive movz+movk form.
@@ -44,6 +50,31 @@ func FuzzEncodeBitmask(f *testing.F) {
 		}
 		if back, ok := DecodeBitmask(w, n, immr, imms); !ok || back != v {
 			t.Fatalf("EncodeBitmask(%v, %#x) = (%d,%d,%d), which decodes to %#x, %v", w, v, n, immr, imms, back, ok)
+		}
+	})
+}
+
+// FuzzCompile feeds arbitrary bytecode to emit.Compile with this back end in both
+// atomic modes: it must return an error or code that decodes completely, with every
+// branch landing inside it and the register rules kept, never panic.
+func FuzzCompile(f *testing.F) {
+	g := progen.New(7, progen.Options{Helpers: []int32{1}})
+	for i := 0; i < 8; i++ {
+		f.Add(isa.EncodeAll(g.Program()), false)
+	}
+	f.Add([]byte{0x95, 0, 0, 0, 0, 0, 0, 0}, true)
+	f.Fuzz(func(t *testing.T, code []byte, blind bool) {
+		insns, err := isa.DecodeAll(code[:len(code)/8*8])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range backends {
+			img, err := emit.Compile(insns, emit.Options{Blind: blind, Budget: 100}, b.be)
+			if err != nil {
+				return
+			}
+			checkImage(t, b.name, img)
+			checkRegisterRules(t, b.name, img)
 		}
 	})
 }
