@@ -252,6 +252,24 @@ func TestDumpShowsEachInstructionAndItsNativeCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
+	// A blinded image dumps too, every byte decoding, the immediates hidden.
+	bp, err := bpfjit.LoadInstructions(mustAssemble(t, "mov %r0, 0x1234567\nexit"), bpfjit.Unverified(), bpfjit.WithConstantBlinding())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bp.Close()
+	var bd strings.Builder
+	if err := bp.Dump(&bd); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(bd.String(), "\n") {
+		if strings.HasPrefix(line, "\t") && (strings.Contains(line, "0x1234567") || strings.Contains(line, "bad:")) {
+			t.Errorf("blinded native line %q shows the immediate or does not decode", line)
+		}
+	}
+	if !strings.Contains(bd.String(), "xor r10, ") {
+		t.Errorf("blinded dump lacks the key xor into r10 (AX):\n%s", bd.String())
+	}
 	for _, want := range []string{"prologue", "nop dword ptr", "push rbp",
 		"0: mov %r0, 1", "mov eax, 0x1",
 		"1: lddw %r2, 0x1122334455667788", "mov rsi, 0x1122334455667788",
