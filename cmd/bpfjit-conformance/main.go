@@ -8,7 +8,8 @@
 // The program arrives on stdin as hex text (or, with --elf, as an ELF object). On success
 // the plugin prints r0 in hex and exits 0; on any error it prints a message to stderr and
 // exits non-zero. Every run is bounded: the interpreter by an instruction budget, the JIT
-// by the verifier's termination proof (or, for vouched programs, by the caller).
+// by the verifier, which proves termination and memory safety before anything is compiled
+// (the memory's length is what the program may assume of r1's region).
 package main
 
 import (
@@ -75,7 +76,7 @@ func run(args []string, stdin io.Reader) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("program: %w", err)
 	}
-	r, err := engine.Prepare(eng, src.Program, engine.Options{Budget: budget, Blinding: blinding})
+	r, err := engine.Prepare(eng, src.Program, engine.Options{Budget: budget, Blinding: blinding, MemSize: len(mem)})
 	if err != nil {
 		return 0, err
 	}

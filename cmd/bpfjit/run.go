@@ -20,7 +20,8 @@ func cmdRun(args []string, stdout io.Writer) error {
 	memHex := fs.String("mem-hex", "", "input memory as hex")
 	repeat := fs.Int("repeat", 1, "run the program N times and report the time per run")
 	blinding := fs.Bool("blinding", false, "constant blinding (jit)")
-	budget := fs.Uint64("budget", 0, "instruction budget per interpreted run (0: default)")
+	budget := fs.Uint64("budget", 0, "instruction budget per run (interp: instructions; unverified jit: back-edges and calls; 0: default)")
+	unverified := fs.Bool("unverified", false, "jit: skip the verifier; you vouch the program only touches the memory it is given")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -42,7 +43,7 @@ func cmdRun(args []string, stdout io.Writer) error {
 			return fmt.Errorf("memory: %w", err)
 		}
 	}
-	r, err := engine.Prepare(*eng, src.Program, engine.Options{Budget: *budget, Blinding: *blinding})
+	r, err := engine.Prepare(*eng, src.Program, engine.Options{Budget: *budget, Blinding: *blinding, Unverified: *unverified, MemSize: len(mem)})
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,12 @@ type Options struct {
 	Budget uint64
 	// Blinding turns on constant blinding (JIT only).
 	Blinding bool
+	// Unverified skips the verifier: the caller vouches that the program only touches the
+	// memory it is given (JIT only; the interpreter checks every access anyway). Runs are
+	// still bounded by Budget.
+	Unverified bool
+	// MemSize is the length of the memory runs will pass, which the verifier may assume.
+	MemSize int
 }
 
 type factory func(p *isa.Program, o Options) (Runner, error)
@@ -37,6 +43,9 @@ var engines = map[string]factory{
 func Names() []string {
 	var n []string
 	for k := range engines {
+		if k == "jit" && !jitAvailable() {
+			continue
+		}
 		n = append(n, k)
 	}
 	sort.Strings(n)
