@@ -264,7 +264,7 @@ func (v *verifier) condJump(i int, in isa.Instruction) error {
 		src = scalarReg(ConstScalar(uint64(int64(in.Imm))))
 	}
 	taken := v.cur
-	fall := v.cur.clone()
+	var fall *state // cloned only when both outcomes need their own state
 	ok := [2]bool{true, true} // [fall-through, taken]
 	switch {
 	case dst.Type == ScalarValue && src.Type == ScalarValue:
@@ -274,6 +274,7 @@ func (v *verifier) condJump(i int, in isa.Instruction) error {
 		case 0:
 			ok[1] = false
 		default:
+			fall = v.cloneCur()
 			ok[1] = v.refineRegs(taken, in, op, w, isX)
 			ok[0] = v.refineRegs(fall, in, negate(op), w, isX)
 		}
@@ -281,6 +282,9 @@ func (v *verifier) condJump(i int, in isa.Instruction) error {
 		p, reg := dst, in.Dst
 		if !dst.Type.IsPointer() {
 			p, reg = &src, in.Src
+		}
+		if p.Type.maybeNull() {
+			fall = v.cloneCur()
 		}
 		nullState, nonNull := taken, fall
 		if op == isa.JumpNE {
@@ -299,6 +303,7 @@ func (v *verifier) condJump(i int, in isa.Instruction) error {
 			}
 		}
 	case w == 64 && isPacketPair(dst.Type, src.Type):
+		fall = v.cloneCur()
 		v.packetCompare(in, op, dst, &src, taken, fall)
 	}
 	v.jmps++
@@ -307,6 +312,13 @@ func (v *verifier) condJump(i int, in isa.Instruction) error {
 	}
 	if ok[1] {
 		v.branch[i] |= BranchTaken
+	}
+	if fall == nil {
+		if ok[0] && ok[1] {
+			fall = v.cloneCur()
+		} else {
+			fall = taken // only one outcome: the current state goes on
+		}
 	}
 	switch {
 	case ok[0] && ok[1]:

@@ -255,36 +255,44 @@ func (v *verifier) liveness() {
 	n := len(v.insns)
 	v.live = make([]regset, n)
 	v.live64 = make([]regset, n)
-	liveOut := func(i int, l []regset) regset {
-		in := v.insns[i]
-		var out regset
-		succ := func(t int) {
-			if t < n {
-				out |= l[t]
-			}
-		}
-		switch {
-		case in.IsExit():
-		case in.IsLdImm64():
-			succ(i + 2)
-		case in.IsUnconditionalJump():
-			succ(i + 1 + int(in.JumpOffset()))
-		case in.IsJump():
-			succ(i + 1)
-			succ(i + 1 + int(in.JumpOffset()))
-		default:
-			succ(i + 1)
-		}
-		return out
-	}
+	// Successors within the function (calls fall through; exit has none); -1 for none.
+	succ := make([][2]int32, n)
 	uses := make([]regset, n)
 	uses64 := make([]regset, n)
 	defs := make([]regset, n)
 	for i := 0; i < n; i++ {
+		in := v.insns[i]
+		s := [2]int32{-1, -1}
+		switch {
+		case in.IsExit():
+		case in.IsLdImm64():
+			s[0] = int32(i + 2)
+		case in.IsUnconditionalJump():
+			s[0] = int32(i + 1 + int(in.JumpOffset()))
+		case in.IsJump():
+			s[0], s[1] = int32(i+1), int32(i+1+int(in.JumpOffset()))
+		default:
+			s[0] = int32(i + 1)
+		}
+		for k := range s {
+			if s[k] >= int32(n) {
+				s[k] = -1
+			}
+		}
+		succ[i] = s
 		uses[i], defs[i], uses64[i] = v.usesDefs(i)
-		if v.insns[i].IsLdImm64() {
+		if in.IsLdImm64() {
 			i++
 		}
+	}
+	out := func(i int, l []regset) regset {
+		var o regset
+		for _, t := range succ[i] {
+			if t >= 0 {
+				o |= l[t]
+			}
+		}
+		return o
 	}
 	for changed := true; changed; {
 		changed = false
@@ -292,15 +300,15 @@ func (v *verifier) liveness() {
 			if i > 0 && v.insns[i-1].IsLdImm64() {
 				continue
 			}
-			l := uses[i] | liveOut(i, v.live)&^defs[i]
+			l := uses[i] | out(i, v.live)&^defs[i]
 			// A 32-bit definition kills the whole register; a 64-bit read of a register
 			// only read as 32 bits here stays pending from later instructions.
-			l64 := uses64[i] | liveOut(i, v.live64)&^defs[i]
+			l64 := uses64[i] | out(i, v.live64)&^defs[i]
 			if l != v.live[i] || l64 != v.live64[i] {
 				v.live[i], v.live64[i] = l, l64
 				changed = true
 			}
 		}
 	}
-	v.liveOut64 = func(i int) regset { return liveOut(i, v.live64) }
+	v.liveOut64 = func(i int) regset { return out(i, v.live64) }
 }

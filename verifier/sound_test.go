@@ -210,3 +210,39 @@ func TestSeedJmp32Bounds(t *testing.T) {
 		t.Fatalf("r6 = %v, want [0, 1]", r6)
 	}
 }
+
+// Tnum operations keep every concrete result of members of their operands.
+func TestTnumOpsAreSound(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	member := func(a Tnum) uint64 { return a.Value | rng.Uint64()&a.Mask }
+	randT := func() Tnum {
+		switch rng.Intn(4) {
+		case 0:
+			return TnumUnknown
+		case 1:
+			return TnumConst(rng.Uint64() >> uint(rng.Intn(64)))
+		}
+		m := rng.Uint64() >> uint(rng.Intn(64))
+		return Tnum{Value: rng.Uint64() &^ m, Mask: m}
+	}
+	for iter := 0; iter < 200000; iter++ {
+		a, b := randT(), randT()
+		x, y := member(a), member(b)
+		n := uint(rng.Intn(64))
+		checks := []struct {
+			name string
+			t    Tnum
+			v    uint64
+		}{
+			{"add", a.Add(b), x + y}, {"sub", a.Sub(b), x - y}, {"mul", a.Mul(b), x * y},
+			{"and", a.And(b), x & y}, {"or", a.Or(b), x | y}, {"xor", a.Xor(b), x ^ y},
+			{"lsh", a.Lsh(n), x << n}, {"rsh", a.Rsh(n), x >> n}, {"arsh", a.Arsh(n, 64), uint64(int64(x) >> n)},
+			{"union", a.Union(b), x},
+		}
+		for _, c := range checks {
+			if !c.t.Contains(c.v) {
+				t.Fatalf("%s(%v, %v) = %v does not contain %#x (x=%#x y=%#x)", c.name, a, b, c.t, c.v, x, y)
+			}
+		}
+	}
+}

@@ -195,6 +195,20 @@ type state struct {
 
 func (s *state) cur() *frame { return s.frames[len(s.frames)-1] }
 
+// copyInto makes dst a copy of s, reusing dst's frames and stack slices.
+func (s *state) copyInto(dst *state) {
+	dst.memRange, dst.parent, dst.insn = s.memRange, s.parent, s.insn
+	for len(dst.frames) < len(s.frames) {
+		dst.frames = append(dst.frames, &frame{})
+	}
+	dst.frames = dst.frames[:len(s.frames)]
+	for i, f := range s.frames {
+		d := dst.frames[i]
+		d.regs, d.callSite, d.subprog = f.regs, f.callSite, f.subprog
+		d.stack = append(d.stack[:0], f.stack...)
+	}
+}
+
 func (s *state) clone() *state {
 	n := &state{frames: make([]*frame, len(s.frames)), memRange: s.memRange, parent: s.parent, insn: s.insn}
 	for i, f := range s.frames {

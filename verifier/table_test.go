@@ -26,6 +26,16 @@ type vcase struct {
 	kernel bool // part of the kernel differential set
 }
 
+// hostType is a program type a host defines: its own context and helper set.
+var hostType = &ProgType{
+	Name: "host",
+	Ctx: &Context{Name: "host_ctx", Size: 16, Fields: []Field{
+		{Name: "in", Off: 0, Size: 8},
+		{Name: "out", Off: 8, Size: 8, Write: true},
+	}},
+	Helpers: map[int32]*HelperProto{2000: {Name: "host_log", Args: [5]ArgType{ArgCtx, ArgScalar}}},
+}
+
 var (
 	xdp    = XDPType
 	socket = SocketFilterType
@@ -374,6 +384,14 @@ var cases = []vcase{
 	{name: "ptr/partial copy allowed where leaks are", typ: trace, insns: prog(mov32r(r0, r1), exit())},
 	{name: "ptr/pointers of different kinds", maps: []MapInfo{array48}, insns: prog(lookup(0), to(jmp(isa.JumpEQ, r0, 0, 0), "x"), alur(isa.ALUSub, r0, fp), label("x"), mov(r0, 0), exit()), err: "arithmetic between pointers"},
 	{name: "ptr/byte swap of a pointer", insns: prog(isa.Instruction{Opcode: isa.ALU(isa.ClassALU, isa.ALUEnd, isa.SourceX), Dst: r1, Imm: 32}, mov(r0, 0), exit()), err: "byte swap of pointer"},
+
+	// Host-defined program types.
+	{name: "hosttype/read an input field", typ: hostType, insns: prog(ldx(8, r0, r1, 0), exit())},
+	{name: "hosttype/write the output field", typ: hostType, insns: prog(st(8, r1, 8, 1), mov(r0, 0), exit())},
+	{name: "hosttype/write the input field", typ: hostType, insns: prog(st(8, r1, 0, 1), mov(r0, 0), exit()), err: "field in is read only"},
+	{name: "hosttype/pointer into the output field leaks", typ: hostType, insns: prog(stx(8, r1, 8, r1), mov(r0, 0), exit()), err: "leaks a pointer"},
+	{name: "hosttype/the type's own helper", typ: hostType, insns: prog(mov(r2, 1), call(2000), exit())},
+	{name: "hosttype/a helper outside the type's set", typ: hostType, insns: prog(call(HelperKtimeGetNs), exit()), err: "may not call helper ktime_get_ns#5"},
 
 	// Facts for the JIT.
 	{name: "facts/zero extension needed when the upper half is read", insns: prog(mov32(r0, -1), lsh(r0, 1), exit()),

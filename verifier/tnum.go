@@ -93,6 +93,15 @@ func (t Tnum) Xor(b Tnum) Tnum {
 
 // Mul multiplies by long multiplication over the known and unknown parts of t.
 func (t Tnum) Mul(b Tnum) Tnum {
+	if t.IsUnknown() || b.IsUnknown() {
+		// Only the factors' trailing zeros survive: a multiple of 2^i times a multiple of
+		// 2^j is a multiple of 2^(i+j).
+		z := bits.TrailingZeros64(t.Value|t.Mask) + bits.TrailingZeros64(b.Value|b.Mask)
+		if z >= 64 {
+			return TnumConst(0)
+		}
+		return Tnum{Mask: ^uint64(0) << z}
+	}
 	accV := t.Value * b.Value
 	accM := Tnum{}
 	a := t

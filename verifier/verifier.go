@@ -154,6 +154,7 @@ type verifier struct {
 	liveOut64 func(int) regset
 
 	explored  [][]*visited
+	free      []*state
 	loopHead  []bool
 	jmps      int
 	ckptJmps  int
@@ -346,6 +347,25 @@ func (v *verifier) run(st *state) error {
 	}
 }
 
+// cloneCur copies the current state, reusing a state whose path has ended.
+func (v *verifier) cloneCur() *state {
+	if n := len(v.free); n > 0 {
+		st := v.free[n-1]
+		v.free = v.free[:n-1]
+		v.cur.copyInto(st)
+		return st
+	}
+	return v.cur.clone()
+}
+
+// release recycles the current state once its path has ended; nothing refers to it then
+// (explored states are separate copies).
+func (v *verifier) release() {
+	if v.cur != nil && len(v.free) < 64 {
+		v.free = append(v.free, v.cur)
+	}
+}
+
 func (v *verifier) push(st *state) {
 	if st.parent != nil {
 		st.parent.branches++
@@ -354,6 +374,7 @@ func (v *verifier) push(st *state) {
 }
 
 func (v *verifier) pop() bool {
+	v.release()
 	if len(v.pending) == 0 {
 		v.cur = nil
 		return false
@@ -428,6 +449,7 @@ func (v *verifier) checkpoint(i int) (bool, error) {
 	}
 	vs := &visited{st: cur.clone(), parent: cur.parent, branches: 1, hash: h}
 	vs.st.parent = nil
+	clearSingularIDs(vs.st)
 	cur.parent = vs
 	v.explored[i] = append(v.explored[i], vs)
 	return false, nil
@@ -627,4 +649,38 @@ func (v *verifier) hashState(st *state) uint64 {
 		}
 	}
 	return h
+}
+
+// clearSingularIDs drops scalar IDs that only one register or slot carries: they link
+// nothing, and an ID in an explored state would otherwise stop it from subsuming states
+// whose copy of the value has no ID.
+func clearSingularIDs(st *state) {
+	var ids [32]uint32
+	var counts [32]uint8
+	n := 0
+	st.forEachReg(func(r *Reg) {
+		if r.Type != ScalarValue || r.ID == 0 {
+			return
+		}
+		for k := 0; k < n; k++ {
+			if ids[k] == r.ID {
+				counts[k]++
+				return
+			}
+		}
+		if n < len(ids) {
+			ids[n], counts[n] = r.ID, 1
+			n++
+		}
+	})
+	st.forEachReg(func(r *Reg) {
+		if r.Type != ScalarValue || r.ID == 0 || r.ID == memLenID {
+			return
+		}
+		for k := 0; k < n; k++ {
+			if ids[k] == r.ID && counts[k] == 1 {
+				r.ID = 0
+			}
+		}
+	})
 }
