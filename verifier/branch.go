@@ -264,7 +264,7 @@ func (v *verifier) condJump(i int, in isa.Instruction) error {
 		src = scalarReg(ConstScalar(uint64(int64(in.Imm))))
 	}
 	taken := v.cur
-	var fall *state // cloned only when both outcomes need their own state
+	var fall *state           // cloned only when both outcomes need their own state
 	ok := [2]bool{true, true} // [fall-through, taken]
 	switch {
 	case dst.Type == ScalarValue && src.Type == ScalarValue:

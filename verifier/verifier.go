@@ -684,3 +684,8 @@ func clearSingularIDs(st *state) {
 		}
 	})
 }
+
+// Summary is the one-line verdict of an accepted program, as `bpfjit verify` prints it.
+func (f *Facts) Summary() string {
+	return fmt.Sprintf("accepted: %d instructions processed", f.Processed)
+}
