@@ -2,6 +2,7 @@ package arm64
 
 import (
 	"fmt"
+	"math/bits"
 	"runtime"
 
 	"golang.org/x/sys/cpu"
@@ -64,7 +65,21 @@ const (
 	kindBCond              // b.cond (±1 MiB) or b.!cond +8; b target; Arg is the Cond
 	kindBL                 // bl: one form
 	kindAdr                // adr xd (±1 MiB) or adr xd, .; movz/movk x16; add/sub xd, xd, x16; Arg is the register
+	kindCB                 // cbz/cbnz (±1 MiB) or the inverse +8; b target; Arg is cbArg
 )
+
+// cbArg packs a cbz/cbnz operand into a Branch.Arg: register, width, nonzero.
+func cbArg(rt Reg, w Width, nonzero bool) uint8 {
+	a := uint8(rt) | uint8(w)<<5
+	if nonzero {
+		a |= 1 << 6
+	}
+	return a
+}
+
+func cbUnpack(a uint8) (rt Reg, w Width, nonzero bool) {
+	return Reg(a & 31), Width(a >> 5 & 1), a&(1<<6) != 0
+}
 
 // Regs implements emit.Backend.
 func (*Backend) Regs() *regalloc.Map { return &regalloc.ARM64 }
@@ -72,7 +87,7 @@ func (*Backend) Regs() *regalloc.Map { return &regalloc.ARM64 }
 // BranchSize implements emit.BranchEncoder.
 func (*Backend) BranchSize(k uint8, long bool) int {
 	switch {
-	case k == kindBCond && long:
+	case (k == kindBCond || k == kindCB) && long:
 		return 8
 	case k == kindAdr && long:
 		return 16
@@ -84,7 +99,7 @@ func (*Backend) BranchSize(k uint8, long bool) int {
 func (*Backend) ShortReaches(k uint8, from, to int) bool {
 	off := int64(to - from)
 	switch k {
-	case kindBCond:
+	case kindBCond, kindCB:
 		return BCondOK(off)
 	case kindAdr:
 		return off >= BCondMin && off <= ADRMax
@@ -109,6 +124,14 @@ func (b *Backend) PutBranch(dst []byte, br emit.Branch, from, to int) error {
 			s, err = BCondFar(Cond(br.Arg), off)
 		} else {
 			s.addE(BCond(Cond(br.Arg), off))
+		}
+	case kindCB:
+		rt, w, nz := cbUnpack(br.Arg)
+		if br.Long {
+			s.addE(Cbz(!nz, w, rt, 8))
+			s.addE(B(off - 4))
+		} else {
+			s.addE(Cbz(nz, w, rt, off))
 		}
 	case kindAdr:
 		rd := Reg(br.Arg)
@@ -480,12 +503,27 @@ func (l *lowerer) alu(in isa.Instruction, w Width) error {
 			return fmt.Errorf("%w: movsx width %d", emit.ErrUnsupported, in.Off)
 		}
 	case isa.ALUMul:
+		if k, ok := pow2(v); !isX && ok { // x * 2^k = x << k
+			l.shiftImm(LSLV, w, d, k)
+			break
+		}
 		if !isX {
 			l.seq(MovImm(w, tmp, v))
 			s = tmp
 		}
 		l.emit(Mul(w, d, d, s))
 	case isa.ALUDiv, isa.ALUMod:
+		if k, ok := pow2(v); !isX && ok && in.Off == 0 {
+			switch {
+			case op == isa.ALUDiv: // x / 2^k = x >> k
+				l.shiftImm(LSRV, w, d, k)
+			case k == 0: // x % 1 = 0
+				l.seq(MovImm(w, d, 0))
+			default: // x % 2^k = x & (2^k-1)
+				l.emit(LogicImm(AND, w, d, d, v-1))
+			}
+			break
+		}
 		if !isX {
 			l.seq(MovImm(w, tmp, v))
 			s = tmp
@@ -510,18 +548,7 @@ func (l *lowerer) alu(in isa.Instruction, w Width) error {
 			l.emit(DP2(shiftOps[op>>4], w, d, d, s))
 			break
 		}
-		n := uint8(in.Imm) & uint8(w.bits()-1)
-		if n == 0 && w == W64 {
-			break
-		}
-		switch op { // a W shift by 0 still zero-extends
-		case isa.ALULsh:
-			l.emit(LslImm(w, d, d, n))
-		case isa.ALURsh:
-			l.emit(LsrImm(w, d, d, n))
-		default:
-			l.emit(AsrImm(w, d, d, n))
-		}
+		l.shiftImm(shiftOps[op>>4], w, d, uint8(in.Imm)&uint8(w.bits()-1))
 	case isa.ALUNeg:
 		l.emit(Neg(w, d, d))
 	case isa.ALUEnd:
@@ -530,6 +557,30 @@ func (l *lowerer) alu(in isa.Instruction, w Width) error {
 		return fmt.Errorf("%w: alu op %#02x", emit.ErrUnsupported, uint8(op))
 	}
 	return nil
+}
+
+// shiftImm emits d = d shifted by n (below the width). A shift by 0 is nothing
+// for 64 bits and a zero-extending move for 32.
+func (l *lowerer) shiftImm(op DP2Op, w Width, d Reg, n uint8) {
+	switch {
+	case n == 0 && w == W64:
+	case n == 0:
+		l.emit(Mov(W32, d, d))
+	case op == LSLV:
+		l.emit(LslImm(w, d, d, n))
+	case op == LSRV:
+		l.emit(LsrImm(w, d, d, n))
+	default:
+		l.emit(AsrImm(w, d, d, n))
+	}
+}
+
+// pow2 returns k when v == 2^k.
+func pow2(v uint64) (uint8, bool) {
+	if v == 0 || v&(v-1) != 0 {
+		return 0, false
+	}
+	return uint8(bits.TrailingZeros64(v)), true
 }
 
 func bitmaskOK(w Width, v uint64) bool {
@@ -714,6 +765,15 @@ func (l *lowerer) jump(f *emit.Func, i int, in isa.Instruction, w Width) error {
 	}
 	d := reg(in.Dst)
 	v := immValue(w, in.Imm)
+	if in.Opcode.Source() == isa.SourceK && in.Imm == 0 && (cc == EQ || cc == NE || cc == LS || cc == HI) {
+		// Unsigned x <= 0 is x == 0 and x > 0 is x != 0: one cbz/cbnz, no flags.
+		nz := (cc == NE || cc == HI) && op != isa.JumpSET
+		if op == isa.JumpSET { // x & 0 is never set
+			return nil
+		}
+		c.Buf.AddBranch(kindCB, cbArg(d, w, nz), c.Label(c.S.Target[i]))
+		return nil
+	}
 	switch {
 	case in.Opcode.Source() == isa.SourceX && op == isa.JumpSET:
 		l.emit(TstReg(w, d, reg(in.Src)))

@@ -133,6 +133,8 @@ func TestBranchEncoderForms(t *testing.T) {
 		{"b.cond short", kindBCond, uint8(GT), false, 0, BCondMax, []string{"b.gt .+1048572"}},
 		{"b.cond long", kindBCond, uint8(LO), true, 0, 1 << 21, []string{"b.cs .+8", "b .+2097148"}},
 		{"b.cond long back", kindBCond, uint8(EQ), true, 1 << 21, 0, []string{"b.ne .+8", "b .-2097156"}},
+		{"cbz short", kindCB, cbArg(X4, W32, false), false, 0, -8, []string{"cbz w4, .-8"}},
+		{"cbnz long", kindCB, cbArg(X4, W64, true), true, 0, 1 << 21, []string{"cbz x4, .+8", "b .+2097148"}},
 		{"adr short", kindAdr, uint8(X3), false, 8, 0, []string{"adr x3, .-8"}},
 		{"adr long", kindAdr, uint8(X3), true, 0, 3 << 20, []string{"adr x3, .+0", "mov x16, #0x0", "movk x16, #0x30, lsl #16", "add x3, x3, x16"}},
 		{"adr long back", kindAdr, uint8(X3), true, 3 << 20, 4, []string{"adr x3, .+0", "mov x16, #0xfffc", "movk x16, #0x2f, lsl #16", "sub x3, x3, x16"}},
@@ -176,20 +178,23 @@ func TestFarConditionalBranchCompiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		from := img.Slots[1] // the jcc's compare
+		from := img.Slots[1]
 		if img.Slots[target]-from <= 1<<20 {
 			t.Fatalf("span is %d bytes, not beyond 1 MiB", img.Slots[target]-from)
 		}
-		// Find the branch words of slot 1: cmp, then b.ne +8, then b.
+		// Slot 1 is "jeq r2, 0": the long form of cbz is cbnz +8; b target.
 		w := func(off int) Inst {
 			return Inst(uint32(img.Code[off]) | uint32(img.Code[off+1])<<8 | uint32(img.Code[off+2])<<16 | uint32(img.Code[off+3])<<24)
 		}
-		skip, jump := w(from+4), w(from+8)
-		if skip.Kind() != KindBCond || jump.Kind() != KindB {
-			t.Fatalf("slot 1 is %s; %s; %s, want cmp; b.!cond; b", gnu(uint32(w(from))), gnu(uint32(skip)), gnu(uint32(jump)))
+		skip, jump := w(from), w(from+4)
+		if skip.Kind() != KindCB || jump.Kind() != KindB {
+			t.Fatalf("slot 1 is %s; %s, want cbnz; b", gnu(uint32(skip)), gnu(uint32(jump)))
 		}
-		if off, _ := BranchOffset(jump); from+8+int(off) != img.Slots[target] {
-			t.Errorf("long branch lands at %#x, want slot %d at %#x", from+8+int(off), target, img.Slots[target])
+		if off, _ := BranchOffset(skip); off != 8 {
+			t.Errorf("cbnz skips %d bytes, want 8", off)
+		}
+		if off, _ := BranchOffset(jump); from+4+int(off) != img.Slots[target] {
+			t.Errorf("long branch lands at %#x, want slot %d at %#x", from+4+int(off), target, img.Slots[target])
 		}
 		checkImage(t, "far", img)
 	}
