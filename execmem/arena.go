@@ -111,6 +111,7 @@ type Arena struct {
 	closed     bool
 	chunks     []*chunk
 	sealedPool []mapping // free sealed regions, PROT_NONE
+	open       *region   // one-page sealed region that small Loads append to
 	pending    []*Image  // retired, no grace period started yet
 	waiting    []*Image  // retired, grace period in progress
 	waiters    []waiter
@@ -192,19 +193,72 @@ func (img *Image) Code() []byte {
 	return out
 }
 
-// region is one sealed mapping shared by the images of a batch.
+// region is one sealed mapping shared by the images of a batch, or by
+// small images appended one by one.
 type region struct {
 	m    mapping
 	refs int
+	used int // bytes in use from the start (appends go after them)
 }
 
-// Load copies code into a new sealed image.
+// Load copies code into a sealed image. Small images share pages: an image
+// that fits in the free tail of the current open page is appended to it
+// (see appendSealedLocked); others get their own pages.
 func (a *Arena) Load(code []byte) (*Image, error) {
+	if len(code) > 0 && len(code) <= a.page/2 {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.closed {
+			return nil, ErrClosed
+		}
+		a.reclaimLocked()
+		if reg := a.open; reg != nil && roundUp(reg.used, imageAlign)+len(code) <= reg.m.size {
+			return a.appendSealedLocked(reg, code)
+		}
+		imgs, err := a.loadSealedLocked([][]byte{code})
+		if err != nil {
+			return nil, err
+		}
+		a.open = imgs[0].reg
+		return imgs[0], nil
+	}
 	imgs, err := a.LoadBatch([][]byte{code})
 	if err != nil {
 		return nil, err
 	}
 	return imgs[0], nil
+}
+
+// appendSealedLocked adds code to a sealed page that may be running other
+// images, without ever making it writable: it builds a copy of the page
+// with the new image in a fresh private mapping, seals the copy and
+// mremaps it over the original in one step. Every byte a thread could be
+// executing is identical in both pages, so running code cannot tell.
+func (a *Arena) appendSealedLocked(reg *region, code []byte) (*Image, error) {
+	off := roundUp(reg.used, imageAlign)
+	stage, err := mmapAnon(reg.m.size, protRW)
+	if err != nil {
+		return nil, err
+	}
+	buf := stage.bytes()
+	copy(buf, reg.m.bytes())
+	copy(buf[off:], code)
+	if err := mprotect(stage.addr, stage.size, protRX); err != nil {
+		munmap(stage)
+		return nil, err
+	}
+	cleanDataCache(uintptr(stage.addr)+uintptr(off), len(code))
+	if err := mremapOver(stage, reg.m); err != nil {
+		munmap(stage)
+		return nil, err
+	}
+	invalidateInstructionCache(uintptr(reg.m.addr)+uintptr(off), len(code))
+	reg.used = off + len(code)
+	reg.refs++
+	img := &Image{base: unsafe.Add(reg.m.addr, off), size: len(code), arena: a, reg: reg}
+	img.entry.Store(uintptr(img.base))
+	a.live++
+	return img, nil
 }
 
 // LoadBatch copies several pieces of code into sealed images that share
@@ -221,21 +275,28 @@ func (a *Arena) LoadBatch(codes [][]byte) ([]*Image, error) {
 	if total == 0 {
 		return nil, ErrEmptyCode
 	}
-	size := roundUp(total, a.page)
-
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
 		return nil, ErrClosed
 	}
 	a.reclaimLocked()
+	return a.loadSealedLocked(codes)
+}
+
+func (a *Arena) loadSealedLocked(codes [][]byte) ([]*Image, error) {
+	total := 0
+	for _, c := range codes {
+		total = roundUp(total, imageAlign) + len(c)
+	}
+	size := roundUp(total, a.page)
 	m, err := a.sealedRegionLocked(size)
 	if err != nil {
 		return nil, err
 	}
 	buf := m.bytes()
 	fillTraps(buf)
-	reg := &region{m: m, refs: len(codes)}
+	reg := &region{m: m, refs: len(codes), used: total}
 	imgs := make([]*Image, len(codes))
 	off := 0
 	for i, c := range codes {
@@ -555,6 +616,9 @@ func (a *Arena) freeSealedLocked(img *Image) {
 	if reg.refs > 0 {
 		return
 	}
+	if a.open == reg {
+		a.open = nil
+	}
 	m := reg.m
 	if a.opts.TrapFreed {
 		if mprotect(m.addr, m.size, protRW) == nil {
@@ -597,7 +661,7 @@ func (a *Arena) Close() error {
 	for _, m := range a.sealedPool {
 		munmap(m)
 	}
-	a.chunks, a.sealedPool = nil, nil
+	a.chunks, a.sealedPool, a.open = nil, nil, nil
 	a.mapped, a.pooled = 0, 0
 	return nil
 }

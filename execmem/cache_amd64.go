@@ -6,5 +6,9 @@ package execmem
 // patches comes from membarrier SYNC_CORE.
 func syncInstructionCache(rw, rx uintptr, n int) {}
 
+func cleanDataCache(addr uintptr, n int) {}
+
+func invalidateInstructionCache(addr uintptr, n int) {}
+
 // trapWord is int3 repeated: executing any byte of filled memory traps.
 const trapWord = 0xcccccccc

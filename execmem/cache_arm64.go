@@ -26,18 +26,33 @@ func readCacheLines() {
 // The line sizes come from CTR_EL0; IDC/DIC let hardware skip either half.
 // qemu-user treats all of this as no-ops (see PatchSync).
 func syncInstructionCache(rw, rx uintptr, n int) {
+	cleanDataCache(rw, n)
+	invalidateInstructionCache(rx, n)
+}
+
+// cleanDataCache cleans [addr, addr+n) to the point of unification.
+func cleanDataCache(addr uintptr, n int) {
 	if n <= 0 {
 		return
 	}
 	lineOnce.Do(readCacheLines)
 	if !idcBit {
-		for p := rw &^ (dLine - 1); p < rw+uintptr(n); p += dLine {
+		for p := addr &^ (dLine - 1); p < addr+uintptr(n); p += dLine {
 			dcCVAU(p)
 		}
 	}
 	dsbISH()
+}
+
+// invalidateInstructionCache drops instruction-cache lines for
+// [addr, addr+n) on every core of the inner-shareable domain.
+func invalidateInstructionCache(addr uintptr, n int) {
+	if n <= 0 {
+		return
+	}
+	lineOnce.Do(readCacheLines)
 	if !dicBit {
-		for p := rx &^ (iLine - 1); p < rx+uintptr(n); p += iLine {
+		for p := addr &^ (iLine - 1); p < addr+uintptr(n); p += iLine {
 			icIVAU(p)
 		}
 	}

@@ -33,7 +33,10 @@ func testPatchSync() execmem.PatchSync {
 func newArena(t *testing.T) *execmem.Arena {
 	t.Helper()
 	a := execmem.New(execmem.Options{PatchSync: testPatchSync(), TrapFreed: true})
-	t.Cleanup(func() { a.Synchronize() })
+	t.Cleanup(func() {
+		a.Synchronize()
+		a.Close() // fails with ErrBusy if a test kept images: the memory then stays mapped
+	})
 	return a
 }
 
@@ -115,6 +118,29 @@ func TestSmallImagesSharePages(t *testing.T) {
 		}
 		if len(pages) > 2 {
 			t.Errorf("16 tiny images spread over %d pages, want them packed", len(pages))
+		}
+		for _, img := range imgs {
+			a.Retire(img)
+		}
+	})
+	t.Run("sealed, loaded one by one", func(t *testing.T) {
+		var imgs []*execmem.Image
+		for i := range 16 {
+			img, err := a.Load(retConst(uint32(100 + i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			imgs = append(imgs, img)
+		}
+		pages := map[uintptr]int{}
+		for i, img := range imgs { // the earlier images survive every append
+			pages[img.Addr()/page]++
+			if got := run(t, img, 0); got != uint64(100+i) {
+				t.Errorf("image %d returned %d", i, got)
+			}
+		}
+		if len(pages) > 2 {
+			t.Errorf("16 tiny sealed images spread over %d pages, want them packed", len(pages))
 		}
 		for _, img := range imgs {
 			a.Retire(img)
@@ -433,6 +459,54 @@ func TestPatchStress(t *testing.T) {
 		seen[2] += c[2]
 	}
 	t.Logf("%d patches; calls reached target A %d times, target B %d times", patches, seen[1], seen[2])
+}
+
+// TestSealedAppendWhileRunning: appending to a sealed page replaces the
+// page under threads that are executing other images on it.
+func TestSealedAppendWhileRunning(t *testing.T) {
+	appends := 400
+	if runtime.GOARCH != "amd64" || testing.Short() {
+		appends = 100
+	}
+	a := newArena(t)
+	first, err := a.Load(spinThenRet(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stop atomic.Bool
+	var bad atomic.Uint64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				if got := nativecall.Call(first.Entry(), 50); got != 7 {
+					bad.Store(got)
+				}
+			}
+		}()
+	}
+	var imgs []*execmem.Image
+	for i := range appends {
+		img, err := a.Load(retConst(uint32(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, img)
+	}
+	stop.Store(true)
+	wg.Wait()
+	if b := bad.Load(); b != 0 {
+		t.Fatalf("a run of the first image returned %d during appends", b)
+	}
+	for i, img := range imgs {
+		if got := run(t, img, 0); got != uint64(i) {
+			t.Fatalf("appended image %d returned %d", i, got)
+		}
+		a.Retire(img)
+	}
+	a.Retire(first)
 }
 
 // TestRetireWhileRunning: runners loop through published images while a

@@ -69,6 +69,18 @@ func munmap(m mapping) error {
 	return nil
 }
 
+// mremapOver atomically replaces the pages at dst with the mapping src (of
+// the same size), which disappears from its old address. Threads running
+// code at dst see either the old or the new pages, never a hole.
+func mremapOver(src, dst mapping) error {
+	_, _, e := unix.Syscall6(unix.SYS_MREMAP, uintptr(src.addr), uintptr(src.size), uintptr(dst.size),
+		unix.MREMAP_MAYMOVE|unix.MREMAP_FIXED, uintptr(dst.addr), 0)
+	if e != 0 {
+		return fmt.Errorf("execmem: mremap over %p: %w", dst.addr, e)
+	}
+	return nil
+}
+
 func mprotect(addr unsafe.Pointer, size int, prot int) error {
 	if err := unix.Mprotect(unsafe.Slice((*byte)(addr), size), prot); err != nil {
 		return fmt.Errorf("execmem: mprotect %p+%d: %w", addr, size, err)
