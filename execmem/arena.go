@@ -7,8 +7,10 @@
 // There are two ways to hold code:
 //
 //   - Sealed images (Load, LoadBatch) are written into private anonymous
-//     pages that are then made read-execute. They can never change. A batch
-//     shares pages; freed regions are pooled and reused.
+//     pages that are then made read-execute. They can never change. Small
+//     images share a page: Load appends to it by sealing a modified copy and
+//     mremapping the copy over the original, so the page is never writable;
+//     a batch shares pages; freed regions are pooled and reused.
 //   - Patchable images (LoadPatchable) live in a memfd mapped twice, a
 //     read-write alias for stores and a read-execute alias for running.
 //     Many small images share a page; Patch32/Patch64 replace one naturally
