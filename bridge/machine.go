@@ -133,16 +133,16 @@ func putMachine(m *machine) {
 // pool round trip. Pinning across native code is sound only because no Go
 // code runs inside a call without helpers: the goroutine cannot block,
 // yield or be preempted there (native code is never preempted anyway), so
-// nothing else can run on this P and reach its machine. ok is false when
+// nothing else can run on this P and reach its machine. ran is false when
 // the P has no machine yet; the caller then takes the pool path.
-func runPinned(img *execmem.Image, args *Args) (r0 uint64, err error, ok bool) {
+func runPinned(img *execmem.Image, args *Args) (r0 uint64, ran bool, err error) {
 	pid := procPin()
 	if pid < len(pcaches) {
 		if m := pcaches[pid].own; m != nil {
 			c := m.prepare(nil, args)
 			r0, err = c.outcome(enter(c, img), nil)
 			procUnpin()
-			return r0, err, true
+			return r0, true, err
 		}
 	}
 	procUnpin()
@@ -150,7 +150,7 @@ func runPinned(img *execmem.Image, args *Args) (r0 uint64, err error, ok bool) {
 	// the next helper-less run; the mapping is done unpinned.
 	m, err := newMachine()
 	if err != nil {
-		return 0, nil, false
+		return 0, false, nil // the pool path reports the error
 	}
 	pid = procPin()
 	if pid < len(pcaches) && pcaches[pid].own == nil {
@@ -161,7 +161,7 @@ func runPinned(img *execmem.Image, args *Args) (r0 uint64, err error, ok bool) {
 	if m != nil {
 		putFree(m)
 	}
-	return 0, nil, false
+	return 0, false, nil
 }
 
 func putFree(m *machine) {

@@ -26,7 +26,7 @@ func Run(img *execmem.Image, h *Helpers, args Args) (uint64, error) {
 		return 0, ErrNilImage
 	}
 	if h.Len() == 0 && !raceEnabled {
-		if r0, err, ok := runPinned(img, &args); ok {
+		if r0, ran, err := runPinned(img, &args); ran {
 			return r0, err
 		}
 	}
