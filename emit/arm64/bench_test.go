@@ -1,6 +1,7 @@
 package arm64
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -116,5 +117,81 @@ func BenchmarkCompile(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*slots), "ns/slot")
 			b.ReportMetric(float64(bytes)/float64(slots), "bytes/slot")
 		})
+	}
+}
+
+// straightProgram returns an n-slot program made of the main bodies of generated
+// programs (local calls replaced by moves, jumps past the end sent to the final
+// exit), the same shape emit/amd64's BenchmarkCompile uses, so the two back ends'
+// figures compare.
+func straightProgram(n int) []isa.Instruction {
+	g := progen.New(1, progen.Options{})
+	var out []isa.Instruction
+	mov := func(imm int32) isa.Instruction {
+		return isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: imm}
+	}
+	for len(out) < n {
+		for _, in := range g.Program() {
+			if in.IsExit() {
+				break
+			}
+			if in.IsLocalCall() {
+				in = mov(1)
+			}
+			out = append(out, in)
+		}
+	}
+	out = out[:n-1]
+	if out[n-2].IsLdImm64() { // do not cut an lddw in half
+		out[n-2] = mov(2)
+	}
+	out = append(out, isa.Instruction{Opcode: isa.OpExit})
+	last := len(out) - 1
+	for i := range out {
+		if !out[i].IsJump() || i+1+int(out[i].JumpOffset()) <= last {
+			continue
+		}
+		if out[i].Opcode == isa.OpJa32 {
+			out[i].Imm = int32(last - 1 - i)
+		} else {
+			out[i].Off = int16(last - 1 - i)
+		}
+	}
+	return out
+}
+
+// BenchmarkCompileSizes reports compile time and code size per BPF instruction for
+// programs of 2 (the fixed cost) to 100,000 slots.
+func BenchmarkCompileSizes(b *testing.B) {
+	be := &Backend{GateEntryDisp: 40, Atomics: AtomicLSE}
+	for _, n := range []int{2, 1000, 10000, 100000} {
+		insns := straightProgram(max(n, 3))
+		if n == 2 {
+			insns = []isa.Instruction{{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 1}, {Opcode: isa.OpExit}}
+		}
+		if err := isa.Validate(insns); err != nil {
+			b.Fatal(err)
+		}
+		for _, mode := range []struct {
+			name string
+			opts emit.Options
+		}{
+			{"prevalidated", emit.Options{Prevalidated: true}},
+			{"blind", emit.Options{Blind: true}},
+		} {
+			b.Run(fmt.Sprintf("insns=%d/%s", n, mode.name), func(b *testing.B) {
+				size := 0
+				b.ReportAllocs()
+				for b.Loop() {
+					img, err := emit.Compile(insns, mode.opts, be)
+					if err != nil {
+						b.Fatal(err)
+					}
+					size = len(img.Code)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/insn")
+				b.ReportMetric(float64(size)/float64(n), "bytes/insn")
+			})
+		}
 	}
 }
