@@ -296,16 +296,22 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	}
 	img := &Image{Code: code, Blinded: opts.Blind}
 	img.Slots = make([]int, len(insns)+1)
-	for i := range img.Slots {
-		img.Slots[i] = -1
-	}
-	for j := len(s.Insns) - 1; j >= 0; j-- { // the first stream slot of each program slot wins
-		img.Slots[s.Orig[j]] = c.Buf.LabelOffset(c.Label(int32(j)))
-	}
 	img.Slots[len(insns)] = len(code)
-	for i := len(insns) - 1; i >= 0; i-- { // slots without code of their own (a blinded lddw's second half)
-		if img.Slots[i] < 0 {
-			img.Slots[i] = img.Slots[i+1]
+	if s == &c.plain { // stream slot i is program slot i
+		for i := range insns {
+			img.Slots[i] = c.Buf.LabelOffset(c.Label(int32(i)))
+		}
+	} else {
+		for i := range insns {
+			img.Slots[i] = -1
+		}
+		for j := len(s.Insns) - 1; j >= 0; j-- { // the first stream slot of each program slot wins
+			img.Slots[s.Orig[j]] = c.Buf.LabelOffset(c.Label(int32(j)))
+		}
+		for i := len(insns) - 1; i >= 0; i-- { // slots without code of their own (a blinded lddw's second half)
+			if img.Slots[i] < 0 {
+				img.Slots[i] = img.Slots[i+1]
+			}
 		}
 	}
 	for f, fn := range c.Funcs {
