@@ -3,8 +3,8 @@ package verifier
 import (
 	"errors"
 	"fmt"
-	"os"
 	"math/rand"
+	"os"
 	"testing"
 
 	"github.com/bpfjit/bpfjit/interp"
