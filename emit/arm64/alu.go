@@ -375,39 +375,55 @@ func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
 
 // bitmaskNear looks for a 64-bit bitmask immediate that agrees with v in all but
 // at most maxDiff-1 halfwords, so that orr plus movk beats movz/movn plus movk.
-// Candidates replace halfwords of v by copies of another halfword of v, which is
-// how repeating patterns with a few odd halfwords arise in practice.
+// Only candidates that can agree in enough halfwords are tried: a halfword of v
+// replicated (element of 16 bits or less) when it occurs often enough, either
+// 32-bit half replicated (32-bit element), and, when one halfword of v is the
+// odd one out, v with that halfword set to 0x0000 or 0xffff (a 64-bit run).
 func bitmaskNear(v uint64, maxDiff int) (uint64, bool) {
+	var h [4]uint16
+	for k := range h {
+		h[k] = uint16(v >> (16 * k))
+	}
+	need := 4 - (maxDiff - 1) // halfwords a useful candidate shares with v
 	best, bestDiff := uint64(0), maxDiff
 	try := func(p uint64) {
-		if _, _, _, ok := EncodeBitmask(W64, p); !ok {
-			return
-		}
 		d := 0
-		for h := 0; h < 4; h++ {
-			if uint16(v>>(16*h)) != uint16(p>>(16*h)) {
+		for k := range h {
+			if h[k] != uint16(p>>(16*k)) {
 				d++
 			}
 		}
-		if d < bestDiff {
+		if d >= bestDiff {
+			return
+		}
+		if _, _, _, ok := EncodeBitmask(W64, p); ok {
 			best, bestDiff = p, d
 		}
 	}
-	for src := 0; src < 4; src++ {
-		c := uint64(uint16(v >> (16 * src)))
-		// Replicate one halfword everywhere.
-		try(c * 0x0001000100010001)
-		// Replace single halfwords by the chosen one.
-		for dst := 0; dst < 4; dst++ {
-			if dst != src {
-				p := v&^(0xffff<<(16*dst)) | c<<(16*dst)
-				try(p)
+	for k, c := range h {
+		n := 0
+		for _, o := range h {
+			if o == c {
+				n++
 			}
 		}
+		first := true
+		for j := 0; j < k; j++ {
+			first = first && h[j] != c
+		}
+		if first && n >= need {
+			try(uint64(c) * 0x0001000100010001)
+		}
 	}
-	// Replicate the low or high 32-bit word.
 	lo, hi := v&0xffffffff, v>>32
 	try(lo | lo<<32)
 	try(hi | hi<<32)
+	if need >= 3 {
+		for k := range h {
+			clear := v &^ (0xffff << (16 * k))
+			try(clear)
+			try(clear | 0xffff<<(16*k))
+		}
+	}
 	return best, bestDiff < maxDiff
 }
