@@ -1,4 +1,4 @@
-// Package bpfjit compiles BPF programs (RFC 9669, ISA v4 included) to native amd64 code
+// Package bpfjit compiles BPF programs (RFC 9669, ISA v4 included) to native amd64 or arm64 code
 // and runs them from Go, without cgo.
 //
 //	p, err := bpfjit.Load(prog, bpfjit.Unverified(), bpfjit.WithHelpers(helpers))

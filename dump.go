@@ -7,29 +7,46 @@ import (
 
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/isa/asm"
+	"golang.org/x/arch/arm64/arm64asm"
 	"golang.org/x/arch/x86/x86asm"
 )
 
-// Dump writes every BPF instruction followed by the native instructions it became, with
-// each function's prologue and epilogue, decoded with x86asm (amd64 code only).
-func (p *Program) Dump(w io.Writer) error {
-	if runtime.GOARCH != "amd64" {
-		return fmt.Errorf("bpfjit: Dump decodes amd64 code only, not %s", runtime.GOARCH)
+// decodeOne decodes the instruction at the start of b (at offset off in the image) and
+// returns its length and text.
+func decodeOne(b []byte, off int) (int, string, error) {
+	switch runtime.GOARCH {
+	case "amd64":
+		in, err := x86asm.Decode(b, 64)
+		if err != nil {
+			return 0, "", err
+		}
+		return in.Len, x86asm.IntelSyntax(in, uint64(off), nil), nil
+	case "arm64":
+		in, err := arm64asm.Decode(b)
+		if err != nil {
+			return 0, "", err
+		}
+		return 4, arm64asm.GNUSyntax(in), nil
 	}
+	return 0, "", fmt.Errorf("bpfjit: no disassembler for %s", runtime.GOARCH)
+}
+
+// Dump writes every BPF instruction followed by the native instructions it became, with
+// each function's prologue and epilogue (decoded with x86asm on amd64, arm64asm on arm64).
+func (p *Program) Dump(w io.Writer) error {
 	code := p.image.Code
 	ranges := p.NativeRanges()
 	native := func(r Range) error {
 		for off := r.Start; off < r.End; {
-			in, err := x86asm.Decode(code[off:r.End], 64)
+			n, text, err := decodeOne(code[off:r.End], off)
 			if err != nil {
 				_, err := fmt.Fprintf(w, "\t%6x  %x\t(bad: %v)\n", off, code[off:r.End], err)
 				return err
 			}
-			text := x86asm.IntelSyntax(in, uint64(off), nil)
-			if _, err := fmt.Fprintf(w, "\t%6x  %-22x %s\n", off, code[off:off+in.Len], text); err != nil {
+			if _, err := fmt.Fprintf(w, "\t%6x  %-22x %s\n", off, code[off:off+n], text); err != nil {
 				return err
 			}
-			off += in.Len
+			off += n
 		}
 		return nil
 	}
