@@ -1,3 +1,5 @@
+//go:build linux
+
 #include "textflag.h"
 #include "funcdata.h"
 #include "go_asm.h"

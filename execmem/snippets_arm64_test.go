@@ -1,3 +1,5 @@
+//go:build linux
+
 package execmem_test
 
 import "encoding/binary"
