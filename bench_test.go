@@ -232,3 +232,24 @@ func BenchmarkALULoop32(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLoadFixedCost is the end-to-end cost of Load + Close for a 2-instruction program
+// (compile, executable memory, retire), unverified and verified.
+func BenchmarkLoadFixedCost(b *testing.B) {
+	insns := []isa.Instruction{{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 1}, {Opcode: isa.OpExit}}
+	for _, verified := range []bool{false, true} {
+		b.Run(fmt.Sprintf("verified=%v", verified), func(b *testing.B) {
+			var opts []bpfjit.Option
+			if !verified {
+				opts = append(opts, bpfjit.Unverified())
+			}
+			for b.Loop() {
+				p, err := bpfjit.LoadInstructions(insns, opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				p.Close()
+			}
+		})
+	}
+}
