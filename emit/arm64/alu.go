@@ -373,6 +373,9 @@ func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
 	return s, nil
 }
 
+// MovImm64 is MovImm(W64, rd, v): the shortest sequence setting all of rd to v.
+func MovImm64(rd Reg, v uint64) (Seq, error) { return MovImm(W64, rd, v) }
+
 // bitmaskNear looks for a 64-bit bitmask immediate that agrees with v in all but
 // at most maxDiff-1 halfwords, so that orr plus movk beats movz/movn plus movk.
 // Only candidates that can agree in enough halfwords are tried: a halfword of v

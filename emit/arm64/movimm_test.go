@@ -218,6 +218,16 @@ func TestMovImmGoldenSequences(t *testing.T) {
 	}
 }
 
+func TestMovImm64IsTheW64Form(t *testing.T) {
+	for _, v := range []uint64{0, 0x1234, ^uint64(0), 0x123456789abcdef0} {
+		a, errA := MovImm64(X4, v)
+		b, errB := MovImm(W64, X4, v)
+		if errA != nil || errB != nil || a.Len() != b.Len() || a.insts != b.insts {
+			t.Errorf("MovImm64(%#x) = %08x, MovImm(W64) = %08x", v, a.Insts(), b.Insts())
+		}
+	}
+}
+
 func TestMovImmRejects(t *testing.T) {
 	cases := []struct {
 		name string
