@@ -57,7 +57,7 @@ func EncodeBitmask(w Width, v uint64) (n, immr, imms uint32, ok bool) {
 	}
 	immr = uint32(rot)
 	imms = uint32((^(e-1)<<1)&0x3f) | uint32(ones-1) // high bits of imms encode e
-	return n, immr, imms, true // a W32 value replicates, so e <= 32 and n == 0
+	return n, immr, imms, true                       // a W32 value replicates, so e <= 32 and n == 0
 }
 
 // DecodeBitmask is the inverse of EncodeBitmask (the Arm ARM's DecodeBitMasks for
