@@ -244,6 +244,21 @@ func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
 	*c = (*c)[:start+n]
 }
 
+// rr is the fast path of modrm for the most common form: a one-byte opcode with register
+// operands and no prefix other than REX (8-bit operands excluded).
+func (c *Code) rr(w bool, op byte, reg, rm Reg) {
+	rex := reg.hi()<<2 | rm.hi()
+	if w {
+		rex |= 0x08
+	}
+	m := 0xc0 | reg.low3()<<3 | rm.low3()
+	if rex != 0 {
+		*c = append(*c, 0x40|rex, op, m)
+		return
+	}
+	*c = append(*c, op, m)
+}
+
 // opreg emits an instruction whose register is in the low bits of the opcode (push, pop,
 // bswap, mov r, imm).
 func (c *Code) opreg(f flags, op uint16, r Reg) {
@@ -264,6 +279,10 @@ func (c *Code) opreg(f flags, op uint16, r Reg) {
 
 // ALU emits dst op= src (op may be CMP, which only sets flags).
 func (c *Code) ALU(op ALUOp, w Width, dst, src Reg) {
+	if w >= W32 {
+		c.rr(w == W64, byte(op)<<3|1, src, dst)
+		return
+	}
 	c.modrm(widthFlags(w), uint16(op)<<3|1, src, regOp(dst))
 }
 
@@ -291,7 +310,13 @@ func (c *Code) ALUMemImm(op ALUOp, w Width, m Mem, imm int32) {
 }
 
 // Test emits test a, b.
-func (c *Code) Test(w Width, a, b Reg) { c.modrm(widthFlags(w), 0x85, b, regOp(a)) }
+func (c *Code) Test(w Width, a, b Reg) {
+	if w >= W32 {
+		c.rr(w == W64, 0x85, b, a)
+		return
+	}
+	c.modrm(widthFlags(w), 0x85, b, regOp(a))
+}
 
 // TestImm emits test r, imm32 (sign-extended for W64).
 func (c *Code) TestImm(w Width, r Reg, imm int32) {
@@ -363,7 +388,13 @@ func (c *Code) Bswap(w Width, r Reg) {
 // ---- moves ----
 
 // Mov emits dst = src; the W32 form zero-extends into the upper half.
-func (c *Code) Mov(w Width, dst, src Reg) { c.modrm(widthFlags(w), 0x89, src, regOp(dst)) }
+func (c *Code) Mov(w Width, dst, src Reg) {
+	if w >= W32 {
+		c.rr(w == W64, 0x89, src, dst)
+		return
+	}
+	c.modrm(widthFlags(w), 0x89, src, regOp(dst))
+}
 
 // MovImm32 emits mov dst32, imm: dst = zero-extended imm (5 or 6 bytes).
 func (c *Code) MovImm32(dst Reg, imm uint32) {
