@@ -249,12 +249,15 @@ func (a *Arena) appendSealedLocked(reg *region, code []byte) (*Image, error) {
 		munmap(stage)
 		return nil, err
 	}
-	cleanDataCache(uintptr(stage.addr)+uintptr(off), len(code))
+	// The whole copy is new physical memory: all of it, not just the new
+	// image, must reach the point of unification before any thread can
+	// fetch from it, and no stale line may survive for any of its addresses.
+	cleanDataCache(uintptr(stage.addr), stage.size)
 	if err := mremapOver(stage, reg.m); err != nil {
 		munmap(stage)
 		return nil, err
 	}
-	invalidateInstructionCache(uintptr(reg.m.addr)+uintptr(off), len(code))
+	invalidateInstructionCache(uintptr(reg.m.addr), reg.m.size)
 	reg.used = off + len(code)
 	reg.refs++
 	img := &Image{base: unsafe.Add(reg.m.addr, off), size: len(code), arena: a, reg: reg}
@@ -394,6 +397,8 @@ func (c *chunk) release(off, n int) {
 }
 
 // LoadPatchable copies code into a patchable image in dual-mapped memory.
+// Like every image it starts on a 64-byte boundary, so a patch site that is
+// naturally aligned within the code is naturally aligned in memory.
 func (a *Arena) LoadPatchable(code []byte) (*Image, error) {
 	if len(code) == 0 {
 		return nil, ErrEmptyCode
