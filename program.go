@@ -1,6 +1,7 @@
 package bpfjit
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -45,7 +46,7 @@ func load(p *isa.Program, c *config) (*Program, error) {
 		if err != nil {
 			return nil, &emit.Error{Index: r.Slot, Err: err, Detail: "resolving map reference"}
 		}
-		putUint64(ei.Code[r.Off:], v)
+		binary.LittleEndian.PutUint64(ei.Code[r.Off:], v)
 	}
 	var helpers *bridge.Helpers
 	if len(c.helpers) > 0 || c.budget > 0 {
@@ -75,12 +76,6 @@ func load(p *isa.Program, c *config) (*Program, error) {
 	// A Program dropped without Close must not leak executable memory.
 	runtime.SetFinalizer(prog, func(p *Program) { p.Close() })
 	return prog, nil
-}
-
-func putUint64(b []byte, v uint64) {
-	for i := 0; i < 8; i++ {
-		b[i] = byte(v >> (8 * i))
-	}
 }
 
 // Run executes the program with r1 pointing at mem (0 when mem is empty) and r2 = len(mem),

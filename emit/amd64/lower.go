@@ -1,7 +1,6 @@
 package amd64
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/bpfjit/bpfjit/emit"
@@ -545,6 +544,3 @@ func (b *Backend) jump(c *emit.Compiler, f *emit.Func, i int, in isa.Instruction
 	c.Buf.AddBranch(kindJcc, uint8(cc), c.Label(c.S.Target[i]))
 	return nil
 }
-
-// putImm64 is how a loader fills a Reloc.
-func PutImm64(code []byte, off int, v uint64) { binary.LittleEndian.PutUint64(code[off:], v) }
