@@ -9,15 +9,21 @@ import (
 
 // Patch32 atomically replaces the naturally aligned 4-byte word at byte
 // offset off of a patchable image (one arm64 instruction) and makes every
-// thread see it; see PatchSync for the guarantee.
+// thread see it; see PatchSync for the guarantee. The architecture allows
+// an instruction to be replaced while other cores may execute it only when
+// both the old and the new instruction are B, BL, NOP, BRK, SVC, HVC, SMC
+// or ISB (Arm ARM, "concurrent modification and execution of
+// instructions"); patch sites must be built from those.
 func (img *Image) Patch32(off int, v uint32) error {
 	return img.patch(off, 4, func(p unsafe.Pointer) { atomic.StoreUint32((*uint32)(p), v) })
 }
 
 // Patch64 atomically replaces the naturally aligned 8-byte word at byte
 // offset off of a patchable image (on amd64 the word holding a patch site,
-// e.g. a 5-byte call padded into one aligned word) and makes every thread
-// see it; see PatchSync for the guarantee.
+// e.g. a 5-byte call or jmp, or a 5-byte nop, padded into one aligned word)
+// and makes every thread see it; see PatchSync for the guarantee. A thread
+// decoding the site sees all 8 old or all 8 new bytes, so the site must
+// hold whole instructions in both versions (TestPatchStress).
 func (img *Image) Patch64(off int, v uint64) error {
 	return img.patch(off, 8, func(p unsafe.Pointer) { atomic.StoreUint64((*uint64)(p), v) })
 }
