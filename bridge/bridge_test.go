@@ -4,6 +4,7 @@ package bridge_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/bpfjit/bpfjit/bridge"
@@ -187,5 +188,37 @@ func TestMachineRunsBackToBack(t *testing.T) {
 	}
 	if after := bridge.Stats(); after.InUse != before.InUse-1 {
 		t.Errorf("stacks in use %d -> %d, want one fewer after Release", before.InUse, after.InUse)
+	}
+}
+
+func TestHelperTables(t *testing.T) {
+	if _, err := bridge.NewHelpers(make([]bridge.Helper, bridge.MaxHelpers+1)); err == nil {
+		t.Error("a table larger than MaxHelpers was accepted")
+	}
+	var nilTable *bridge.Helpers
+	if nilTable.Len() != 0 {
+		t.Error("a nil table has entries")
+	}
+	// The table is a copy: changing the caller's slice changes nothing.
+	fns := []bridge.Helper{func(_, _, _, _, _ uint64) uint64 { return 1 }}
+	h := helpers(t, fns...)
+	fns[0] = func(_, _, _, _, _ uint64) uint64 { return 2 }
+	if got, err := bridge.Run(load(t, progCallHelper(0)), h, bridge.Args{}); err != nil || got != 1 {
+		t.Errorf("Run = %d, %v; want the helper from construction time (1)", got, err)
+	}
+}
+
+func TestHelperPanicErrorCarriesTheStack(t *testing.T) {
+	h := helpers(t, nil, func(_, _, _, _, _ uint64) uint64 { panic("with a stack") })
+	_, err := bridge.Run(load(t, progCallHelper(1)), h, bridge.Args{})
+	var pe *bridge.HelperPanicError
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %v, want HelperPanicError", err)
+	}
+	if !strings.Contains(string(pe.Stack), "TestHelperPanicErrorCarriesTheStack") {
+		t.Errorf("panic stack does not show the helper:\n%s", pe.Stack)
+	}
+	if want := "bridge: helper 1 panicked: with a stack"; err.Error() != want {
+		t.Errorf("message %q, want %q", err.Error(), want)
 	}
 }
