@@ -49,10 +49,12 @@
 // context: the SysV callee-saved set) and clobbers rax, rcx, rdx, rsi, rdi,
 // r8, r9, r10, r11, the flags and all vector registers. The gate address in
 // the Context never changes for the life of the process, so a JIT may also
-// embed it (GateEntry()) and call it with `mov r11, imm64; call r11`-style
-// sequences, but the memory-indirect call above is the contract. An index
-// with no helper makes Run return *UnknownHelperError (the native frames are
-// abandoned; nothing after the call runs).
+// embed it (GateEntry()) and call it with `mov r10, imm64; call r10` (not
+// r11: it carries the id), but the memory-indirect call above is the
+// contract. An id with no helper (r11 is compared unsigned, all 64 bits,
+// against the table length) ends the run at once without entering Go: Run
+// returns *UnknownHelperError and nothing after the call runs. The stack
+// needs no particular alignment at a helper call.
 //
 // # Native calling contract, arm64
 //
