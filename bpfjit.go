@@ -111,8 +111,14 @@ func WithStackDepths(d []int) Option {
 // therefore must not call itself.
 func WithBudget(n uint64) Option { return func(c *config) { c.budget = n } }
 
+// ErrNilProgram is returned by Load and LoadSpec for a nil program.
+var ErrNilProgram = errors.New("bpfjit: nil program")
+
 // Load compiles p and makes it runnable.
 func Load(p *isa.Program, opts ...Option) (*Program, error) {
+	if p == nil {
+		return nil, ErrNilProgram
+	}
 	var c config
 	for _, o := range opts {
 		o(&c)
@@ -162,6 +168,9 @@ func (c *config) budgetHelper() int32 {
 // table; lddw instructions referencing them are resolved by WithMapResolver (src
 // isa.PseudoMapIdx or isa.PseudoMapIdxValue, imm = index into the table).
 func LoadSpec(spec *ebpf.ProgramSpec, opts ...Option) (*Program, error) {
+	if spec == nil {
+		return nil, ErrNilProgram
+	}
 	p, err := ebpfimport.FromInstructions(spec.Instructions)
 	if err != nil {
 		return nil, err
