@@ -462,3 +462,38 @@ func testDumpDecodesEveryByte(t *testing.T) {
 		t.Errorf("dump has undecodable code:\n%s", out)
 	}
 }
+
+// Closing a program while other goroutines run it: every run either completes with the
+// right result or reports ErrClosed; the code is unmapped only after running ones leave.
+func TestCloseWhileRunning(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		p, err := bpfjit.LoadInstructions(mustAssemble(t, `
+			mov %r0, 0
+		loop:
+			add %r0, 1
+			jlt %r0, 20000, loop
+			exit`), bpfjit.Unverified())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 50; i++ {
+					got, err := p.Run(nil)
+					if errors.Is(err, bpfjit.ErrClosed) {
+						return
+					}
+					if err != nil || got != 20000 {
+						t.Errorf("run: %d, %v", got, err)
+						return
+					}
+				}
+			}()
+		}
+		p.Close()
+		wg.Wait()
+	}
+}
