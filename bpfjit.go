@@ -129,14 +129,28 @@ func Load(p *isa.Program, opts ...Option) (*Program, error) {
 			return nil, err
 		}
 		c.validated = true // Check ran isa.Validate
-		if c.stack == nil && len(facts.Subprogs) > 0 {
-			c.stack = make([]int, len(facts.Subprogs))
-			for i, s := range facts.Subprogs {
-				c.stack[i] = s.StackDepth
-			}
+		if c.stack == nil {
+			c.stack = verifiedDepths(p, facts)
 		}
 	}
 	return load(p, &c)
+}
+
+// verifiedDepths returns the verifier's stack depth of each function, or nil (full
+// 512-byte frames) when its function list is not exactly the JIT's.
+func verifiedDepths(p *isa.Program, facts *verifier.Facts) []int {
+	starts := isa.SubprogramStarts(p.Insns)
+	if len(starts) != len(facts.Subprogs) {
+		return nil
+	}
+	d := make([]int, len(starts))
+	for i, sp := range facts.Subprogs {
+		if sp.Start != starts[i] {
+			return nil
+		}
+		d[i] = sp.StackDepth
+	}
+	return d
 }
 
 // LoadInstructions is Load for a bare instruction slice.

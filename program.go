@@ -30,11 +30,6 @@ type Program struct {
 
 func load(p *isa.Program, c *config) (*Program, error) {
 	ei, err := compile(p, c)
-	if err != nil && c.stack != nil && errors.Is(err, emit.ErrStackDepth) {
-		// The verifier's function list did not match the JIT's: fall back to full frames.
-		c.stack = nil
-		ei, err = compile(p, c)
-	}
 	if err != nil {
 		return nil, err
 	}
