@@ -116,10 +116,6 @@ func shiftRange(b *Scalar, w int) (lo, hi uint64, ok bool) {
 // aluScalar computes the abstract result of `a op b` at 64 or 32 bits (off distinguishes
 // sdiv/smod and movsx).
 func aluScalar(op isa.ALUOp, off int16, a, b Scalar, is64 bool) Scalar {
-	w := 64
-	if !is64 {
-		w = 32
-	}
 	av, aok := a.Const()
 	bv, bok := b.Const()
 	if !is64 {
@@ -128,6 +124,37 @@ func aluScalar(op isa.ALUOp, off int16, a, b Scalar, is64 bool) Scalar {
 	}
 	if aok && (bok || op == isa.ALUNeg) {
 		return ConstScalar(EvalALU(op, off, av, bv, is64))
+	}
+	if op == isa.ALUMov {
+		return movScalar(off, b, is64)
+	}
+	r := aluScalarW(op, off, a, b, is64)
+	r.LenOK = false
+	if !is64 || (op != isa.ALUAdd && op != isa.ALUSub) {
+		return r
+	}
+	// x + k or x - k keeps x's relation to the length, shifted by k, when nothing wraps.
+	switch {
+	case a.LenOK && bok:
+		k := int64(bv)
+		if op == isa.ALUSub {
+			k = -k
+		}
+		inRange := k > -maxSlack && k < maxSlack
+		if inRange && (k >= 0 && a.Umax <= math.MaxUint64-uint64(k) || k < 0 && a.Umin >= uint64(-k)) {
+			r.relateLen(a.LenSlack - k)
+		}
+	case b.LenOK && aok && op == isa.ALUAdd && av < maxSlack && b.Umax <= math.MaxUint64-av:
+		r.relateLen(b.LenSlack - int64(av))
+	}
+	return r
+}
+
+// aluScalarW is aluScalar without constant folding or the length relation.
+func aluScalarW(op isa.ALUOp, off int16, a, b Scalar, is64 bool) Scalar {
+	w := 64
+	if !is64 {
+		w = 32
 	}
 	ta, tb := a.T, b.T
 	if !is64 {

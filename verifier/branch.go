@@ -279,9 +279,9 @@ func (v *verifier) condJump(i int, in isa.Instruction) error {
 			ok[0] = v.refineRegs(fall, in, negate(op), w, isX)
 		}
 	case w == 64 && (op == isa.JumpEQ || op == isa.JumpNE) && (isNullConst(&src) && dst.Type.IsPointer() || isNullConst(dst) && src.Type.IsPointer()):
-		p, reg := dst, in.Dst
+		p := dst
 		if !dst.Type.IsPointer() {
-			p, reg = &src, in.Src
+			p = &src
 		}
 		if p.Type.maybeNull() {
 			fall = v.cloneCur()
@@ -292,8 +292,8 @@ func (v *verifier) condJump(i int, in isa.Instruction) error {
 		}
 		if p.Type.maybeNull() {
 			id := p.ID // p points into one of the states being changed
-			markNull(nullState, reg, id, true)
-			markNull(nonNull, reg, id, false)
+			markNull(nullState, id, true)
+			markNull(nonNull, id, false)
 		} else {
 			// A pointer that is not maybe-null is never null.
 			if nullState == taken {
@@ -377,6 +377,7 @@ func (v *verifier) refineRegs(st *state, in isa.Instruction, op isa.JumpOp, w in
 	if !refine(op, &a.Val, &b.Val, w) {
 		return false
 	}
+	relateByCompare(op, &a.Val, &b.Val, w)
 	v.propagate(st, a)
 	if isX {
 		regs[in.Src].Val = b.Val
@@ -385,6 +386,49 @@ func (v *verifier) refineRegs(st *state, in isa.Instruction, op isa.JumpOp, w in
 		}
 	}
 	return true
+}
+
+// relateByCompare carries the length relation across `a op b` (true): a value below one
+// that is below the length is below the length too.
+func relateByCompare(op isa.JumpOp, a, b *Scalar, w int) {
+	if !a.LenOK && !b.LenOK {
+		return
+	}
+	if w == 32 && (a.Umax > math.MaxUint32 || b.Umax > math.MaxUint32) {
+		return // the low halves' order is not the values' order
+	}
+	switch op {
+	case isa.JumpSGT, isa.JumpSGE, isa.JumpSLT, isa.JumpSLE:
+		if a.Smin < 0 || b.Smin < 0 {
+			return // signed order is the unsigned order only for non-negative values
+		}
+		op = map[isa.JumpOp]isa.JumpOp{isa.JumpSGT: isa.JumpGT, isa.JumpSGE: isa.JumpGE, isa.JumpSLT: isa.JumpLT, isa.JumpSLE: isa.JumpLE}[op]
+	}
+	switch op {
+	case isa.JumpLT:
+		if b.LenOK {
+			a.relateLen(b.LenSlack + 1)
+		}
+	case isa.JumpLE:
+		if b.LenOK {
+			a.relateLen(b.LenSlack)
+		}
+	case isa.JumpGT:
+		if a.LenOK {
+			b.relateLen(a.LenSlack + 1)
+		}
+	case isa.JumpGE:
+		if a.LenOK {
+			b.relateLen(a.LenSlack)
+		}
+	case isa.JumpEQ:
+		if b.LenOK {
+			a.relateLen(b.LenSlack)
+		}
+		if a.LenOK {
+			b.relateLen(a.LenSlack)
+		}
+	}
 }
 
 // propagate copies a refined scalar to every register linked to it, and turns a proven
@@ -405,7 +449,7 @@ func (v *verifier) propagate(st *state, r *Reg) {
 }
 
 // markNull resolves a null check for every copy of the maybe-null pointer.
-func markNull(st *state, reg isa.Register, id uint32, isNull bool) {
+func markNull(st *state, id uint32, isNull bool) {
 	fix := func(o *Reg) {
 		if !o.Type.maybeNull() || o.ID != id {
 			return
@@ -421,7 +465,6 @@ func markNull(st *state, reg isa.Register, id uint32, isNull bool) {
 		}
 	}
 	st.forEachReg(fix)
-	_ = reg
 }
 
 // packetCompare learns packet ranges: on the branch where a packet pointer p is proven not

@@ -36,7 +36,15 @@ func genProgram(rng *rand.Rand, n int) []isa.Instruction {
 	body := len(out)
 	for len(out) < body+n {
 		left := body + n - len(out)
-		switch rng.Intn(12) {
+		switch rng.Intn(14) {
+		case 12, 13:
+			// An index compared with the length (or the length minus a constant), then
+			// used: the length relation at work.
+			k, p, l := reg(), reg(), reg()
+			ops := []isa.JumpOp{isa.JumpGE, isa.JumpGT, isa.JumpSGE}
+			out = append(out, movr(l, r2), add(l, -int32(rng.Intn(6))),
+				isa.Instruction{Opcode: isa.Jump(isa.ClassJMP, ops[rng.Intn(len(ops))], isa.SourceX), Dst: k, Src: l, Off: 3},
+				movr(p, r1), addr(p, k), ldx(sizes[rng.Intn(4)], reg(), p, int16(rng.Intn(6)-1)))
 		case 0, 1:
 			out = append(out, ldx(sizes[rng.Intn(4)], reg(), r1, int16(rng.Intn(24)-4)))
 		case 2:
@@ -99,7 +107,7 @@ func genProgram(rng *rand.Rand, n int) []isa.Instruction {
 // interpreter: every random program the verifier accepts must run on random memory without
 // touching a byte outside its region or stack.
 func TestAcceptedProgramsStayInBounds(t *testing.T) {
-	seed, n := int64(7), 30000
+	seed, n := int64(7), 60000
 	if testing.Short() {
 		n = 3000
 	}

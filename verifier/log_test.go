@@ -47,7 +47,7 @@ func TestVerboseLogLevels(t *testing.T) {
 		t.Errorf("level 1 log should list instructions without states:\n%s", l1.Log)
 	}
 	l2, _ := Check(p, Options{LogLevel: 2})
-	if !strings.Contains(l2.Log, "    R0=0x0 R1=mem R2=scalar(umax=0xffffffff)#1 R10=fp0 mem_range=0") ||
+	if !strings.Contains(l2.Log, "    R0=0x0 R1=mem R2=scalar(umax=0xffffffff,len-0)#1 R10=fp0 mem_range=0") ||
 		!strings.Contains(l2.Log, "mem_range=8") {
 		t.Errorf("level 2 log should show the state after each instruction:\n%s", l2.Log)
 	}

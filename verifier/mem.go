@@ -69,12 +69,15 @@ func (v *verifier) regionCheck(i int, regno isa.Register, base *Reg, off, size i
 	if vo.Smin < 0 && int64(base.Off)+int64(off)+vo.Smin < 0 {
 		return v.errAt(i, ErrMemAccess, "R%d min value is negative (%v): use an unsigned index or check it is >= 0 before accessing the %s", regno, vo, what)
 	}
-	if vo.Umax >= maxVarOff {
+	if vo.Umax >= maxVarOff && !(base.Type == PtrToMem && vo.LenOK && vo.Umax < 1<<33) {
 		return v.errAt(i, ErrMemAccess, "R%d unbounded memory access (%v): bound the offset with a comparison before accessing the %s", regno, vo, what)
 	}
 	lo := int64(base.Off) + int64(off) + vo.Smin
 	hi := int64(base.Off) + int64(off) + int64(vo.Umax) + int64(size)
-	if lo < 0 || hi > limit {
+	// In the raw memory region, a variable offset compared with the length is bounded by it:
+	// var + slack <= len, so the access ends in the region when off + size <= slack.
+	byLen := base.Type == PtrToMem && vo.LenOK && int64(base.Off)+int64(off)+int64(size) <= vo.LenSlack
+	if lo < 0 || hi > limit && !byLen {
 		hint := ""
 		if base.Type == PtrToMem {
 			hint = ": prove the length first by comparing r2 (the length) with a constant"

@@ -21,6 +21,11 @@ type Scalar struct {
 	Smin, Smax     int64
 	U32min, U32max uint32
 	S32min, S32max int32
+	// LenOK says that value + LenSlack <= len, where len is the raw memory region's length
+	// (r2 at entry): a relation learned by comparing the value with the length, or with a
+	// value that has one. It lets `for (i = 0; i < len; i++) p[i]` verify.
+	LenOK    bool
+	LenSlack int64
 }
 
 // UnknownScalar can be any value.
@@ -68,7 +73,21 @@ func (s *Scalar) empty() bool {
 func (s *Scalar) within(o *Scalar) bool {
 	return o.Umin <= s.Umin && s.Umax <= o.Umax && o.Smin <= s.Smin && s.Smax <= o.Smax &&
 		o.U32min <= s.U32min && s.U32max <= o.U32max && o.S32min <= s.S32min && s.S32max <= o.S32max &&
-		o.T.In(s.T)
+		o.T.In(s.T) && (!o.LenOK || s.LenOK && s.LenSlack >= o.LenSlack)
+}
+
+// maxSlack bounds the slack the length relation keeps, so that slack arithmetic never
+// overflows (the length itself is below 2^32).
+const maxSlack = 1 << 40
+
+// relateLen records value + slack <= len, keeping the stronger of two facts.
+func (s *Scalar) relateLen(slack int64) {
+	if slack < -maxSlack || slack > maxSlack {
+		return
+	}
+	if !s.LenOK || slack > s.LenSlack {
+		s.LenOK, s.LenSlack = true, slack
+	}
 }
 
 // sync makes the facts agree: bounds learn from the known bits and from each other, and the
@@ -163,6 +182,9 @@ func (s *Scalar) cross() {
 
 // zext makes the value the zero extension of its low 32 bits, as every 32-bit operation does.
 func (s *Scalar) zext() {
+	if s.Umax > math.MaxUint32 {
+		s.LenOK = false // the value changes, so its relation to the length is lost
+	}
 	s.T = s.T.Subreg()
 	s.Umin, s.Umax = uint64(s.U32min), uint64(s.U32max)
 	s.Smin, s.Smax = int64(s.U32min), int64(s.U32max)
@@ -228,6 +250,9 @@ func (s Scalar) String() string {
 	}
 	if s.S32max != math.MaxInt32 && int64(s.S32max) != s.Smax {
 		add("smax32=%d", s.S32max)
+	}
+	if s.LenOK {
+		add("len-%d", s.LenSlack)
 	}
 	if !s.T.IsUnknown() && !(s.T.Value == 0 && bits.LeadingZeros64(s.T.Mask) > 0 && s.T.Mask == s.T.Max() && TnumRange(s.Umin, s.Umax) == s.T) {
 		add("var_off=%v", s.T)

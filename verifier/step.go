@@ -187,11 +187,17 @@ func (v *verifier) ptrALU(i int, in isa.Instruction, op isa.ALUOp, is64 bool, ds
 		*dst = ptr
 		return nil
 	}
-	if sc.Smin <= -maxVarOff || sc.Smax >= maxVarOff {
+	// Offsets into the raw memory region that are bounded by its length (below 2^32) are
+	// fine at any size; every other variable offset must stay small.
+	limit := int64(maxVarOff)
+	if ptr.Type == PtrToMem && sc.LenOK && op == isa.ALUAdd && ptr.Val.IsConst() {
+		limit = 1 << 33
+	}
+	if sc.Smin <= -limit || sc.Smax >= limit {
 		return v.errAt(i, ErrPointerArith, "R%d %s with an unbounded scalar %v: bound it with a comparison first", in.Dst, aluNames[op], sc)
 	}
 	ptr.Val = aluScalar(op, 0, ptr.Val, sc, true)
-	if ptr.Val.Smin <= -maxVarOff || ptr.Val.Smax >= maxVarOff {
+	if ptr.Val.Smin <= -limit || ptr.Val.Smax >= limit {
 		return v.errAt(i, ErrPointerArith, "R%d variable pointer offset %v out of range", in.Dst, ptr.Val)
 	}
 	if ptr.Type.isPacket() {

@@ -202,6 +202,15 @@ var cases = []vcase{
 	{name: "mem/pointer returned leaks", insns: prog(movr(r0, r1), exit()), err: "R0 leaks a pointer", kind: ErrPointerLeak},
 	{name: "mem/variable offset after a length check", insns: prog(mov(r0, 0), to(jmp(isa.JumpLT, r2, 64, 0), "x"), ldx(1, r3, r1, 0), and(r3, 31), addr(r1, r3), ldx(8, r0, r1, 8), label("x"), exit())},
 
+	{name: "mem/index below the length", insns: prog(movr(r6, r1), movr(r7, r2), call(HelperGetPrandomU32), mov(r3, 0), to(jmpr(isa.JumpGE, r0, r7, 0), "x"), addr(r6, r0), ldx(1, r3, r6, 0), label("x"), movr(r0, r3), exit())},
+	{name: "mem/index at most the length", insns: prog(movr(r6, r1), movr(r7, r2), call(HelperGetPrandomU32), mov(r3, 0), to(jmpr(isa.JumpGT, r0, r7, 0), "x"), addr(r6, r0), ldx(1, r3, r6, 0), label("x"), movr(r0, r3), exit()), err: "invalid access to memory region"},
+	{name: "mem/length on the left of the comparison", insns: prog(movr(r6, r1), movr(r7, r2), call(HelperGetPrandomU32), mov(r3, 0), to(jmpr(isa.JumpLE, r7, r0, 0), "x"), addr(r6, r0), ldx(1, r3, r6, 0), label("x"), movr(r0, r3), exit())},
+	{name: "mem/index below the length minus 4", minMem: 4, insns: prog(movr(r6, r1), movr(r8, r2), add(r8, -4), call(HelperGetPrandomU32), mov(r3, 0), to(jmpr(isa.JumpGE, r0, r8, 0), "x"), addr(r6, r0), ldx(4, r3, r6, 1), label("x"), movr(r0, r3), exit())},
+	{name: "mem/index below the length minus 4, read past it", minMem: 4, insns: prog(movr(r6, r1), movr(r8, r2), add(r8, -4), call(HelperGetPrandomU32), mov(r3, 0), to(jmpr(isa.JumpGE, r0, r8, 0), "x"), addr(r6, r0), ldx(4, r3, r6, 2), label("x"), movr(r0, r3), exit()), err: "invalid access to memory region"},
+	{name: "mem/length minus 4 may wrap without a minimum", insns: prog(movr(r6, r1), movr(r8, r2), add(r8, -4), call(HelperGetPrandomU32), mov(r3, 0), to(jmpr(isa.JumpGE, r0, r8, 0), "x"), addr(r6, r0), ldx(1, r3, r6, 0), label("x"), movr(r0, r3), exit()), err: "unbounded"},
+	{name: "mem/signed comparison with the length needs a non-negative index", insns: prog(movr(r6, r1), movr(r7, r2), call(HelperGetPrandomU32), mov(r3, 0), to(jmpr(isa.JumpSGE, r0, r7, 0), "x"), addr(r6, r0), ldx(1, r3, r6, 0), label("x"), movr(r0, r3), exit()), err: "unbounded"},
+	{name: "mem/fixed-bound loop that also checks the length", insns: prog(mov(r0, 0), mov(r3, 0), label("l"), to(jmp(isa.JumpGE, r3, 64, 0), "x"), to(jmpr(isa.JumpGE, r3, r2, 0), "x"), movr(r4, r1), addr(r4, r3), ldx(1, r5, r4, 0), addr(r0, r5), add(r3, 1), to(ja(0), "l"), label("x"), exit())},
+
 	// The stack.
 	{name: "stack/read of never-written stack", insns: prog(ldx(8, r0, fp, -8), exit()), err: "invalid read from stack", kind: ErrMemAccess, kernel: true},
 	{name: "stack/spill and fill keep a pointer", minMem: 8, insns: prog(stx(8, fp, -8, r1), ldx(8, r3, fp, -8), ldx(8, r0, r3, 0), exit())},

@@ -125,6 +125,9 @@ type SubprogFacts struct {
 	Name       string
 	StackDepth int
 	Global     bool
+	// TailCall reports that the function contains a tail call (a JIT that reuses the
+	// caller's frame on tail calls needs to know).
+	TailCall bool
 }
 
 // TailCallSite is one bpf_tail_call: Direct when every path reaching it passed the same
@@ -274,7 +277,9 @@ func (v *verifier) entryState() *state {
 	if v.pt.RawMemory {
 		f.regs[isa.R1] = ptrReg(PtrToMem)
 		minMem := uint64(min(max(v.opts.MinMem, 0), math.MaxUint32))
-		f.regs[isa.R2] = Reg{Type: ScalarValue, Val: RangeScalar(minMem, math.MaxUint32), ID: memLenID}
+		l := RangeScalar(minMem, math.MaxUint32)
+		l.relateLen(0) // len + 0 <= len
+		f.regs[isa.R2] = Reg{Type: ScalarValue, Val: l, ID: memLenID}
 		st.memRange = int64(minMem)
 	} else if v.pt.Ctx != nil {
 		f.regs[isa.R1] = ptrReg(PtrToCtx)
@@ -544,7 +549,7 @@ func (v *verifier) facts() *Facts {
 		}
 	}
 	for _, s := range v.subs {
-		f.Subprogs = append(f.Subprogs, SubprogFacts{Start: s.Start, End: s.End, Name: s.Name, StackDepth: (s.depth + 7) &^ 7, Global: s.global})
+		f.Subprogs = append(f.Subprogs, SubprogFacts{Start: s.Start, End: s.End, Name: s.Name, StackDepth: (s.depth + 7) &^ 7, Global: s.global, TailCall: s.tail})
 	}
 	for _, s := range v.tail {
 		f.TailCalls = append(f.TailCalls, *s)
@@ -619,6 +624,9 @@ func (v *verifier) hashState(st *state) uint64 {
 		mix(uint64(s.Smax))
 		mix(uint64(s.U32min) | uint64(s.U32max)<<32)
 		mix(uint64(uint32(s.S32min)) | uint64(uint32(s.S32max))<<32)
+		if s.LenOK {
+			mix(uint64(s.LenSlack) ^ 0x9e3779b97f4a7c15)
+		}
 	}
 	mix(uint64(st.memRange))
 	last := len(st.frames) - 1
