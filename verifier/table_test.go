@@ -121,7 +121,7 @@ var cases = []vcase{
 	{name: "loop/bounded loop accepted", insns: prog(mov(r3, 0), label("l"), add(r3, 1), to(jmp(isa.JumpLT, r3, 10, 0), "l"), mov(r0, 0), exit()), kernel: true},
 	{name: "loop/loop with unchanged state is infinite", insns: prog(mov(r0, 0), label("l"), to(jmp(isa.JumpEQ, r0, 0, 0), "l"), exit()), err: "infinite loop", kind: ErrInfiniteLoop, kernel: true},
 	{name: "loop/self loop on unknown value is infinite", insns: prog(call(HelperGetPrandomU32), label("l"), to(jmp(isa.JumpGT, r0, 10, 0), "l"), exit()), err: "infinite loop", kind: ErrInfiniteLoop, kernel: true},
-	{name: "loop/non-terminating counter exhausts the budget", opts: func(o *Options) { o.MaxProcessed = 5000 },
+	{name: "loop/non-terminating counter exhausts the budget", kernel: true, opts: func(o *Options) { o.MaxProcessed = 5000 },
 		insns: prog(mov(r3, 0), label("l"), add(r3, 1), to(jmp(isa.JumpNE, r3, 0, 0), "l"), mov(r0, 0), exit()), err: "program too complex", kind: ErrTooComplex},
 	{name: "loop/loop bounded by a 32-bit counter accepted", insns: prog(mov32(r3, 0), label("l"), alu32(isa.ALUAdd, r3, 2), to(jmp32(isa.JumpLT, r3, 100, 0), "l"), mov(r0, 0), exit()), kernel: true},
 	{name: "loop/diamonds inside a loop are pruned", insns: prog(mov(r6, 0), label("l"), call(HelperGetPrandomU32), to(jmp(isa.JumpEQ, r0, 0, 0), "a"), mov(r7, 1), label("a"), add(r6, 1), to(jmp(isa.JumpLT, r6, 20, 0), "l"), mov(r0, 0), exit()), kernel: true},
@@ -132,7 +132,7 @@ var cases = []vcase{
 	{name: "regs/frame pointer is read only", insns: prog(mov(fp, 0), mov(r0, 0), exit()), err: "frame pointer", kernel: true},
 	{name: "regs/helper call clobbers r1", insns: prog(call(HelperGetPrandomU32), movr(r0, r1), exit()), err: "R1 is read before", kind: ErrUninit, kernel: true},
 	{name: "regs/r6 survives a helper call", insns: prog(mov(r6, 1), call(HelperGetPrandomU32), movr(r0, r6), exit()), kernel: true},
-	{name: "regs/uninitialized jump operand", insns: prog(mov(r0, 0), to(jmp(isa.JumpEQ, r5, 0, 0), "x"), label("x"), exit()), err: "R5 is read before", kind: ErrUninit},
+	{name: "regs/uninitialized jump operand", kernel: true, insns: prog(mov(r0, 0), to(jmp(isa.JumpEQ, r5, 0, 0), "x"), label("x"), exit()), err: "R5 is read before", kind: ErrUninit},
 
 	// Scalar bounds through ALU operations (raw memory, MinMem bytes guaranteed).
 	{name: "bounds/and mask bounds an index", minMem: 64, insns: prog(ldx(8, r3, r1, 0), and(r3, 63), addr(r1, r3), ldx(1, r0, r1, 0), exit())},
@@ -171,7 +171,7 @@ var cases = []vcase{
 	{name: "bounds/comparison refines linked copies", minMem: 64, insns: prog(ldx(8, r3, r1, 0), movr(r4, r3), mov(r0, 0), to(jmp(isa.JumpGT, r4, 63, 0), "x"), addr(r1, r3), ldx(1, r0, r1, 0), label("x"), exit())},
 	{name: "bounds/a modified copy is not linked", minMem: 64, insns: prog(ldx(8, r3, r1, 0), movr(r4, r3), add(r4, 1), mov(r0, 0), to(jmp(isa.JumpGT, r4, 63, 0), "x"), addr(r1, r3), ldx(1, r0, r1, 0), label("x"), exit()), err: "unbounded"},
 	{name: "bounds/spilled scalar keeps its bounds", minMem: 64, insns: prog(ldx(8, r3, r1, 0), and(r3, 63), stx(8, fp, -8, r3), ldx(8, r4, fp, -8), addr(r1, r4), ldx(1, r0, r1, 0), exit())},
-	{name: "bounds/constant branch: the other side is dead", insns: prog(mov(r3, 0), to(jmp(isa.JumpNE, r3, 0, 0), "bad"), mov(r0, 0), exit(), label("bad"), ldx(8, r0, r3, 0), exit()),
+	{name: "bounds/constant branch: the other side is dead", kernel: true, insns: prog(mov(r3, 0), to(jmp(isa.JumpNE, r3, 0, 0), "bad"), mov(r0, 0), exit(), label("bad"), ldx(8, r0, r3, 0), exit()),
 		facts: func(t *testing.T, f *Facts) {
 			if !f.Dead[4] || !f.Dead[5] || f.Dead[2] {
 				t.Errorf("Dead = %v, want slots 4 and 5 dead", f.Dead)
@@ -403,19 +403,19 @@ var cases = []vcase{
 	{name: "hosttype/a helper outside the type's set", typ: hostType, insns: prog(call(HelperKtimeGetNs), exit()), err: "may not call helper ktime_get_ns#5"},
 
 	// Facts for the JIT.
-	{name: "facts/zero extension needed when the upper half is read", insns: prog(mov32(r0, -1), lsh(r0, 1), exit()),
+	{name: "facts/zero extension needed when the upper half is read", kernel: true, insns: prog(mov32(r0, -1), lsh(r0, 1), exit()),
 		facts: func(t *testing.T, f *Facts) {
 			if !f.ZeroExtend[0] {
 				t.Errorf("ZeroExtend[0] = false, want true")
 			}
 		}},
-	{name: "facts/no zero extension when only the low half is read", insns: prog(mov32(r0, -1), alu32(isa.ALUAdd, r0, 1), exit()),
+	{name: "facts/no zero extension when only the low half is read", kernel: true, insns: prog(mov32(r0, -1), alu32(isa.ALUAdd, r0, 1), exit()),
 		facts: func(t *testing.T, f *Facts) {
 			if f.ZeroExtend[0] || !f.ZeroExtend[1] {
 				t.Errorf("ZeroExtend = %v, want [false true false]", f.ZeroExtend)
 			}
 		}},
-	{name: "facts/processed count", insns: prog(mov(r0, 0), exit()),
+	{name: "facts/processed count", kernel: true, insns: prog(mov(r0, 0), exit()),
 		facts: func(t *testing.T, f *Facts) {
 			if f.Processed != 2 {
 				t.Errorf("Processed = %d, want 2", f.Processed)
@@ -427,7 +427,7 @@ var cases = []vcase{
 				t.Errorf("CtxFields = %+v", f.CtxFields)
 			}
 		}},
-	{name: "callx/constant helper id", insns: prog(mov(r2, int32(HelperKtimeGetNs)), isa.Instruction{Opcode: isa.OpCallX, Dst: r2}, exit()),
+	{name: "callx/constant helper id", kernel: true, insns: prog(mov(r2, int32(HelperKtimeGetNs)), isa.Instruction{Opcode: isa.OpCallX, Dst: r2}, exit()),
 		facts: func(t *testing.T, f *Facts) {
 			if f.CallX[1] != HelperKtimeGetNs {
 				t.Errorf("CallX = %v, want slot 1 -> 5", f.CallX)
@@ -435,8 +435,8 @@ var cases = []vcase{
 		}},
 	{name: "callx/unknown helper id", minMem: 8, insns: prog(ldx(8, r2, r1, 0), isa.Instruction{Opcode: isa.OpCallX, Dst: r2}, exit()), err: "must be a known constant", kind: ErrUnsupported},
 	{name: "callx/different ids on different paths", insns: prog(mov(r6, int32(HelperKtimeGetNs)), call(HelperGetPrandomU32), to(jmp(isa.JumpEQ, r0, 0, 0), "c"), mov(r6, int32(HelperGetPrandomU32)), label("c"), isa.Instruction{Opcode: isa.OpCallX, Dst: r6}, exit()), err: "different paths"},
-	{name: "unsupported/kfunc call", insns: prog(isa.Instruction{Opcode: isa.OpCall, Src: isa.PseudoKfuncCall, Imm: 5}, exit()), err: "kfunc", kind: ErrUnsupported},
-	{name: "unsupported/callback address", insns: prog(isa.LdImm64(r1, isa.PseudoFunc, 3), mov(r0, 0), exit(), mov(r0, 0), exit()), err: "function pointers"},
+	{name: "unsupported/kfunc call", kernel: true, insns: prog(isa.Instruction{Opcode: isa.OpCall, Src: isa.PseudoKfuncCall, Imm: 5}, exit()), err: "kfunc", kind: ErrUnsupported},
+	{name: "unsupported/callback address", kernel: true, insns: prog(isa.LdImm64(r1, isa.PseudoFunc, 3), mov(r0, 0), exit(), mov(r0, 0), exit()), err: "function pointers"},
 }
 
 func (c *vcase) options() Options {
