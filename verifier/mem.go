@@ -244,8 +244,12 @@ func (v *verifier) helperMem(i int, regno isa.Register, size int, write bool) er
 				s.kind[(b%8+8)%8] = SlotMisc
 				continue
 			}
-			if k, _ := fr.byteKind(b); k == SlotInvalid {
+			k, s := fr.byteKind(b)
+			if k == SlotInvalid {
 				return v.errAt(i, ErrHelper, "R%d: invalid indirect read from stack at fp%d (region fp%d..+%d): initialize it first", regno, b, o, size)
+			}
+			if k == SlotSpill && s.spill.Type.IsPointer() && !v.pt.AllowPtrLeak {
+				return v.errAt(i, ErrPointerLeak, "R%d: the memory passed at fp%d holds a spilled pointer (%s) the callee would see as data", regno, b, s.spill.Type)
 			}
 		}
 		return nil
