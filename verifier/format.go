@@ -148,6 +148,9 @@ func (v *verifier) stateString(st *state) string {
 				case SlotMisc:
 					k.WriteByte('m')
 					any = true
+				case SlotPtrBits:
+					k.WriteByte('p')
+					any = true
 				default:
 					k.WriteByte('s')
 					any = true

@@ -98,6 +98,17 @@ func (v *verifier) packetCheck(i int, regno isa.Register, base *Reg, off, size i
 	return nil
 }
 
+// breakSpill turns a spilled register that is being partly overwritten into data. The
+// bytes of a pointer that remain are address bits: reading them would leak the address, so
+// they become unreadable unless the program type allows leaks.
+func (v *verifier) breakSpill(s *slot) {
+	k := SlotMisc
+	if s.spill.Type.IsPointer() && !v.pt.AllowPtrLeak {
+		k = SlotPtrBits
+	}
+	s.kind = [8]SlotKind{k, k, k, k, k, k, k, k}
+}
+
 func (v *verifier) noteDepth(fr *frame, depth int) {
 	if depth > v.subs[fr.subprog].depth {
 		v.subs[fr.subprog].depth = depth
@@ -121,13 +132,13 @@ func (v *verifier) stackAccess(i int, regno isa.Register, base *Reg, off, size i
 			}
 			for o := lo; o < hi; o++ {
 				if k, s := fr.byteKind(int(o)); k == SlotSpill {
-					s.kind = [8]SlotKind{SlotMisc, SlotMisc, SlotMisc, SlotMisc, SlotMisc, SlotMisc, SlotMisc, SlotMisc}
+					v.breakSpill(s)
 				}
 			}
 			return Reg{}, nil
 		}
 		for o := lo; o < hi; o++ {
-			if k, _ := fr.byteKind(int(o)); k == SlotInvalid {
+			if k, _ := fr.byteKind(int(o)); k == SlotInvalid || k == SlotPtrBits {
 				return Reg{}, v.errAt(i, ErrMemAccess, "invalid variable-offset read from stack R%d: fp%d may never have been written (window [%d, %d))", regno, o, lo, hi)
 			}
 		}
@@ -153,9 +164,7 @@ func (v *verifier) stackAccess(i int, regno isa.Register, base *Reg, off, size i
 		for b := o; b < o+size; b++ {
 			s := fr.slotAt(b)
 			if s.isSpill() {
-				for k := range s.kind {
-					s.kind[k] = SlotMisc
-				}
+				v.breakSpill(s)
 			}
 			s.kind[(b%8+8)%8] = SlotMisc
 		}
@@ -171,6 +180,8 @@ func (v *verifier) stackAccess(i int, regno isa.Register, base *Reg, off, size i
 		switch k {
 		case SlotInvalid:
 			return Reg{}, v.errAt(i, ErrMemAccess, "invalid read from stack R%d: off=%d size=%d, fp%d was never written", regno, o, size, b)
+		case SlotPtrBits:
+			return Reg{}, v.errAt(i, ErrPointerLeak, "read from stack R%d: off=%d size=%d, fp%d holds what is left of a partly overwritten pointer", regno, o, size, b)
 		case SlotSpill:
 			if s.spill.Type != ScalarValue && !v.pt.AllowPtrLeak {
 				return Reg{}, v.errAt(i, ErrPointerLeak, "partial read of spilled pointer (%s) at fp%d", s.spill.Type, b)
@@ -237,15 +248,13 @@ func (v *verifier) helperMem(i int, regno isa.Register, size int, write bool) er
 			if write {
 				s := fr.slotAt(b)
 				if s.isSpill() {
-					for k := range s.kind {
-						s.kind[k] = SlotMisc
-					}
+					v.breakSpill(s)
 				}
 				s.kind[(b%8+8)%8] = SlotMisc
 				continue
 			}
 			k, s := fr.byteKind(b)
-			if k == SlotInvalid {
+			if k == SlotInvalid || k == SlotPtrBits {
 				return v.errAt(i, ErrHelper, "R%d: invalid indirect read from stack at fp%d (region fp%d..+%d): initialize it first", regno, b, o, size)
 			}
 			if k == SlotSpill && s.spill.Type.IsPointer() && !v.pt.AllowPtrLeak {

@@ -127,6 +127,7 @@ const (
 	SlotInvalid SlotKind = iota // never written: reads are rejected
 	SlotMisc                    // holds data of no tracked type: reads give an unknown scalar
 	SlotSpill                   // part of a spilled 64-bit register whose type is kept
+	SlotPtrBits                 // what remains of a partly overwritten pointer: unreadable
 )
 
 // slot is one aligned 8-byte stack slot.
@@ -313,9 +314,10 @@ func slotSubsumes(old, cur *frame, im *idmap) bool {
 		}
 		for b, k := range o.kind {
 			switch k {
-			case SlotInvalid:
+			case SlotInvalid, SlotPtrBits:
+				// Reads fail from old: whatever cur holds, no explored path read it.
 			case SlotMisc, SlotSpill:
-				if c == nil || c.kind[b] == SlotInvalid {
+				if c == nil || c.kind[b] == SlotInvalid || c.kind[b] == SlotPtrBits {
 					return false
 				}
 				if c.kind[b] == SlotSpill && (k == SlotSpill || c.spill.Type != ScalarValue) {

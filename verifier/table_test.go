@@ -217,7 +217,10 @@ var cases = []vcase{
 	{name: "stack/partial fill of a spilled pointer", insns: prog(stx(8, fp, -8, r1), ldx(4, r0, fp, -8), exit()), err: "partial read of spilled pointer", kind: ErrPointerLeak},
 	{name: "stack/misaligned pointer spill", insns: prog(stx(8, fp, -12, r1), mov(r0, 0), exit()), err: "invalid register spill"},
 	{name: "stack/narrow pointer spill", insns: prog(stx(4, fp, -8, r1), mov(r0, 0), exit()), err: "invalid register spill"},
-	{name: "stack/overwritten spill is data", insns: prog(stx(8, fp, -8, r1), st(1, fp, -8, 0), ldx(8, r3, fp, -8), ldx(1, r0, r3, 0), exit()), err: "scalar, not a pointer"},
+	{name: "stack/overwritten pointer spill is no longer a pointer", insns: prog(stx(8, fp, -8, r1), st(1, fp, -8, 0), ldx(8, r3, fp, -8), ldx(1, r0, r3, 0), exit()), err: "partly overwritten pointer"},
+	{name: "stack/overwritten scalar spill is data", minMem: 8, insns: prog(mov(r3, 0), stx(8, fp, -8, r3), st(1, fp, -8, 0), ldx(8, r3, fp, -8), ldx(1, r0, r3, 0), exit()), err: "scalar, not a pointer"},
+	{name: "stack/bytes left of an overwritten pointer", insns: prog(stx(8, fp, -8, r1), st(1, fp, -8, 0), ldx(1, r0, fp, -7), exit()), err: "partly overwritten pointer", kind: ErrPointerLeak},
+	{name: "stack/bytes left of an overwritten pointer where leaks are allowed", typ: trace, insns: prog(stx(8, fp, -8, r1), st(1, fp, -8, 0), ldx(1, r0, fp, -7), exit())},
 	{name: "stack/partly written slot", insns: prog(st(4, fp, -8, 0), ldx(8, r0, fp, -8), exit()), err: "invalid read from stack", kernel: true},
 	{name: "stack/narrow write then narrow read", insns: prog(st(4, fp, -8, 0), ldx(4, r0, fp, -8), exit()), kernel: true},
 	{name: "stack/access at or above the frame pointer", insns: prog(ldx(8, r0, fp, 0), exit()), err: "invalid stack access", kernel: true},
@@ -226,7 +229,7 @@ var cases = []vcase{
 	{name: "stack/pointer moved out of the frame", insns: prog(movr(r3, fp), add(r3, -520), ldx(8, r0, r3, 0), exit()), err: "invalid stack access"},
 	{name: "stack/constant stack pointer arithmetic", insns: prog(movr(r3, fp), add(r3, -8), st(8, r3, 0, 5), ldx(8, r0, fp, -8), exit()), kernel: true},
 	{name: "stack/stored constant keeps its value", minMem: 24, insns: prog(st(8, fp, -8, 16), ldx(8, r3, fp, -8), addr(r1, r3), ldx(8, r0, r1, 0), exit())},
-	{name: "stack/variable-offset write breaks spills", minMem: 8, insns: prog(stx(8, fp, -8, r1), ldx(1, r3, r1, 0), and(r3, 4), movr(r4, fp), add(r4, -8), addr(r4, r3), st(4, r4, 0, 0), ldx(8, r5, fp, -8), ldx(8, r0, r5, 0), exit()), err: "scalar, not a pointer"},
+	{name: "stack/variable-offset write breaks spills", minMem: 8, insns: prog(stx(8, fp, -8, r1), ldx(1, r3, r1, 0), and(r3, 4), movr(r4, fp), add(r4, -8), addr(r4, r3), st(4, r4, 0, 0), ldx(8, r5, fp, -8), ldx(8, r0, r5, 0), exit()), err: "partly overwritten pointer"},
 
 	// XDP context and packets.
 	{name: "xdp/read ingress_ifindex", typ: xdp, insns: prog(ldx(4, r0, r1, 12), exit()), kernel: true},
