@@ -2,14 +2,27 @@
 // what it proved.
 //
 // Check first runs isa.Validate (encoding and jump targets), then a structure pass (every
-// instruction reachable, no recursion, call chains at most 8 frames), then an abstract
-// interpretation of every path: registers and stack slots carry types (scalar, context,
-// stack, map value, packet, memory region...) and scalars carry known bits plus 64-bit and
-// 32-bit signed and unsigned bounds. Each memory access is checked against the bounds of the
-// object its pointer points into. Explored states are kept at jump targets; a new state that
-// an explored one subsumes is not explored again, so bounded loops terminate when each
-// iteration makes progress, and a state equal to one of its own ancestors is an infinite
-// loop.
+// instruction reachable, no recursion, call chains at most 8 frames, at most 512 bytes of
+// stack per frame and along every call chain), then an abstract interpretation of every
+// path: registers and stack slots carry types (scalar, context, stack, map value or null,
+// map, packet, packet end, the raw memory region, sized buffers) and scalars carry known
+// bits plus signed and unsigned bounds at 64 and, separately, at 32 bits. Every load, store,
+// atomic and helper memory argument is checked against the object its pointer points into;
+// pointers never reach memory the host reads as numbers unless the program type allows it.
+// Explored states are kept at jump targets; a new state that an explored one subsumes is
+// not explored again, so bounded loops terminate when each iteration makes progress, a state
+// equal to one of its own ancestors is an infinite loop, and 1,000,000 processed
+// instructions end verification ("program too complex").
+//
+// Program types (ProgType) describe r1 at entry (a context layout, or the raw memory region
+// with its length in r2), the helpers they may call and whether they may leak pointers;
+// RawMemoryType, XDPType, SocketFilterType and NewTracingType are built in and hosts define
+// their own. Helpers are described by HelperProto; hosts add theirs through Options.Helpers.
+//
+// What the JIT gets (Facts): per-slot zero-extension needs and dead code, branch outcomes,
+// tail-call sites with their map and constant index (direct-call candidates), context field
+// accesses, callx targets, helpers used and per-subprogram stack depths. CheckAttach checks
+// fentry/fexit/freplace attachment to a target program.
 package verifier
 
 import (
