@@ -114,26 +114,32 @@ func WithBudget(n uint64) Option { return func(c *config) { c.budget = n } }
 // ErrNilProgram is returned by Load and LoadSpec for a nil program.
 var ErrNilProgram = errors.New("bpfjit: nil program")
 
-// Load compiles p and makes it runnable.
+// Load compiles p for this machine and makes it runnable.
 func Load(p *isa.Program, opts ...Option) (*Program, error) {
 	if p == nil {
 		return nil, ErrNilProgram
 	}
-	var c config
-	for _, o := range opts {
-		o(&c)
+	be, err := hostBackend()
+	if err != nil {
+		return nil, err
 	}
-	if !c.unverified {
-		facts, err := verifier.Check(p, c.vopts)
-		if err != nil {
-			return nil, err
-		}
-		c.validated = true // Check ran isa.Validate
-		if c.stack == nil {
-			c.stack = verifiedDepths(p, facts)
-		}
+	c, err := prepare(p, opts)
+	if err != nil {
+		return nil, err
 	}
-	return load(p, &c)
+	return load(p, c, be)
+}
+
+// hostBackend returns the emitter for the machine Load runs code on.
+func hostBackend() (emit.Backend, error) {
+	if runtime.GOOS != "linux" {
+		return nil, ErrUnsupportedArch
+	}
+	be, err := backendFor(runtime.GOARCH)
+	if err != nil {
+		return nil, ErrUnsupportedArch
+	}
+	return be, nil
 }
 
 // verifiedDepths returns the verifier's stack depth of each function, or nil (full
@@ -156,16 +162,6 @@ func verifiedDepths(p *isa.Program, facts *verifier.Facts) []int {
 // LoadInstructions is Load for a bare instruction slice.
 func LoadInstructions(insns []isa.Instruction, opts ...Option) (*Program, error) {
 	return Load(&isa.Program{Insns: insns}, opts...)
-}
-
-// compile runs the emitter for this architecture.
-func compile(p *isa.Program, c *config) (*emit.Image, error) {
-	be := backend()
-	if be == nil {
-		return nil, ErrUnsupportedArch
-	}
-	return emit.Compile(p.Insns, emit.Options{Blind: c.blind, BlindSeed: c.blindSeed, StackDepth: c.stack, Prevalidated: c.validated,
-		Budget: c.budget, BudgetHelper: c.budgetHelper()}, be)
 }
 
 // budgetHelper is the helper id the budget stub calls: one above every user helper.

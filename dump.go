@@ -1,9 +1,9 @@
 package bpfjit
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
-	"runtime"
 
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/isa/asm"
@@ -11,78 +11,174 @@ import (
 	"golang.org/x/arch/x86/x86asm"
 )
 
+// Dump writes every BPF instruction followed by the native instructions it became, with
+// each function's prologue and epilogue, decoded with x86asm on amd64 and arm64asm on
+// arm64 (see Listing.Dump).
+func (p *Program) Dump(w io.Writer) error { return p.lst.Dump(w) }
+
+// Dump writes every BPF instruction followed by the native instructions it became, with
+// each function's prologue and epilogue (the last one also holds the budget stub, if
+// any). Native code is decoded for the listing's architecture whatever the host:
+// x86asm (Intel syntax) for amd64, arm64asm (GNU syntax) for arm64, plus the LSE
+// atomics and "ic ivau" that arm64asm does not know. The 8-byte address of a map
+// reference that arm64 code loads from a literal is shown as ".quad". Bytes that still
+// do not decode are shown with "(bad: reason)" and do not stop the listing.
+func (l *Listing) Dump(w io.Writer) error {
+	d := &dumper{w: w, l: l, relocs: make(map[int]int, len(l.image.Relocs))}
+	for _, r := range l.image.Relocs {
+		d.relocs[r.Off] = r.Slot
+	}
+	insns := l.insns
+	ranges := l.NativeRanges()
+	funcs := l.Functions()
+	for k, f := range funcs {
+		last := len(insns)
+		if k+1 < len(funcs) {
+			last = funcs[k+1].Slot
+		}
+		d.printf("function at slot %d:\n  prologue\n", f.Slot)
+		d.native(f.Prologue)
+		for i := f.Slot; i < last; i++ {
+			var next *isa.Instruction
+			if i+1 < len(insns) {
+				next = &insns[i+1]
+			}
+			d.printf("%4d: %s\n", i, asm.Format(insns[i], next))
+			d.native(ranges[i])
+			if asm.Slots(insns[i], next) == 2 {
+				i++
+			}
+		}
+		d.printf("  epilogue\n")
+		d.native(f.Epilogue)
+	}
+	return d.err
+}
+
+// dumper writes a listing, keeping the first write error.
+type dumper struct {
+	w      io.Writer
+	l      *Listing
+	relocs map[int]int // offset of a map-reference hole -> program slot
+	err    error
+}
+
+func (d *dumper) printf(format string, args ...any) {
+	if d.err == nil {
+		_, d.err = fmt.Fprintf(d.w, format, args...)
+	}
+}
+
+// native writes one line per native instruction of r.
+func (d *dumper) native(r Range) {
+	code := d.l.image.Code
+	for off := r.Start; off < r.End && d.err == nil; {
+		if slot, ok := d.relocs[off]; ok && off+8 <= r.End {
+			d.printf("\t%6x  %-22x .quad %#x\t; map reference of slot %d\n", off, code[off:off+8],
+				binary.LittleEndian.Uint64(code[off:]), slot)
+			off += 8
+			continue
+		}
+		n, text, err := decodeOne(d.l.arch, code[off:r.End], off)
+		switch {
+		case err == nil:
+			d.printf("\t%6x  %-22x %s\n", off, code[off:off+n], text)
+		case n > 0: // fixed-width: skip the one word
+			d.printf("\t%6x  %-22x (bad: %v)\n", off, code[off:off+n], err)
+		default: // variable-width: the rest of the range cannot be delimited
+			d.printf("\t%6x  %x\t(bad: %v)\n", off, code[off:r.End], err)
+			n = r.End - off
+		}
+		off += n
+	}
+}
+
 // decodeOne decodes the instruction at the start of b (at offset off in the image) and
-// returns its length and text.
-func decodeOne(b []byte, off int) (int, string, error) {
-	switch runtime.GOARCH {
-	case "amd64":
+// returns its length and text. On failure the length is the bytes to skip, 0 when the
+// architecture cannot tell.
+func decodeOne(arch string, b []byte, off int) (int, string, error) {
+	switch arch {
+	case ArchAMD64:
 		in, err := x86asm.Decode(b, 64)
 		if err != nil {
 			return 0, "", err
 		}
 		return in.Len, x86asm.IntelSyntax(in, uint64(off), nil), nil
-	case "arm64":
+	case ArchARM64:
+		if len(b) < 4 {
+			return 0, "", fmt.Errorf("truncated instruction (%d bytes)", len(b))
+		}
 		in, err := arm64asm.Decode(b)
 		if err != nil {
-			return 0, "", err
+			if text, ok := arm64Extra(binary.LittleEndian.Uint32(b)); ok {
+				return 4, text, nil
+			}
+			return 4, "", err
 		}
 		return 4, arm64asm.GNUSyntax(in), nil
 	}
-	return 0, "", fmt.Errorf("bpfjit: no disassembler for %s", runtime.GOARCH)
+	return 0, "", &UnknownArchError{Arch: arch}
 }
 
-// Dump writes every BPF instruction followed by the native instructions it became, with
-// each function's prologue and epilogue (decoded with x86asm on amd64, arm64asm on arm64).
-func (p *Program) Dump(w io.Writer) error {
-	code := p.image.Code
-	ranges := p.NativeRanges()
-	native := func(r Range) error {
-		for off := r.Start; off < r.End; {
-			n, text, err := decodeOne(code[off:r.End], off)
-			if err != nil {
-				_, err := fmt.Fprintf(w, "\t%6x  %x\t(bad: %v)\n", off, code[off:r.End], err)
-				return err
-			}
-			if _, err := fmt.Fprintf(w, "\t%6x  %-22x %s\n", off, code[off:off+n], text); err != nil {
-				return err
-			}
-			off += n
+// arm64Extra renders the A64 instructions the JIT emits that arm64asm cannot decode: the
+// Armv8.1 LSE atomics (LDADD, LDCLR, LDEOR, LDSET and friends, SWP, CAS, in all orderings
+// and sizes) and "ic ivau" (the SYS form that invalidates an instruction cache line).
+func arm64Extra(w uint32) (string, bool) {
+	rt, rn, rs := w&31, w>>5&31, w>>16&31
+	size := w >> 30
+	order := func(acq, rel bool) string {
+		switch {
+		case acq && rel:
+			return "al"
+		case acq:
+			return "a"
+		case rel:
+			return "l"
 		}
-		return nil
+		return ""
 	}
-	funcs := p.Functions()
-	for k, f := range funcs {
-		last := len(p.insns)
-		if k+1 < len(funcs) {
-			last = funcs[k+1].Slot
-		}
-		if _, err := fmt.Fprintf(w, "function at slot %d:\n  prologue\n", f.Slot); err != nil {
-			return err
-		}
-		if err := native(f.Prologue); err != nil {
-			return err
-		}
-		for i := f.Slot; i < last; i++ {
-			var next *isa.Instruction
-			if i+1 < len(p.insns) {
-				next = &p.insns[i+1]
+	sizeSuffix := [4]string{"b", "h", "", ""}[size]
+	reg := func(r uint32) string {
+		if size == 3 {
+			if r == 31 {
+				return "xzr"
 			}
-			if _, err := fmt.Fprintf(w, "%4d: %s\n", i, asm.Format(p.insns[i], next)); err != nil {
-				return err
-			}
-			if err := native(ranges[i]); err != nil {
-				return err
-			}
-			if n := asm.Slots(p.insns[i], next); n == 2 {
-				i++
-			}
+			return fmt.Sprintf("x%d", r)
 		}
-		if _, err := fmt.Fprintf(w, "  epilogue\n"); err != nil {
-			return err
+		if r == 31 {
+			return "wzr"
 		}
-		if err := native(f.Epilogue); err != nil {
-			return err
-		}
+		return fmt.Sprintf("w%d", r)
 	}
-	return nil
+	base := "sp"
+	if rn != 31 {
+		base = fmt.Sprintf("x%d", rn)
+	}
+	switch {
+	case w&0x3f200c00 == 0x38200000: // atomic memory operations: size 111000 A R 1 Rs o3 opc 00 Rn Rt
+		acq, rel := w>>23&1 == 1, w>>22&1 == 1
+		o3, opc := w>>15&1, w>>12&7
+		var op string
+		if o3 == 0 {
+			op = [8]string{"add", "clr", "eor", "set", "smax", "smin", "umax", "umin"}[opc]
+		} else if opc == 0 {
+			op = "swp"
+		} else {
+			return "", false // RCpc loads and others the JIT does not emit
+		}
+		if op != "swp" && !acq && rt == 31 { // the ST<op> alias: no result wanted
+			return fmt.Sprintf("st%s%s%s %s, [%s]", op, order(false, rel), sizeSuffix, reg(rs), base), true
+		}
+		prefix := "ld"
+		if op == "swp" {
+			prefix = ""
+		}
+		return fmt.Sprintf("%s%s%s%s %s, %s, [%s]", prefix, op, order(acq, rel), sizeSuffix, reg(rs), reg(rt), base), true
+	case w&0x3fa07c00 == 0x08a07c00: // compare and swap: size 0010001 L 1 Rs o0 11111 Rn Rt
+		return fmt.Sprintf("cas%s%s %s, %s, [%s]", order(w>>22&1 == 1, w>>15&1 == 1), sizeSuffix, reg(rs), reg(rt), base), true
+	case w&^31 == 0xd50b7520: // SYS #3, C7, C5, #1, Xt
+		size = 3
+		return "ic ivau, " + reg(rt), true
+	}
+	return "", false
 }

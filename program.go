@@ -1,7 +1,6 @@
 package bpfjit
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -21,27 +20,19 @@ var arena = execmem.New(execmem.Options{})
 // Program is a compiled, runnable BPF program. It is safe for concurrent use.
 type Program struct {
 	name    string
-	insns   []isa.Instruction
-	image   *emit.Image // the code as loaded (relocations applied), kept for Dump
+	lst     *Listing // the code as loaded (relocations applied), kept for Dump
 	img     *execmem.Image
 	helpers *bridge.Helpers
 	closed  atomic.Bool
 }
 
-func load(p *isa.Program, c *config) (*Program, error) {
-	ei, err := compile(p, c)
+func load(p *isa.Program, c *config, be emit.Backend) (*Program, error) {
+	lst, err := compileWith(p, c, runtime.GOARCH, be)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range ei.Relocs {
-		if c.maps == nil {
-			return nil, &emit.Error{Index: r.Slot, Err: ErrUnresolvedMap}
-		}
-		v, err := c.maps(r.Src, r.Imm, r.Imm2)
-		if err != nil {
-			return nil, &emit.Error{Index: r.Slot, Err: err, Detail: "resolving map reference"}
-		}
-		binary.LittleEndian.PutUint64(ei.Code[r.Off:], v)
+	if len(lst.image.Relocs) > 0 && c.maps == nil {
+		return nil, &emit.Error{Index: lst.image.Relocs[0].Slot, Err: ErrUnresolvedMap}
 	}
 	var helpers *bridge.Helpers
 	if len(c.helpers) > 0 || c.budget > 0 {
@@ -63,11 +54,11 @@ func load(p *isa.Program, c *config) (*Program, error) {
 			return nil, err
 		}
 	}
-	img, err := arena.Load(ei.Code)
+	img, err := arena.Load(lst.image.Code)
 	if err != nil {
 		return nil, fmt.Errorf("bpfjit: loading native code: %w", err)
 	}
-	prog := &Program{name: p.Name, insns: p.Insns, image: ei, img: img, helpers: helpers}
+	prog := &Program{name: p.Name, lst: lst, img: img, helpers: helpers}
 	// A Program dropped without Close must not leak executable memory.
 	runtime.SetFinalizer(prog, func(p *Program) { p.Close() })
 	return prog, nil
@@ -117,7 +108,7 @@ func (p *Program) Close() error {
 }
 
 // Native returns a copy of the native code.
-func (p *Program) Native() []byte { return append([]byte(nil), p.image.Code...) }
+func (p *Program) Native() []byte { return p.lst.Native() }
 
 // Range is a half-open byte range of native code.
 type Range struct{ Start, End int }
@@ -125,24 +116,7 @@ type Range struct{ Start, End int }
 // NativeRanges returns, for every instruction slot, the native code generated for it
 // (empty for the second slot of an lddw). Prologues and epilogues belong to no slot; see
 // Functions.
-func (p *Program) NativeRanges() []Range {
-	img := p.image
-	out := make([]Range, len(p.insns))
-	for k, f := range img.Funcs {
-		last := len(p.insns)
-		if k+1 < len(img.Funcs) {
-			last = img.Funcs[k+1].Start
-		}
-		for i := f.Start; i < last; i++ {
-			end := img.Slots[i+1]
-			if i+1 == last {
-				end = f.Exit
-			}
-			out[i] = Range{img.Slots[i], end}
-		}
-	}
-	return out
-}
+func (p *Program) NativeRanges() []Range { return p.lst.NativeRanges() }
 
 // Function is where one BPF function landed in the native code.
 type Function struct {
@@ -152,13 +126,7 @@ type Function struct {
 }
 
 // Functions lists the program's functions in slot order.
-func (p *Program) Functions() []Function {
-	var out []Function
-	for _, f := range p.image.Funcs {
-		out = append(out, Function{Slot: f.Start, Prologue: Range{f.Entry, f.Body}, Epilogue: Range{f.Exit, f.End}})
-	}
-	return out
-}
+func (p *Program) Functions() []Function { return p.lst.Functions() }
 
 var sink struct {
 	on bool
