@@ -85,7 +85,7 @@ func InterpOnly(p *interp.Program) InterpProgram { return interpOnly{p} }
 
 type interpOnly struct{ p *interp.Program }
 
-func (interpOnly) TailCallEntry() uintptr     { return 0 }
+func (interpOnly) TailCallEntry() uintptr    { return 0 }
 func (i interpOnly) Interp() *interp.Program { return i.p }
 
 // TailCaller resolves the interpreter's bpf_tail_call through program arrays.
