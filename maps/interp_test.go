@@ -50,8 +50,8 @@ func TestMapsObjectUnderTheInterpreter(t *testing.T) {
 			{"proto_count", u32(6), run},
 			{"proto_count", u32(17), 0},
 			{"src_bytes", srcKey, run * uint64(len(pkt))},
-			{".bss", u32(0), run},  // frames_seen
-			{".data", u32(0), 34},  // min_len, from the object's initial contents
+			{".bss", u32(0), run}, // frames_seen
+			{".data", u32(0), 34}, // min_len, from the object's initial contents
 		} {
 			v, err := tab.ByName(c.m).Lookup(c.key)
 			if err != nil || leU64(v) != c.want {
