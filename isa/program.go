@@ -1,7 +1,7 @@
 package isa
 
 import (
-	"sort"
+	"slices"
 
 	"github.com/cilium/ebpf/btf"
 )
@@ -64,24 +64,21 @@ type Subprogram struct {
 // in-range target of a local call or a function-address lddw. Out-of-range targets are
 // ignored here; Validate reports them.
 func SubprogramStarts(insns []Instruction) []int {
-	starts := map[int]bool{0: true}
+	out := []int{0}
+	sorted := true // calls usually target later functions, in order: no sort needed then
 	for i := 0; i < len(insns); i++ {
 		in := insns[i]
 		if in.IsLocalCall() || in.IsFuncAddr() {
-			t := i + 1 + int(in.Imm)
-			if t >= 0 && t < len(insns) {
-				starts[t] = true
-			}
+			out, sorted = addStart(out, sorted, i+1+int(in.Imm), len(insns))
 		}
 		if in.IsLdImm64() {
 			i++
 		}
 	}
-	out := make([]int, 0, len(starts))
-	for s := range starts {
-		out = append(out, s)
+	if !sorted {
+		slices.Sort(out)
+		out = slices.Compact(out)
 	}
-	sort.Ints(out)
 	return out
 }
 

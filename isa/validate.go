@@ -3,6 +3,7 @@ package isa
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Structural errors. Validate wraps them in an *InsnError naming the slot.
@@ -46,6 +47,9 @@ func insnErr(i int, err error, format string, args ...any) *InsnError {
 // ld_imm64 pairs complete, every jump and call target inside the program, inside its own
 // function and not on the second half of an ld_imm64, and no function falling through its
 // end. It does not check data flow; that is the verifier's job.
+//
+// It runs in two passes over the slots and allocates only when the program has more
+// functions than fit on the stack: it is on the JIT's compile path.
 func Validate(insns []Instruction) error {
 	n := len(insns)
 	if n == 0 {
@@ -54,14 +58,19 @@ func Validate(insns []Instruction) error {
 	if n > MaxInsns {
 		return fmt.Errorf("%w: %d instructions, limit %d", ErrTooLarge, n, MaxInsns)
 	}
-	// Pass 1: each slot on its own; mark second halves of lddw.
-	second := make([]bool, n)
+	// Pass 1: each slot on its own, collecting function starts on the way (as
+	// SubprogramStarts would: out-of-range targets are reported by pass 2).
+	var startBuf [16]int
+	starts := append(startBuf[:0], 0)
+	sorted := true
 	for i := 0; i < n; i++ {
 		in := insns[i]
-		if err := checkInsn(in); err != nil {
-			return &InsnError{Index: i, Err: err.err, Detail: err.detail}
+		if !fastValid(in) {
+			if err := checkInsn(in); err != nil {
+				return &InsnError{Index: i, Err: err.err, Detail: err.detail}
+			}
 		}
-		if in.IsLdImm64() {
+		if in.Opcode == OpLdImm64 {
 			if i+1 >= n {
 				return insnErr(i, ErrTruncatedLdImm64, "second slot missing at end of program")
 			}
@@ -75,31 +84,42 @@ func Validate(insns []Instruction) error {
 					return insnErr(i+1, ErrReservedField, "upper immediate must be 0 for pseudo source %d", in.Src)
 				}
 			}
-			second[i+1] = true
+			if in.Src == PseudoFunc {
+				starts, sorted = addStart(starts, sorted, i+1+int(in.Imm), n)
+			}
 			i++
+			continue
+		}
+		if in.Opcode == OpCall && in.Src == PseudoCall {
+			starts, sorted = addStart(starts, sorted, i+1+int(in.Imm), n)
 		}
 	}
-	// Pass 2: control flow, per function.
-	starts := SubprogramStarts(insns)
-	fn := make([]int, n) // function index of each slot
-	for f, s := range starts {
-		end := n
-		if f+1 < len(starts) {
-			end = starts[f+1]
-		}
-		for i := s; i < end; i++ {
-			fn[i] = f
-		}
+	if !sorted {
+		slices.Sort(starts)
+		starts = slices.Compact(starts)
 	}
+	// Pass 2: control flow, per function. After pass 1 every slot holding the lddw opcode
+	// is the first half of a pair (second halves have opcode 0), so slot t is a second half
+	// exactly when slot t-1 holds that opcode.
+	second := func(t int64) bool { return t > 0 && insns[t-1].Opcode == OpLdImm64 }
+	f, lo, hi := 0, 0, funcEnd(starts, 0, n) // the function [lo, hi) containing slot i
 	for i := 0; i < n; i++ {
+		for i >= hi {
+			f++
+			lo, hi = starts[f], funcEnd(starts, f, n)
+		}
 		in := insns[i]
+		c := in.Opcode.Class()
+		if c != ClassJMP && c != ClassJMP32 && in.Opcode != OpLdImm64 {
+			continue // neither a jump, a call nor an lddw: the common case
+		}
 		switch {
 		case in.IsLocalCall() || in.IsFuncAddr():
 			t := int64(i) + 1 + int64(in.Imm)
 			if t < 0 || t >= int64(n) {
 				return insnErr(i, ErrJumpOutOfRange, "call target %d outside program of %d instructions", t, n)
 			}
-			if second[t] {
+			if second(t) {
 				return insnErr(i, ErrJumpIntoLdImm64, "call target %d", t)
 			}
 		case in.IsJump():
@@ -107,24 +127,21 @@ func Validate(insns []Instruction) error {
 			if t < 0 || t >= int64(n) {
 				return insnErr(i, ErrJumpOutOfRange, "target %d outside program of %d instructions", t, n)
 			}
-			if second[t] {
+			if second(t) {
 				return insnErr(i, ErrJumpIntoLdImm64, "target %d", t)
 			}
-			if fn[t] != fn[i] {
-				return insnErr(i, ErrJumpOutOfRange, "target %d is in another function (starting at %d)", t, starts[fn[t]])
+			if t < int64(lo) || t >= int64(hi) {
+				g, _ := slices.BinarySearch(starts, int(t)+1) // starts[g-1] <= t < starts[g]
+				return insnErr(i, ErrJumpOutOfRange, "target %d is in another function (starting at %d)", t, starts[g-1])
 			}
 		}
-		if in.IsLdImm64() {
+		if in.Opcode == OpLdImm64 {
 			i++
 		}
 	}
 	for f, s := range starts {
-		end := n
-		if f+1 < len(starts) {
-			end = starts[f+1]
-		}
-		last := end - 1
-		if second[last] {
+		last := funcEnd(starts, f, n) - 1
+		if second(int64(last)) {
 			last--
 		}
 		if in := insns[last]; !in.IsExit() && !in.IsUnconditionalJump() {
@@ -132,6 +149,27 @@ func Validate(insns []Instruction) error {
 		}
 	}
 	return nil
+}
+
+// addStart appends the function start t when it lies inside a program of n slots,
+// tracking whether starts is still sorted without duplicates.
+func addStart(starts []int, sorted bool, t, n int) ([]int, bool) {
+	if t < 0 || t >= n {
+		return starts, sorted
+	}
+	last := starts[len(starts)-1]
+	if t == last {
+		return starts, sorted
+	}
+	return append(starts, t), sorted && t > last
+}
+
+// funcEnd returns the end of function f given the sorted function starts.
+func funcEnd(starts []int, f, n int) int {
+	if f+1 < len(starts) {
+		return starts[f+1]
+	}
+	return n
 }
 
 // Validate validates the program's instructions.
@@ -188,6 +226,89 @@ func operand(in Instruction) fields {
 		return fSrc
 	}
 	return fImm
+}
+
+// fastFields[op] lists, for opcodes with a plain form, the fields that form uses: an
+// instruction of such an opcode whose registers are valid and whose other fields are zero
+// is valid (checkInsn would accept it). Zero means no plain form: checkInsn decides. It
+// spares the common instructions the general check and is never the only judge: a slot
+// the fast path does not accept still goes through checkInsn, which names the error.
+var fastFields = func() (t [256]fields) {
+	const plain = 1 << 7 // marks an entry whose mask may be empty (exit)
+	for op := range 256 {
+		o := Opcode(op)
+		operand := fImm
+		if o.Source() == SourceX {
+			operand = fSrc
+		}
+		var m fields
+		switch o.Class() {
+		case ClassALU, ClassALU64:
+			switch o.ALUOp() {
+			case ALUAdd, ALUSub, ALUMul, ALUDiv, ALUOr, ALUAnd, ALULsh, ALURsh, ALUMod, ALUXor, ALUMov, ALUArsh:
+				m = plain | fDst | operand // div/mod/mov with a non-zero offset take the slow path
+			case ALUNeg:
+				if o.Source() == SourceK {
+					m = plain | fDst
+				}
+			}
+		case ClassJMP, ClassJMP32:
+			switch o.JumpOp() {
+			case JumpA:
+				if o == OpJa {
+					m = plain | fOff
+				} else if o == OpJa32 {
+					m = plain | fImm
+				}
+			case JumpEQ, JumpGT, JumpGE, JumpSET, JumpNE, JumpSGT, JumpSGE, JumpLT, JumpLE, JumpSLT, JumpSLE:
+				m = plain | fDst | fOff | operand
+			case JumpCall:
+				if o == OpCall {
+					m = plain | fImm // helper call (src 0); pseudo sources take the slow path
+				}
+			case JumpExit:
+				if o == OpExit {
+					m = plain
+				}
+			}
+		case ClassLDX:
+			if o.Mode() == ModeMEM || (o.Mode() == ModeMEMSX && o.Size() != SizeDW) {
+				m = plain | fDst | fSrc | fOff
+			}
+		case ClassST:
+			if o.Mode() == ModeMEM {
+				m = plain | fDst | fOff | fImm
+			}
+		case ClassSTX:
+			if o.Mode() == ModeMEM {
+				m = plain | fDst | fSrc | fOff
+			}
+		}
+		t[op] = m
+	}
+	return t
+}()
+
+// fastValid reports whether in is valid by its opcode's plain form (see fastFields).
+func fastValid(in Instruction) bool {
+	use := fastFields[in.Opcode]
+	if use == 0 || in.Dst > R10 || in.Src > R10 {
+		return false
+	}
+	var set fields
+	if in.Dst != 0 {
+		set |= fDst
+	}
+	if in.Src != 0 {
+		set |= fSrc
+	}
+	if in.Off != 0 {
+		set |= fOff
+	}
+	if in.Imm != 0 {
+		set |= fImm
+	}
+	return set&^use == 0
 }
 
 func checkInsn(in Instruction) *fieldErr {
