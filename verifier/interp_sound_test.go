@@ -156,12 +156,15 @@ func TestAcceptedProgramsStayInBounds(t *testing.T) {
 
 func disasmAll(insns []isa.Instruction) string {
 	s := ""
-	for i := range insns {
+	for i := 0; i < len(insns); i++ {
 		var next isa.Instruction
 		if i+1 < len(insns) {
 			next = insns[i+1]
 		}
 		s += itoa(i) + ": " + Disasm(insns[i], next) + "\n"
+		if insns[i].IsLdImm64() {
+			i++
+		}
 	}
 	return s
 }

@@ -133,3 +133,114 @@ func lastLine(log string) string {
 	}
 	return last
 }
+
+// genMapsCalls builds random programs around a map lookup: null checks (or none), value
+// loads, stores and atomics at random offsets, masked variable offsets, spills and fills of
+// the value pointer, and a static subprogram that reads through a pointer argument.
+func genMapsCalls(rng *rand.Rand, n int) []isa.Instruction {
+	regs := []r{r3, r4, r5, r8, r9}
+	reg := func() r { return regs[rng.Intn(len(regs))] }
+	sizes := []int{1, 2, 4, 8}
+	var items []item
+	put := func(in ...isa.Instruction) { items = append(items, item{insns: in, jumpTo: -1}) }
+	for _, x := range append(regs, r6, r7) {
+		put(mov(x, int32(rng.Intn(16))))
+	}
+	put(st(8, fp, -16, 0), st(8, fp, -24, 0))
+	for len(items) < n {
+		switch rng.Intn(9) {
+		case 0, 1:
+			dst := []r{r6, r7}[rng.Intn(2)]
+			items = append(items, item{insns: prog(st(4, fp, -4, int32(rng.Intn(4))), movr(r2, fp), add(r2, -4), ldmap(r1, 0), call(HelperMapLookupElem), movr(dst, r0), mov(r0, 0)), jumpTo: -1})
+			if rng.Intn(4) != 0 {
+				items = append(items, item{insns: []isa.Instruction{jmp(isa.JumpEQ, dst, 0, 0)}, jumpTo: len(items) + 1 + rng.Intn(4)})
+			}
+		case 2:
+			put(ldx(sizes[rng.Intn(4)], reg(), []r{r6, r7}[rng.Intn(2)], int16(rng.Intn(20)-2)))
+		case 3:
+			put(stx(sizes[rng.Intn(4)], []r{r6, r7}[rng.Intn(2)], int16(rng.Intn(20)-2), reg()))
+		case 4:
+			k, p := reg(), reg()
+			put(and(k, int32(rng.Intn(16))), movr(p, []r{r6, r7}[rng.Intn(2)]), addr(p, k), ldx(sizes[rng.Intn(4)], reg(), p, 0))
+		case 5:
+			items = append(items, item{insns: []isa.Instruction{jmp([]isa.JumpOp{isa.JumpEQ, isa.JumpGT, isa.JumpSLT, isa.JumpSET}[rng.Intn(4)], reg(), int32(rng.Intn(8)), 0)}, jumpTo: len(items) + 1 + rng.Intn(4)})
+		case 6:
+			put(atomic([]int{4, 8}[rng.Intn(2)], []isa.AtomicOp{isa.AtomicAdd, isa.AtomicAdd | isa.AtomicFetch, isa.AtomicXchg}[rng.Intn(3)], []r{fp, r6, r7}[rng.Intn(3)], int16(-8*rng.Intn(3)), reg()))
+		case 7:
+			items = append(items, item{insns: []isa.Instruction{movr(r1, []r{r6, r7, fp}[rng.Intn(3)]), callLocal(0)}, jumpTo: -1, call: true})
+		case 8:
+			if rng.Intn(2) == 0 {
+				put(stx(8, fp, -16, []r{r6, r7}[rng.Intn(2)]))
+			} else {
+				put(ldx(8, []r{r6, r7}[rng.Intn(2)], fp, -16))
+			}
+		}
+	}
+	put(mov(r0, 2), exit())
+	last := len(items) - 1
+	start := make([]int, len(items)+1)
+	for i, it := range items {
+		start[i+1] = start[i] + len(it.insns)
+	}
+	sub := start[len(items)]
+	called := false
+	var out []isa.Instruction
+	for i, it := range items {
+		ins := append([]isa.Instruction(nil), it.insns...)
+		if it.jumpTo >= 0 {
+			ins[0].Off = int16(start[min(it.jumpTo, last)] - start[i] - 1)
+		}
+		if it.call {
+			called = true
+			ins[1].Imm = int32(sub - (start[i] + 1) - 1)
+		}
+		out = append(out, ins...)
+	}
+	if !called {
+		return out
+	}
+	return append(out, ldx(sizes[rng.Intn(4)], r0, r1, int16(rng.Intn(24)-16)), exit())
+}
+
+// TestKernelDifferentialRandomMaps is the random differential for maps and static calls.
+func TestKernelDifferentialRandomMaps(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root for bpf()")
+	}
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	rng := rand.New(rand.NewSource(2))
+	maps := []MapInfo{{Type: MapTypeHash, KeySize: 4, ValueSize: 16, MaxEntries: 4}}
+	agree := 0
+	byReason := map[string]int{}
+	for iter := 0; iter < n; iter++ {
+		insns := genMapsCalls(rng, 8+rng.Intn(14))
+		kacc, klog, ok := kernelLoad(t, insns, maps, ebpf.XDP)
+		if !ok {
+			t.Skip("bpf() not permitted here")
+		}
+		_, err := Check(&isa.Program{Insns: insns}, Options{Type: XDPType, Maps: maps})
+		if kacc == (err == nil) {
+			agree++
+			continue
+		}
+		explained := false
+		for _, d := range randomDifferences {
+			if d.ours != "" && err != nil && strings.Contains(err.Error(), d.ours) ||
+				d.kernel != "" && err == nil && strings.Contains(klog, d.kernel) {
+				byReason[d.why]++
+				explained = true
+				break
+			}
+		}
+		if !explained {
+			t.Errorf("unexplained difference: ours %v, kernel accepted=%v: %s\n%s", err, kacc, lastLine(klog), disasmAll(insns))
+		}
+	}
+	t.Logf("random map/call programs: %d of %d verdicts agree", agree, n)
+	for why, c := range byReason {
+		t.Logf("difference (%d programs): %s", c, why)
+	}
+}

@@ -147,6 +147,10 @@ func (v *verifier) stackAccess(i int, regno isa.Register, base *Reg, off, size i
 		return scalarReg(s), nil
 	}
 	o := int(lo)
+	if o%size != 0 {
+		// As in the kernel: spill tracking works on naturally aligned accesses.
+		return Reg{}, v.errAt(i, ErrMemAccess, "misaligned stack access by R%d: off=%d size=%d", regno, o, size)
+	}
 	if kind == accWrite {
 		if val.reg.Type == PtrToStack && val.reg.Frame > base.Frame {
 			// The callee's frame dies when it returns; the caller must never see it.
