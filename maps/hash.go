@@ -27,30 +27,29 @@ type hashMap struct {
 	seed    maphash.Seed
 	buckets []atomic.Uint32
 	mask    uint32
-	next    []atomic.Uint32 // by slot
-	hashes  []uint32        // by slot: high half of the key's hash
 
 	capacity uint32   // slots in the slab
 	used     uint32   // slots ever handed out (the slab's high-water mark)
 	free     []uint32 // reclaimed slots
 	live     uint32
 	rec      reclaimer
+	reused   uint64 // slots reclaimed so far (for tests)
 
-	lru          bool
-	ref          []atomic.Uint32 // by slot: used since it was last considered for eviction
-	older, newer []uint32        // by slot: the recency list
-	oldest       uint32
-	newest       uint32
+	lru    bool
+	oldest uint32
+	newest uint32
 }
 
 func newHash(m *Map, lru bool) (*hashMap, error) {
 	s := m.spec
 	h := &hashMap{m: m, keySize: s.KeySize, valSize: s.ValueSize, lru: lru,
 		seed: maphash.MakeSeed(), rec: reclaimer{src: m.grace}}
-	h.valOff = stride(s.KeySize)
+	h.valOff = elemKeyOff + stride(s.KeySize)
 	h.elemSize = h.valOff + stride(s.ValueSize)
-	// Room beyond max_entries for elements waiting out a grace period.
-	h.capacity = s.MaxEntries + max(64, s.MaxEntries/4)
+	// Room beyond max_entries for elements waiting out a grace period. It is address
+	// space only until used (MAP_NORESERVE), so be generous: a reader that stays in
+	// its section for long blocks reclamation of everything retired meanwhile.
+	h.capacity = s.MaxEntries + max(reserveSlots, s.MaxEntries)
 	sl, err := newSlab(uint64(h.capacity) * uint64(h.elemSize))
 	if err != nil {
 		return nil, err
@@ -62,18 +61,35 @@ func newHash(m *Map, lru bool) (*hashMap, error) {
 	}
 	h.buckets = make([]atomic.Uint32, nb)
 	h.mask = nb - 1
-	h.next = make([]atomic.Uint32, h.capacity+1)
-	h.hashes = make([]uint32, h.capacity+1)
-	if lru {
-		h.ref = make([]atomic.Uint32, h.capacity+1)
-		h.older = make([]uint32, h.capacity+1)
-		h.newer = make([]uint32, h.capacity+1)
-	}
 	return h, nil
 }
 
+// Element layout in the slab: a header the map uses, then key and value, each 8-byte
+// aligned. Keeping the per-element metadata in the slab means a slot that was never used
+// costs no memory at all.
+const (
+	elemNextOff  = 0  // u32, atomic: next slot in the bucket's chain
+	elemTagOff   = 4  // u32: high half of the key's hash
+	elemOlderOff = 8  // u32: LRU list, towards the oldest
+	elemNewerOff = 12 // u32: LRU list, towards the newest
+	elemRefOff   = 16 // u32, atomic: LRU reference bit
+	elemKeyOff   = 24
+)
+
+// reserveSlots is the least number of slots beyond max_entries.
+const reserveSlots = 4096
+
 func (h *hashMap) elem(i uint32) uintptr { return h.base + uintptr(i-1)*uintptr(h.elemSize) }
-func (h *hashMap) key(i uint32) []byte   { return raw(h.elem(i), h.keySize) }
+func (h *hashMap) nx(i uint32) *atomic.Uint32 {
+	return (*atomic.Uint32)(ptr(h.elem(i) + elemNextOff))
+}
+func (h *hashMap) tag(i uint32) *uint32 { return (*uint32)(ptr(h.elem(i) + elemTagOff)) }
+func (h *hashMap) old(i uint32) *uint32 { return (*uint32)(ptr(h.elem(i) + elemOlderOff)) }
+func (h *hashMap) nw(i uint32) *uint32  { return (*uint32)(ptr(h.elem(i) + elemNewerOff)) }
+func (h *hashMap) rf(i uint32) *atomic.Uint32 {
+	return (*atomic.Uint32)(ptr(h.elem(i) + elemRefOff))
+}
+func (h *hashMap) key(i uint32) []byte { return raw(h.elem(i)+elemKeyOff, h.keySize) }
 func (h *hashMap) value(i uint32) []byte {
 	return raw(h.elem(i)+uintptr(h.valOff), h.valSize)
 }
@@ -86,8 +102,8 @@ func (h *hashMap) hash(key []byte) (bucket, tag uint32) {
 // find walks the key's chain; it is safe without the lock inside a read-side section.
 func (h *hashMap) find(key []byte) uint32 {
 	b, tag := h.hash(key)
-	for i := h.buckets[b].Load(); i != 0; i = h.next[i].Load() {
-		if h.hashes[i] == tag && bytes.Equal(h.key(i), key) {
+	for i := h.buckets[b].Load(); i != 0; i = h.nx(i).Load() {
+		if *h.tag(i) == tag && bytes.Equal(h.key(i), key) {
 			return i
 		}
 	}
@@ -99,16 +115,16 @@ func (h *hashMap) lookup(key []byte) uintptr {
 	if i == 0 {
 		return 0
 	}
-	if h.lru && h.ref[i].Load() == 0 {
-		h.ref[i].Store(1)
+	if h.lru && h.rf(i).Load() == 0 {
+		h.rf(i).Store(1)
 	}
 	return h.elem(i) + uintptr(h.valOff)
 }
 
 // findLocked returns the key's slot and its predecessor in the chain (0: the bucket head).
 func (h *hashMap) findLocked(b, tag uint32, key []byte) (i, pred uint32) {
-	for i = h.buckets[b].Load(); i != 0; pred, i = i, h.next[i].Load() {
-		if h.hashes[i] == tag && bytes.Equal(h.key(i), key) {
+	for i = h.buckets[b].Load(); i != 0; pred, i = i, h.nx(i).Load() {
+		if *h.tag(i) == tag && bytes.Equal(h.key(i), key) {
 			return i, pred
 		}
 	}
@@ -120,7 +136,7 @@ func (h *hashMap) link(b, pred, i uint32) {
 	if pred == 0 {
 		h.buckets[b].Store(i)
 	} else {
-		h.next[pred].Store(i)
+		h.nx(pred).Store(i)
 	}
 }
 
@@ -149,8 +165,9 @@ func (h *hashMap) reclaim(slots []uint32) {
 		if h.m.poison {
 			poison(raw(h.elem(i), h.elemSize))
 		}
-		h.next[i].Store(0)
+		h.nx(i).Store(0)
 		h.free = append(h.free, i)
+		h.reused++
 	}
 }
 
@@ -178,15 +195,15 @@ func (h *hashMap) update(key, value []byte, flags uint64) error {
 	}
 	copy(h.key(i), key)
 	copy(h.value(i), value)
-	h.hashes[i] = tag
+	*h.tag(i) = tag
 	if old != 0 {
 		// Replace in place: readers see the old element or the new, each whole.
-		h.next[i].Store(h.next[old].Load())
+		h.nx(i).Store(h.nx(old).Load())
 		h.link(b, pred, i)
 		h.unlinkLRU(old)
 		h.rec.retire(old)
 	} else {
-		h.next[i].Store(h.buckets[b].Load())
+		h.nx(i).Store(h.buckets[b].Load())
 		h.buckets[b].Store(i)
 		h.live++
 	}
@@ -206,7 +223,7 @@ func (h *hashMap) delete(key []byte) error {
 }
 
 func (h *hashMap) remove(b, pred, i uint32) {
-	h.link(b, pred, h.next[i].Load())
+	h.link(b, pred, h.nx(i).Load())
 	h.unlinkLRU(i)
 	h.rec.retire(i)
 	h.live--
@@ -216,15 +233,15 @@ func (h *hashMap) remove(b, pred, i uint32) {
 func (h *hashMap) evict() {
 	for n := uint32(0); n <= 2*h.live && h.oldest != 0; n++ {
 		i := h.oldest
-		if h.ref[i].Load() != 0 && n < h.live {
-			h.ref[i].Store(0)
+		if h.rf(i).Load() != 0 && n < h.live {
+			h.rf(i).Store(0)
 			h.unlinkLRU(i)
 			h.pushLRU(i)
 			continue
 		}
 		b, _ := h.hash(h.key(i))
 		var pred uint32
-		for j := h.buckets[b].Load(); j != i; pred, j = j, h.next[j].Load() {
+		for j := h.buckets[b].Load(); j != i; pred, j = j, h.nx(j).Load() {
 		}
 		h.remove(b, pred, i)
 		return
@@ -235,10 +252,10 @@ func (h *hashMap) pushLRU(i uint32) {
 	if !h.lru {
 		return
 	}
-	h.ref[i].Store(0)
-	h.older[i], h.newer[i] = h.newest, 0
+	h.rf(i).Store(0)
+	*h.old(i), *h.nw(i) = h.newest, 0
 	if h.newest != 0 {
-		h.newer[h.newest] = i
+		*h.nw(h.newest) = i
 	} else {
 		h.oldest = i
 	}
@@ -249,18 +266,18 @@ func (h *hashMap) unlinkLRU(i uint32) {
 	if !h.lru {
 		return
 	}
-	o, n := h.older[i], h.newer[i]
+	o, n := *h.old(i), *h.nw(i)
 	if o != 0 {
-		h.newer[o] = n
+		*h.nw(o) = n
 	} else {
 		h.oldest = n
 	}
 	if n != 0 {
-		h.older[n] = o
+		*h.old(n) = o
 	} else {
 		h.newest = o
 	}
-	h.older[i], h.newer[i] = 0, 0
+	*h.old(i), *h.nw(i) = 0, 0
 }
 
 // nextKey iterates bucket by bucket, each chain from its head.
@@ -269,7 +286,7 @@ func (h *hashMap) nextKey(key []byte) ([]byte, error) {
 	if key != nil {
 		b, tag := h.hash(key)
 		if i, _ := h.findLocked(b, tag, key); i != 0 {
-			if n := h.next[i].Load(); n != 0 {
+			if n := h.nx(i).Load(); n != 0 {
 				return bytes.Clone(h.key(n)), nil
 			}
 			start = b + 1

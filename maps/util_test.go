@@ -2,6 +2,7 @@ package maps
 
 import (
 	"encoding/binary"
+	"errors"
 	"testing"
 )
 
@@ -51,3 +52,6 @@ func lookupWithKey(m *Map, key []byte) uint64 {
 
 func u32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 func u64(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
+
+func errorsIsNotExist(err error) bool { return errors.Is(err, ErrKeyNotExist) }
+func errorsIsNoMemory(err error) bool { return errors.Is(err, ErrNoMemory) }
