@@ -69,6 +69,15 @@ func (b *Buffer) NewLabels(n int) Label {
 	return first
 }
 
+// reserveLabels allocates n consecutive labels without marking them unbound, for callers
+// that bind every one of them before Link (the driver's slot labels): it spares a pass
+// over the largest label block.
+func (b *Buffer) reserveLabels(n int) Label {
+	first := Label(len(b.labels))
+	b.labels = slices.Grow(b.labels, n)[:len(b.labels)+n]
+	return first
+}
+
 // Bind places l at the current end of the code.
 func (b *Buffer) Bind(l Label) {
 	b.labels[l] = labelPos{off: int32(len(b.Code)), nbr: int32(len(b.Branches))}

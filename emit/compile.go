@@ -252,7 +252,9 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	if err := c.checkCalls(); err != nil {
 		return nil, err
 	}
-	c.SlotLabel = c.Buf.NewLabels(len(s.Insns) + 1)
+	// Every slot label is bound by the loop below (functions tile the stream, and the
+	// second half of an lddw is bound after its first), so they need no unbound marking.
+	c.SlotLabel = c.Buf.reserveLabels(len(s.Insns) + 1)
 	for f := range c.Funcs {
 		fn := &c.Funcs[f]
 		fn.Entry, fn.Body, fn.Exit = c.Buf.NewLabel(), c.Buf.NewLabel(), c.Buf.NewLabel()
@@ -298,8 +300,9 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	img.Slots = make([]int, len(insns)+1)
 	img.Slots[len(insns)] = len(code)
 	if s == &c.plain { // stream slot i is program slot i
-		for i := range insns {
-			img.Slots[i] = c.Buf.LabelOffset(c.Label(int32(i)))
+		slots, pre := img.Slots[:len(insns)], c.Buf.pre
+		for i, p := range c.Buf.labels[c.SlotLabel : int(c.SlotLabel)+len(slots)] {
+			slots[i] = int(p.off + pre[p.nbr])
 		}
 	} else {
 		for i := range insns {

@@ -42,11 +42,11 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 	for i := range insns {
 		orig[i] = int32(i)
 		in := &insns[i]
-		c := in.Opcode.Class()
-		if !c.IsJump() && c != isa.ClassLD {
+		if plainOp[in.Opcode] {
 			tgt[i] = -1
 			continue
 		}
+		c := in.Opcode.Class()
 		tgt[i] = target(insns, i)
 		switch {
 		case in.IsLocalCall() || in.IsFuncAddr():
@@ -62,6 +62,16 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 	}
 	return bad
 }
+
+// plainOp marks the opcodes of classes without control flow or unsupported forms (loads,
+// stores, arithmetic): reset skips them with one table load.
+var plainOp = func() (t [256]bool) {
+	for op := range 256 {
+		c := isa.Opcode(op).Class()
+		t[op] = !c.IsJump() && c != isa.ClassLD
+	}
+	return t
+}()
 
 // target returns the slot a control-flow slot refers to in the original numbering.
 func target(insns []isa.Instruction, i int) int32 {

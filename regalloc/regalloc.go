@@ -64,19 +64,30 @@ var ARM64 = Map{
 	CalleeSaved: 1<<isa.R6 | 1<<isa.R7 | 1<<isa.R8 | 1<<isa.R9,
 }
 
+// writesDst marks the opcodes whose only register effect is writing dst (ALU, ALU64 and
+// LDX): Written handles them with one table load instead of a decode.
+var writesDst = func() (t [256]bool) {
+	for op := range 256 {
+		switch isa.Opcode(op).Class() {
+		case isa.ClassALU, isa.ClassALU64, isa.ClassLDX:
+			t[op] = true
+		}
+	}
+	return t
+}()
+
 // Written returns the registers the instructions in insns may write. Calls count as
 // writing R0–R5 (the caller-saved registers a callee may clobber).
 func Written(insns []isa.Instruction) Set {
 	var s Set
 	for i := 0; i < len(insns); i++ {
 		in := &insns[i]
-		op := in.Opcode
-		c := op.Class()
-		if c == isa.ClassALU64 || c == isa.ClassALU || c == isa.ClassLDX { // the common case first
+		if writesDst[in.Opcode] { // the common case first
 			s |= 1 << (in.Dst & 15)
 			continue
 		}
-		switch c {
+		op := in.Opcode
+		switch op.Class() {
 		case isa.ClassLD:
 			if in.IsLdImm64() {
 				s = s.Add(in.Dst)

@@ -176,14 +176,14 @@ func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
 		*c = slices.Grow(*c, 16)
 	}
 	start := len(*c)
-	buf := (*c)[start : start+16]
+	buf := (*[16]byte)((*c)[start : start+16]) // indexes below are masked: no bounds checks
 	n := 0
 	if f&fLock != 0 {
-		buf[n] = 0xf0
+		buf[n&15] = 0xf0
 		n++
 	}
 	if f&f66 != 0 {
-		buf[n] = 0x66
+		buf[n&15] = 0x66
 		n++
 	}
 	var rex byte
@@ -201,17 +201,17 @@ func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
 		f&fByteReg != 0 && reg >= 4 && reg < 8 ||
 		f&fByteRM != 0 && !rm.isMem && rm.reg >= 4 && rm.reg < 8
 	if needREX {
-		buf[n] = 0x40 | rex
+		buf[n&15] = 0x40 | rex
 		n++
 	}
 	if op > 0xff {
-		buf[n] = byte(op >> 8)
+		buf[n&15] = byte(op >> 8)
 		n++
 	}
-	buf[n] = byte(op)
+	buf[n&15] = byte(op)
 	n++
 	if !rm.isMem {
-		buf[n] = 0xc0 | reg.low3()<<3 | rm.reg.low3()
+		buf[n&15] = 0xc0 | reg.low3()<<3 | rm.reg.low3()
 		*c = (*c)[:start+n+1]
 		return
 	}
@@ -226,19 +226,19 @@ func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
 	default:
 		mod = 0x80
 	}
-	buf[n] = mod | reg.low3()<<3 | m.Base.low3()
+	buf[n&15] = mod | reg.low3()<<3 | m.Base.low3()
 	n++
 	// rsp/r12 as a base needs a SIB byte (rm=100 means "SIB follows").
 	if m.Base.low3() == 4 {
-		buf[n] = 0x24
+		buf[n&15] = 0x24
 		n++
 	}
 	switch mod {
 	case 0x40:
-		buf[n] = byte(m.Disp)
+		buf[n&15] = byte(m.Disp)
 		n++
 	case 0x80:
-		binary.LittleEndian.PutUint32(buf[n:], uint32(m.Disp))
+		binary.LittleEndian.PutUint32(buf[n&7:], uint32(m.Disp))
 		n += 4
 	}
 	*c = (*c)[:start+n]

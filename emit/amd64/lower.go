@@ -93,7 +93,16 @@ func (b *Backend) PutBranch(dst []byte, br emit.Branch, from, to int) error {
 	return nil
 }
 
-func reg(r isa.Register) Reg { return Reg(regalloc.AMD64.Reg[r]) }
+// hostReg is regalloc.AMD64.Reg as a table indexed by a 4-bit register field, so the
+// lookup needs no bounds check (fields above AX are rejected before lowering).
+var hostReg = func() (t [16]Reg) {
+	for r, h := range regalloc.AMD64.Reg {
+		t[r] = Reg(h)
+	}
+	return t
+}()
+
+func reg(r isa.Register) Reg { return hostReg[r&15] }
 
 func code(c *emit.Compiler) *Code { return (*Code)(&c.Buf.Code) }
 
