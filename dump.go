@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/isa/asm"
@@ -82,15 +84,24 @@ func (d *dumper) native(r Range) {
 		n, text, err := decodeOne(d.l.arch, code[off:r.End], off)
 		switch {
 		case err == nil:
-			d.printf("\t%6x  %-22x %s\n", off, code[off:off+n], text)
+			d.printf("\t%6x  %-22s %s\n", off, d.raw(code[off:off+n]), text)
 		case n > 0: // fixed-width: skip the one word
-			d.printf("\t%6x  %-22x (bad: %v)\n", off, code[off:off+n], err)
+			d.printf("\t%6x  %-22s (bad: %v)\n", off, d.raw(code[off:off+n]), err)
 		default: // variable-width: the rest of the range cannot be delimited
 			d.printf("\t%6x  %x\t(bad: %v)\n", off, code[off:r.End], err)
 			n = r.End - off
 		}
 		off += n
 	}
+}
+
+// raw renders an instruction's bytes: in memory order on amd64, as the 32-bit word on
+// arm64 (how the architecture manual and objdump write it).
+func (d *dumper) raw(b []byte) string {
+	if d.l.arch == ArchARM64 && len(b) == 4 {
+		return fmt.Sprintf("%08x", binary.LittleEndian.Uint32(b))
+	}
+	return fmt.Sprintf("%x", b)
 }
 
 // decodeOne decodes the instruction at the start of b (at offset off in the image) and
@@ -115,9 +126,31 @@ func decodeOne(arch string, b []byte, off int) (int, string, error) {
 			}
 			return 4, "", err
 		}
-		return 4, arm64asm.GNUSyntax(in), nil
+		return 4, arm64Text(arm64asm.GNUSyntax(in), off), nil
 	}
 	return 0, "", &UnknownArchError{Arch: arch}
+}
+
+// arm64Text tidies arm64asm's GNU text: no trailing blank ("nop "), and the absolute
+// target after pc-relative operands (".+0x10"), which x86asm shows by itself.
+func arm64Text(text string, off int) string {
+	text = strings.TrimRight(text, " ")
+	i := strings.Index(text, ".+0x")
+	if i < 0 {
+		i = strings.Index(text, ".-0x")
+	}
+	if i < 0 {
+		return text
+	}
+	end := i + 4
+	for end < len(text) && strings.ContainsRune("0123456789abcdef", rune(text[end])) {
+		end++
+	}
+	rel, err := strconv.ParseInt(text[i+1:end], 0, 64)
+	if err != nil {
+		return text
+	}
+	return fmt.Sprintf("%s\t// %#x", text, int64(off)+rel)
 }
 
 // arm64Extra renders the A64 instructions the JIT emits that arm64asm cannot decode: the

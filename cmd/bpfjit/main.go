@@ -31,6 +31,8 @@ func init() {
 			"run a program and print r0", cmdRun},
 		{"asm", "asm [-o FILE] [--hex] FILE", "assemble text to bytecode", cmdAsm},
 		{"disasm", "disasm [--section S] FILE", "disassemble bytecode (raw, hex, .data or ELF)", cmdDisasm},
+		{"dump", "dump [--arch amd64|arm64] [--section S] [--blinding] [--unverified] PROGRAM",
+			"print each BPF instruction and the native code it compiles to (any arch on any host)", cmdDump},
 	}
 }
 
