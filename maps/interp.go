@@ -252,6 +252,16 @@ func (t *Table) MapValue(ref interp.MapRef) ([]byte, bool, error) {
 	return a.valueAt(0), m.spec.Flags&FlagRdonlyProg != 0, nil
 }
 
+// ValueAddr resolves a PseudoMapValue/PseudoMapIdxValue reference to the address the
+// JIT's lddw adds its offset to.
+func (t *Table) ValueAddr(ref interp.MapRef) (uint64, error) {
+	m, err := t.resolve(ref)
+	if err != nil {
+		return 0, err
+	}
+	return m.ValueAddr()
+}
+
 // ValueAddr returns the address of element 0 of a single-entry array map: what `lddw`
 // with PseudoMapValue/PseudoMapIdxValue adds its offset to under the JIT.
 func (m *Map) ValueAddr() (uint64, error) {

@@ -11,7 +11,7 @@ type reclaimer struct {
 
 // batch is how many retired slots justify starting a grace period on a source where
 // that is expensive (execmem's costs system calls and a membarrier).
-const batch = 32
+const batch = 256
 
 func (r *reclaimer) retire(i uint32) { r.retired = append(r.retired, i) }
 

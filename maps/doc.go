@@ -1,0 +1,47 @@
+// Package maps implements BPF maps for bpfjit: array, hash, LRU hash and program array,
+// usable from Go and from BPF programs run by the JIT (raw-address helpers) or by the
+// interpreter (interp helpers, an interp.MapResolver and an interp.TailCaller).
+//
+// # Go API
+//
+// New creates a map from a Spec (the run-time fields of isa.MapRef, kernel type
+// numbering). Lookup, Update (UpdateAny, UpdateNoExist, UpdateExist), Delete, NextKey and
+// All work on byte keys and values and fail with *Error values wrapping ErrKeySize,
+// ErrValueSize, ErrFull, ErrOutOfRange, ErrKeyNotExist, ErrKeyExist, ErrBadFlags,
+// ErrNotSupported, ErrReadOnly, ErrClosed or ErrNoMemory; Errno gives the kernel's errno.
+// Program arrays hold Programs: SetProgram, Program, Delete.
+//
+// # Memory
+//
+// Values live in mmap'd slabs (see mem.go for why, not the Go heap): they never move and
+// hold no Go pointers, so native code may keep raw addresses into them. Array values and
+// program-array slots live as long as the map. A hash element that is deleted or replaced
+// is unlinked at once (an update links a fresh element in place of the old one, so a
+// reader sees one whole value or the other) and its memory is reused only after a grace
+// period: once every run that could have seen it has returned. Runs are read-side
+// sections of a GraceSource: execmem runners (every JIT run; NativeRunners), Readers
+// (interpreter runs through RunInterp, or any Go code that enters a Reader), or both
+// (the default). Options.Poison fills reclaimed memory with PoisonByte for tests.
+//
+// # Handles
+//
+// The value `lddw rX, map` loads is Map.Handle, the address of a Header (layout and
+// exported offsets in handle.go). JIT code inlines array lookups and indirect tail calls
+// from it without calling Go; helpers turn it back into the *Map with FromHandle.
+//
+// # Helpers
+//
+// MapLookupElem, MapUpdateElem and MapDeleteElem have the bridge's helper shape
+// func(r1, r2, r3, r4, r5 uint64) uint64 with raw addresses; InterpHelpers are the same
+// for the interpreter, reading through interp.Memory.
+//
+// # Program arrays and direct tail calls
+//
+// A slot holds a Program (its TailCallEntry is written to the native slot table) and
+// keeps it retained until the slot changes. The JIT registers each direct tail-call site
+// with TrackPoke(owner, key, site); every change of slot key calls site.Retarget(old, new)
+// under the array's lock, and registration itself retargets the site to the current
+// program, so a site emitted in its fall-through state is never stale. A closed program
+// calls UntrackPokes(owner) on each array it pokes into; closing the array empties every
+// slot (retargeting the remaining sites to fall through).
+package maps
