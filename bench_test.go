@@ -8,85 +8,11 @@ import (
 	"testing"
 
 	"github.com/bpfjit/bpfjit"
-	"github.com/bpfjit/bpfjit/emit"
-	"github.com/bpfjit/bpfjit/emit/amd64"
-	"github.com/bpfjit/bpfjit/emit/progen"
 	"github.com/bpfjit/bpfjit/interp"
 	"github.com/bpfjit/bpfjit/isa"
 )
 
 // Figures from a shared machine are provisional; recorded numbers come from a quiet one.
-
-// bigProgram concatenates generated straight-line and branching code up to n slots.
-func bigProgram(n int) []isa.Instruction {
-	g := progen.New(1, progen.Options{})
-	var out []isa.Instruction
-	for len(out) < n {
-		p := g.Program()
-		// Keep only the main function's body (drop its exit and any subprogram).
-		for i, in := range p {
-			if in.IsExit() {
-				p = p[:i]
-				break
-			}
-		}
-		for _, in := range p {
-			if in.IsLocalCall() {
-				in = isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Dst: isa.R0, Imm: 1}
-			}
-			out = append(out, in)
-		}
-	}
-	out = out[:n-1]
-	if out[len(out)-1].IsLdImm64() {
-		out[len(out)-1] = isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 2}
-	}
-	// Jumps near the end may point past it: retarget them to the exit.
-	out = append(out, isa.Instruction{Opcode: isa.OpExit})
-	for i := range out {
-		if out[i].IsJump() && i+1+int(out[i].JumpOffset()) >= len(out) {
-			if out[i].Opcode == isa.OpJa32 {
-				out[i].Imm = int32(len(out) - 2 - i)
-			} else {
-				out[i].Off = int16(len(out) - 2 - i)
-			}
-		}
-	}
-	return out
-}
-
-// BenchmarkCompile reports the cost of compiling per BPF instruction and the native bytes
-// per instruction (targets: ≤ 20 ns/insn, ≤ 8 bytes/insn).
-func BenchmarkCompile(b *testing.B) {
-	be := &amd64.Backend{GateEntryDisp: 40}
-	for _, n := range []int{1000, 10000, 100000} {
-		insns := bigProgram(n)
-		b.Run(fmt.Sprintf("insns=%d", n), func(b *testing.B) {
-			var size int
-			for b.Loop() {
-				img, err := emit.Compile(insns, emit.Options{}, be)
-				if err != nil {
-					b.Fatal(err)
-				}
-				size = len(img.Code)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/insn")
-			b.ReportMetric(float64(size)/float64(n), "bytes/insn")
-		})
-	}
-}
-
-// BenchmarkCompileFixedCost compiles a 2-instruction program: the per-program overhead
-// (target ≤ 5 µs).
-func BenchmarkCompileFixedCost(b *testing.B) {
-	be := &amd64.Backend{GateEntryDisp: 40}
-	insns := []isa.Instruction{{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 1}, {Opcode: isa.OpExit}}
-	for b.Loop() {
-		if _, err := emit.Compile(insns, emit.Options{}, be); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
 
 // checksumText is an Internet-style checksum over r2 bytes at r1 (16-bit words, folded).
 const checksumText = `
