@@ -38,8 +38,9 @@ func Wait(gp GracePeriod) {
 // runners do not see (interpreter runs, Go code holding value pointers). Each
 // concurrently running reader uses its own *Reader.
 type Readers struct {
-	mu  sync.Mutex
-	set map[*Reader]struct{}
+	mu   sync.Mutex
+	set  map[*Reader]struct{}
+	idle []*Reader // for Acquire
 }
 
 // DefaultReaders is the Readers that maps created without Options.Grace wait for,
@@ -64,6 +65,27 @@ func (rs *Readers) NewReader() *Reader {
 	rs.set[r] = struct{}{}
 	rs.mu.Unlock()
 	return r
+}
+
+// Acquire returns an idle registered reader, reusing one given back with Put, so that
+// hosts need not keep a reader per goroutine.
+func (rs *Readers) Acquire() *Reader {
+	rs.mu.Lock()
+	if n := len(rs.idle); n > 0 {
+		r := rs.idle[n-1]
+		rs.idle = rs.idle[:n-1]
+		rs.mu.Unlock()
+		return r
+	}
+	rs.mu.Unlock()
+	return rs.NewReader()
+}
+
+// Put gives an idle reader back for Acquire.
+func (rs *Readers) Put(r *Reader) {
+	rs.mu.Lock()
+	rs.idle = append(rs.idle, r)
+	rs.mu.Unlock()
 }
 
 // Enter begins a read-side section: element memory seen from now on stays valid until

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/bpfjit/bpfjit/interp"
 	"github.com/bpfjit/bpfjit/isa"
@@ -112,20 +111,14 @@ func RunInterp(p *interp.Program, env interp.Env) (interp.Result, error) {
 	if env.TailCalls == nil {
 		env.TailCalls = TailCaller{}
 	}
-	r := pooledReader()
+	r := DefaultReaders.Acquire()
 	r.Enter()
 	defer func() {
 		r.Exit()
-		readerPool.Put(r)
+		DefaultReaders.Put(r)
 	}()
 	return p.Run(&env)
 }
-
-var readerPool = sync.Pool{New: func() any { return DefaultReaders.NewReader() }}
-
-// pooledReader takes a reader of DefaultReaders. A pooled reader the GC drops stays
-// registered but idle, which costs a slot in grace-period scans and nothing else.
-func pooledReader() *Reader { return readerPool.Get().(*Reader) }
 
 // Table binds a program's map table (isa.Program.Maps) to maps and resolves its lddw
 // pseudo sources for the interpreter (interp.MapResolver). PseudoMapFD immediates name
