@@ -27,7 +27,9 @@ func TestHelperCallIsPreemptionPoint(t *testing.T) {
 	}
 	if os.Getenv("BRIDGE_PREEMPT_CHILD") == "" {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCallIsPreemptionPoint$", "-test.v")
-		cmd.Env = append(os.Environ(), "BRIDGE_PREEMPT_CHILD=1", "GODEBUG=asyncpreemptoff=1")
+		// Two Ps: the collector runs beside the native loop and needs it to
+		// stop only for its stop-the-world phases and the stack scan.
+		cmd.Env = append(os.Environ(), "BRIDGE_PREEMPT_CHILD=1", "GODEBUG=asyncpreemptoff=1", "GOMAXPROCS=2")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("child: %v\n%s", err, out)
