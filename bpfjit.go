@@ -8,6 +8,10 @@
 //
 // A loaded Program is immutable and may be run from any number of goroutines at once.
 //
+// Compile produces the native code for a named architecture (amd64 or arm64, whatever the
+// host) without loading it, for inspection: Listing.Dump prints each BPF instruction
+// followed by the native instructions it became.
+//
 // # Safety
 //
 // Native code runs without bounds checks: a program that reads or writes outside the memory

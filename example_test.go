@@ -4,8 +4,10 @@ package bpfjit_test
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/bpfjit/bpfjit"
+	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/isa/asm"
 	"github.com/bpfjit/bpfjit/verifier"
 )
@@ -51,4 +53,38 @@ func ExampleWithHelpers() {
 	defer p.Close()
 	fmt.Println(p.Run(nil))
 	// Output: 42 <nil>
+}
+
+// Compile produces code for a named architecture without loading it, so an arm64
+// listing can be printed on an amd64 machine and the other way round.
+func ExampleCompile() {
+	insns, err := asm.Assemble("mov %r0, 42\nexit")
+	if err != nil {
+		panic(err)
+	}
+	l, err := bpfjit.Compile(&isa.Program{Insns: insns}, bpfjit.ArchARM64)
+	if err != nil {
+		panic(err)
+	}
+	if err := l.Dump(os.Stdout); err != nil {
+		panic(err)
+	}
+	// Output:
+	// function at slot 0:
+	//   prologue
+	//	     0  aa1e03e9               mov x9, x30
+	//	     4  d503201f               nop
+	//	     8  a9bf7bfd               stp x29, x30, [sp,#-16]!
+	//	     c  910003fd               mov x29, sp
+	//	    10  a9bf7ff9               stp x25, xzr, [sp,#-16]!
+	//	    14  910003f9               mov x25, sp
+	//    0: mov %r0, 42
+	//	    18  d2800547               mov x7, #0x2a
+	//    1: exit
+	//   epilogue
+	//	    1c  9100033f               mov sp, x25
+	//	    20  a8c17ff9               ldp x25, xzr, [sp],#16
+	//	    24  a8c17bfd               ldp x29, x30, [sp],#16
+	//	    28  aa0703e0               mov x0, x7
+	//	    2c  d65f03c0               ret
 }
