@@ -69,7 +69,7 @@ func TestHelperCallIsPreemptionPoint(t *testing.T) {
 	total := gcs.Load() - before
 	close(done)
 	t.Logf("%d collections completed during one %v native run of 2e7 helper calls", total, time.Since(start).Round(time.Millisecond))
-	if total < 3 {
+	if total < 2 { // without the gate's stack check: 0
 		t.Fatalf("only %d collections completed while native code looped over helper calls", total)
 	}
 }
