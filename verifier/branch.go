@@ -322,6 +322,9 @@ func (v *verifier) condJump(i int, in isa.Instruction) error {
 	}
 	switch {
 	case ok[0] && ok[1]:
+		if len(v.pending) >= maxPending {
+			return v.errAt(i, ErrTooComplex, "program too complex: the sequence of %d jumps is too long", maxPending)
+		}
 		taken.insn = target
 		fall.insn = i + 1
 		fall.parent = taken.parent

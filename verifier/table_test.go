@@ -522,3 +522,18 @@ func TestLongLoopHitsBudgetQuickly(t *testing.T) {
 		t.Errorf("took %v to exhaust the budget", d)
 	}
 }
+
+// Each undecided branch leaves one state waiting; their number is capped, so memory is too.
+func TestLongJumpSequenceIsTooComplex(t *testing.T) {
+	var parts []any
+	parts = append(parts, call(HelperGetPrandomU32), movr(r6, r0), call(HelperGetPrandomU32), movr(r7, r0))
+	for k := 0; k < maxPending+10; k++ {
+		// Undecided every time: r7 stays unknown, so both outcomes remain possible.
+		parts = append(parts, jmpr(isa.JumpGT, r6, r7, 0), add(r7, 1))
+	}
+	parts = append(parts, mov(r0, 0), exit())
+	_, err := Check(&isa.Program{Insns: prog(parts...)}, Options{})
+	if !errors.Is(err, ErrTooComplex) || !strings.Contains(err.Error(), "sequence of") {
+		t.Fatalf("err = %v, want the jump sequence limit", err)
+	}
+}

@@ -77,6 +77,10 @@ const DefaultMaxProcessed = 1_000_000
 // maxStatesPerInsn caps the explored states kept at one instruction.
 const maxStatesPerInsn = 64
 
+// maxPending caps the branches waiting to be explored (the kernel's limit on a sequence of
+// jumps), which bounds the verifier's memory.
+const maxPending = 8192
+
 // Options configure Check.
 type Options struct {
 	// Type is the program type; nil means RawMemoryType.
