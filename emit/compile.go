@@ -245,8 +245,12 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		c.Funcs = append(c.Funcs, Func{
 			Index: f, Start: st, End: end,
 			StackDepth: (depth + 15) &^ 15,
-			Saved:      be.Regs().SavedRegs(s.Insns[st:end]),
 		})
+		if len(starts) == 1 && s == &c.plain {
+			c.Funcs[f].Saved = be.Regs().SavedFor(s.written) // the scan's set is this function's
+		} else {
+			c.Funcs[f].Saved = be.Regs().SavedRegs(s.Insns[st:end])
+		}
 		c.funcAt[int32(st)] = f
 	}
 	if err := c.checkCalls(); err != nil {

@@ -21,6 +21,8 @@ type Stream struct {
 	Target []int32
 	// sites lists, in order, the stream slots of local calls and function-address lddw.
 	sites []int32
+	// written is regalloc.Written of the whole stream, as reset computes it.
+	written regalloc.Set
 }
 
 // NewStream wraps a program's slots unchanged.
@@ -39,14 +41,29 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 	s.sites = s.sites[:0]
 	orig, tgt := s.Orig[:len(insns)], s.Target[:len(insns)]
 	var bad *Error
+	var w regalloc.Set
 	for i := range insns {
 		orig[i] = int32(i)
 		in := &insns[i]
-		if plainOp[in.Opcode] {
+		switch slotKinds[in.Opcode] {
+		case slotWritesDst:
+			w |= 1 << (in.Dst & 15)
+			tgt[i] = -1
+			continue
+		case slotPlain:
 			tgt[i] = -1
 			continue
 		}
+		// Registers written by the rare slots, as regalloc.Written counts them (the second
+		// half of an lddw is part of its first).
+		if i == 0 || !insns[i-1].IsLdImm64() {
+			w |= regalloc.Written(insns[i:min(i+2, len(insns))])
+		}
 		c := in.Opcode.Class()
+		if !c.IsJump() && c != isa.ClassLD {
+			tgt[i] = -1
+			continue
+		}
 		tgt[i] = target(insns, i)
 		switch {
 		case in.IsLocalCall() || in.IsFuncAddr():
@@ -60,15 +77,32 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 			bad = Errorf(i, ErrTailCall, "bpf_tail_call (helper %d)", HelperTailCall)
 		}
 	}
+	s.written = w
 	return bad
 }
 
-// plainOp marks the opcodes of classes without control flow or unsupported forms (loads,
-// stores, arithmetic): reset skips them with one table load.
-var plainOp = func() (t [256]bool) {
+// Slot kinds for reset's scan: slots without control flow or unsupported forms whose
+// only register effect is writing dst (ALU, ALU64, LDX) or nothing (ST, STX other than
+// atomics) take one table load; the rest (jumps, calls, lddw, atomics) are decoded.
+const (
+	slotOther = iota
+	slotWritesDst
+	slotPlain
+)
+
+var slotKinds = func() (t [256]uint8) {
 	for op := range 256 {
-		c := isa.Opcode(op).Class()
-		t[op] = !c.IsJump() && c != isa.ClassLD
+		o := isa.Opcode(op)
+		switch o.Class() {
+		case isa.ClassALU, isa.ClassALU64, isa.ClassLDX:
+			t[op] = slotWritesDst
+		case isa.ClassST:
+			t[op] = slotPlain
+		case isa.ClassSTX:
+			if o.Mode() != isa.ModeATOMIC {
+				t[op] = slotPlain
+			}
+		}
 	}
 	return t
 }()

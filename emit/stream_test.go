@@ -3,6 +3,7 @@ package emit
 import (
 	"testing"
 
+	"github.com/bpfjit/bpfjit/emit/progen"
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/regalloc"
 )
@@ -41,5 +42,22 @@ func TestBlindRewritesImmediatesAndRemapsTargets(t *testing.T) {
 	}
 	if s.Insns[2].Src != regalloc.AX || s.Insns[2].Opcode.Source() != isa.SourceX {
 		t.Errorf("blinded jeq does not compare with AX: %+v", s.Insns[2])
+	}
+}
+
+func TestStreamScanCountsTheRegistersWrittenLikeRegalloc(t *testing.T) {
+	g := progen.New(3, progen.Options{Helpers: []int32{1, 2}})
+	atomic := isa.Instruction{Opcode: isa.Mem(isa.ClassSTX, isa.ModeATOMIC, isa.SizeDW), Dst: isa.R10, Src: isa.R7, Off: -8, Imm: int32(isa.AtomicAdd | isa.AtomicFetch)}
+	ld := isa.LdImm64(isa.R8, 0, 1)
+	for k := 0; k < 500; k++ {
+		insns := g.Program()
+		if k%2 == 0 { // forms progen may not draw often: fetching atomics, lddw into R6–R9
+			insns = append([]isa.Instruction{atomic, ld[0], ld[1]}, insns...)
+		}
+		var s Stream
+		s.reset(insns)
+		if got, want := s.written, regalloc.Written(insns); got != want {
+			t.Fatalf("program %d: scan says %#x, regalloc.Written %#x", k, got, want)
+		}
 	}
 }

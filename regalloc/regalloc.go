@@ -115,8 +115,11 @@ func Written(insns []isa.Instruction) Set {
 
 // SavedRegs returns, in push order, the host callee-saved registers a function whose
 // instructions are insns must save: those holding R6–R9 that it writes.
-func (m *Map) SavedRegs(insns []isa.Instruction) []uint8 {
-	w := Written(insns)
+func (m *Map) SavedRegs(insns []isa.Instruction) []uint8 { return m.SavedFor(Written(insns)) }
+
+// SavedFor returns, in push order, the host callee-saved registers a function that writes
+// the registers w must save (SavedRegs for a Written set computed elsewhere).
+func (m *Map) SavedFor(w Set) []uint8 {
 	var out []uint8
 	for r := isa.R6; r <= isa.R9; r++ {
 		if w.Has(r) && m.CalleeSaved.Has(r) {

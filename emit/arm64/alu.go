@@ -276,7 +276,12 @@ func MoveWide(op MoveWideOp, w Width, rd Reg, imm16 uint16, hw uint8) (Inst, err
 	if err != nil {
 		return 0, err
 	}
-	return Inst(uint32(w)<<31 | uint32(op)<<29 | moveWideBase | uint32(hw)<<21 | uint32(imm16)<<5 | d), nil
+	return moveWide(op, w, d, imm16, hw), nil
+}
+
+// moveWide is MoveWide for operands already known to be valid (d is the 5-bit field).
+func moveWide(op MoveWideOp, w Width, d uint32, imm16 uint16, hw uint8) Inst {
+	return Inst(uint32(w)<<31 | uint32(op)<<29 | moveWideBase | uint32(hw)<<21 | uint32(imm16)<<5 | d)
 }
 
 // MovImm returns the shortest sequence this encoder knows that sets rd to v
@@ -304,6 +309,17 @@ func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
 		}
 		halves = 2
 	}
+	d := uint32(rd)
+	// One movz or movn covers most constants of real programs; these are exactly the
+	// choices the general search below makes for them.
+	switch {
+	case v < 1<<16:
+		s.add(moveWide(MOVZ, w, d, uint16(v), 0))
+		return s, nil
+	case w == W64 && v >= 0xffffffffffff0000, w == W32 && v>>16 == 0xffff && uint16(v) != 0:
+		s.add(moveWide(MOVN, w, d, ^uint16(v), 0))
+		return s, nil
+	}
 	var zeros, ones int
 	for i := 0; i < halves; i++ {
 		switch uint16(v >> (16 * i)) {
@@ -330,7 +346,7 @@ func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
 			s.add(i)
 			for h := uint8(0); h < 4; h++ {
 				if c := uint16(v >> (16 * h)); c != uint16(pat>>(16*h)) {
-					i, _ := MoveWide(MOVK, w, rd, c, h)
+					i := moveWide(MOVK, w, d, c, h)
 					s.add(i)
 				}
 			}
@@ -348,7 +364,7 @@ func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
 		if useN {
 			op = MOVN
 		}
-		i, _ := MoveWide(op, w, rd, 0, 0)
+		i := moveWide(op, w, d, 0, 0)
 		s.add(i)
 		return s, nil
 	}
@@ -361,11 +377,11 @@ func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
 		var i Inst
 		switch {
 		case !first:
-			i, _ = MoveWide(MOVK, w, rd, c, uint8(h))
+			i = moveWide(MOVK, w, d, c, uint8(h))
 		case useN:
-			i, _ = MoveWide(MOVN, w, rd, ^c, uint8(h))
+			i = moveWide(MOVN, w, d, ^c, uint8(h))
 		default:
-			i, _ = MoveWide(MOVZ, w, rd, c, uint8(h))
+			i = moveWide(MOVZ, w, d, c, uint8(h))
 		}
 		s.add(i)
 		first = false

@@ -209,7 +209,16 @@ func (l *lowerer) seq(s Seq, err error) {
 // are exact as long as no emit.Branch was added in between.
 func (l *lowerer) pos() int { return len(l.c.Buf.Code) }
 
-func reg(r isa.Register) Reg { return Reg(regalloc.ARM64.Reg[r]) }
+// hostReg is regalloc.ARM64.Reg as a table indexed by a 4-bit register field, so the
+// lookup needs no bounds check (fields above AX are rejected before lowering).
+var hostReg = func() (t [16]Reg) {
+	for r, h := range regalloc.ARM64.Reg {
+		t[r] = Reg(h)
+	}
+	return t
+}()
+
+func reg(r isa.Register) Reg { return hostReg[r&15] }
 
 // Prologue implements emit.Backend:
 //

@@ -115,6 +115,21 @@ func LdStUnscaled(op MemOp, rt, rn Reg, off int64) (Inst, error) {
 // fails when neither reaches off; use LdStOffsetOK to decide beforehand and
 // LdStReg with the offset in a register in that case.
 func LdStImm(op MemOp, rt, rn Reg, off int64) (Inst, error) {
+	// Fast path for valid operands (every load and store of a lowered program); anything
+	// else takes the checked forms below, which name the problem.
+	if op < numMemOps && rt <= XZR && (rn <= X30 || rn == SP) {
+		m := memOps[op]
+		t, n := uint32(rt)&31, uint32(rn)
+		if rn == SP {
+			n = 31
+		}
+		if off >= 0 && off&(1<<m.size-1) == 0 && off>>m.size <= 4095 {
+			return Inst(m.size<<30 | ldstUimmBase | m.opc<<22 | uint32(off>>m.size)<<10 | n<<5 | t), nil
+		}
+		if off >= -256 && off <= 255 {
+			return Inst(m.size<<30 | ldstImm9Base | m.opc<<22 | (uint32(off)&0x1ff)<<12 | n<<5 | t), nil
+		}
+	}
 	if op < numMemOps && scaledOK(op, off) {
 		return LdStScaled(op, rt, rn, off)
 	}
