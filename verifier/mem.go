@@ -92,7 +92,8 @@ func (v *verifier) packetCheck(i int, regno isa.Register, base *Reg, off, size i
 		return v.errAt(i, ErrMemAccess, "R%d packet pointer with an unbounded variable offset %v", regno, base.Val)
 	}
 	o := int64(base.Off) + int64(off)
-	if o < 0 && base.Type == PtrToPacket || o+int64(size) > base.Range {
+	// Below the pointer's base is before the packet (or before the metadata).
+	if o < 0 || o+int64(size) > base.Range {
 		return v.errAt(i, ErrMemAccess, "R%d invalid access to packet: off=%d size=%d, %d bytes proven: compare the pointer against data_end first", regno, o, size, base.Range)
 	}
 	return nil

@@ -249,6 +249,8 @@ var cases = []vcase{
 	{name: "xdp/packet write after a check", typ: xdp, insns: prog(xdpPkt(1), mov(r0, 2), to(jmpr(isa.JumpGT, r4, r3, 0), "x"), st(1, r2, 0, 0), label("x"), exit()), kernel: true},
 	{name: "xdp/arithmetic on data_end", typ: xdp, insns: prog(ldx(4, r3, r1, 4), add(r3, 1), mov(r0, 0), exit()), err: "pointer arithmetic on pkt_end", kernel: true},
 	{name: "xdp/data_meta checked against data", typ: xdp, insns: prog(ldx(4, r2, r1, 8), ldx(4, r3, r1, 0), movr(r4, r2), add(r4, 4), mov(r0, 2), to(jmpr(isa.JumpGT, r4, r3, 0), "x"), ldx(4, r0, r2, 0), label("x"), exit()), kernel: true},
+	{name: "xdp/read before data_meta", typ: xdp, insns: prog(ldx(4, r2, r1, 8), ldx(4, r3, r1, 0), movr(r4, r2), add(r4, 4), mov(r0, 2), to(jmpr(isa.JumpGT, r4, r3, 0), "x"), ldx(1, r0, r2, -1), label("x"), exit()), err: "invalid access to packet", kernel: true},
+	{name: "xdp/read before data", typ: xdp, insns: prog(xdpPkt(8), mov(r0, 2), to(jmpr(isa.JumpGT, r4, r3, 0), "x"), ldx(1, r0, r2, -1), label("x"), exit()), err: "invalid access to packet", kernel: true},
 	{name: "xdp/variable offset needs a new check", typ: xdp, insns: prog(xdpPkt(8), mov(r0, 2), to(jmpr(isa.JumpGT, r4, r3, 0), "x"), ldx(1, r5, r2, 0), and(r5, 3), addr(r2, r5), ldx(1, r0, r2, 0), label("x"), exit()), err: "invalid access to packet", kernel: true},
 	{name: "xdp/variable offset rechecked", typ: xdp, insns: prog(xdpPkt(8), mov(r0, 2), to(jmpr(isa.JumpGT, r4, r3, 0), "x"), ldx(1, r5, r2, 0), and(r5, 3), addr(r2, r5), movr(r4, r2), add(r4, 1), to(jmpr(isa.JumpGT, r4, r3, 0), "x"), ldx(1, r0, r2, 0), label("x"), exit()), kernel: true},
 	{name: "xdp/returning the context leaks", typ: xdp, insns: prog(movr(r0, r1), exit()), err: "R0 leaks", kernel: true},
