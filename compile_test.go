@@ -362,6 +362,9 @@ func TestCompileMapReferences(t *testing.T) {
 				if arch == ArchARM64 && !strings.Contains(out, fmt.Sprintf(".quad %#x\t; map reference of slot 0", want)) {
 					t.Errorf("arm64 dump does not show the literal as data:\n%s", out)
 				}
+				if arch == ArchAMD64 && !strings.Contains(out, fmt.Sprintf("mov rdi, %#x\t; map reference of slot 0", want)) {
+					t.Errorf("amd64 dump does not mark the movabs as the map reference:\n%s", out)
+				}
 			})
 		}
 	}

@@ -84,6 +84,11 @@ func (d *dumper) native(r Range) {
 		n, text, err := decodeOne(d.l.arch, code[off:r.End], off)
 		switch {
 		case err == nil:
+			for k := off + 1; k < off+n; k++ { // amd64: the address is the movabs immediate
+				if slot, ok := d.relocs[k]; ok {
+					text += fmt.Sprintf("\t; map reference of slot %d", slot)
+				}
+			}
 			d.printf("\t%6x  %-22s %s\n", off, d.raw(code[off:off+n]), text)
 		case n > 0: // fixed-width: skip the one word
 			d.printf("\t%6x  %-22s (bad: %v)\n", off, d.raw(code[off:off+n]), err)
