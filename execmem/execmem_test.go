@@ -16,6 +16,16 @@ import (
 	"github.com/bpfjit/bpfjit/execmem/internal/nativecall"
 )
 
+// yieldSometimes gives the scheduler a chance in loops whose only calls
+// are to NOSPLIT assembly: without it, with asynchronous preemption off
+// (GODEBUG=asyncpreemptoff=1), spinning goroutines could hold every P and
+// starve the goroutine that is supposed to stop them.
+func yieldSometimes(i int) {
+	if i%64 == 63 {
+		runtime.Gosched()
+	}
+}
+
 type patcher interface {
 	Patch32(off int, v uint32) error
 	Patch64(off int, v uint64) error
@@ -429,7 +439,8 @@ func TestPatchStress(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			e := img.Entry()
-			for !stop.Load() {
+			for i := 0; !stop.Load(); i++ {
+				yieldSometimes(i)
 				switch r := nativecall.Call(e, 0); r {
 				case 1, 2:
 					counts[g][r]++
@@ -480,7 +491,8 @@ func TestSealedAppendWhileRunning(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for !stop.Load() {
+			for i := 0; !stop.Load(); i++ {
+				yieldSometimes(i)
 				if got := nativecall.Call(first.Entry(), 50); got != 7 {
 					bad.Store(got)
 				}
@@ -547,7 +559,8 @@ func TestRetireWhileRunning(t *testing.T) {
 			defer wg.Done()
 			r := execmem.NewRunner()
 			defer r.Release()
-			for !stop.Load() {
+			for i := 0; !stop.Load(); i++ {
+				yieldSometimes(i)
 				r.Enter()
 				p := cur.Load()
 				e := p.img.Entry()
