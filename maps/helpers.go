@@ -1,5 +1,7 @@
 package maps
 
+import "github.com/bpfjit/bpfjit/bridge"
+
 // Helper ids, in the kernel's numbering.
 const (
 	HelperMapLookupElem = 1
@@ -46,9 +48,10 @@ func MapDeleteElem(r1, r2, _, _, _ uint64) uint64 {
 	return uint64(Errno(m.progDelete(raw(uintptr(r2), m.spec.KeySize))))
 }
 
-// RawHelpers returns the map helpers by id, in the shape of bpfjit.Helper.
-func RawHelpers() map[int32]func(r1, r2, r3, r4, r5 uint64) uint64 {
-	return map[int32]func(r1, r2, r3, r4, r5 uint64) uint64{
+// RawHelpers returns the map helpers by id, ready for bpfjit.WithHelpers (merge in the
+// host's own).
+func RawHelpers() map[int32]bridge.Helper {
+	return map[int32]bridge.Helper{
 		HelperMapLookupElem: MapLookupElem,
 		HelperMapUpdateElem: MapUpdateElem,
 		HelperMapDeleteElem: MapDeleteElem,

@@ -245,6 +245,28 @@ func (t *Table) MapValue(ref interp.MapRef) ([]byte, bool, error) {
 	return a.valueAt(0), m.spec.Flags&FlagRdonlyProg != 0, nil
 }
 
+// Resolve is the JIT's map resolver (bpfjit.WithMapResolver(t.Resolve)): the 64-bit
+// value an lddw with pseudo source src loads — a handle for PseudoMapFD/PseudoMapIdx, the
+// address of element 0 plus imm2 for PseudoMapValue/PseudoMapIdxValue.
+func (t *Table) Resolve(src isa.Register, imm, imm2 int32) (uint64, error) {
+	ref := interp.MapRef{ByIndex: src == isa.PseudoMapIdx || src == isa.PseudoMapIdxValue, Ref: imm}
+	switch src {
+	case isa.PseudoMapFD, isa.PseudoMapIdx:
+		return t.MapHandle(ref)
+	case isa.PseudoMapValue, isa.PseudoMapIdxValue:
+		m, err := t.resolve(ref)
+		if err != nil {
+			return 0, err
+		}
+		if imm2 < 0 || uint32(imm2) >= m.spec.ValueSize {
+			return 0, fmt.Errorf("maps: offset %d outside the %d-byte value of %s", imm2, m.spec.ValueSize, m.spec.Name)
+		}
+		a, err := m.ValueAddr()
+		return a + uint64(imm2), err
+	}
+	return 0, fmt.Errorf("maps: lddw source %d is not a map reference", src)
+}
+
 // ValueAddr resolves a PseudoMapValue/PseudoMapIdxValue reference to the address the
 // JIT's lddw adds its offset to.
 func (t *Table) ValueAddr(ref interp.MapRef) (uint64, error) {
