@@ -134,6 +134,8 @@ func TestDumpOptions(t *testing.T) {
 		{"two programs", []string{imm, imm}, true, "want exactly one PROGRAM", nil, nil},
 		{"unknown flag", []string{"--frobnicate", imm}, true, "frobnicate", nil, nil},
 		{"missing file", []string{"--arch", "amd64", "/nonexistent.s"}, false, "nonexistent", nil, nil},
+		{"ELF map references are shown as unresolved literals", []string{"--arch", "arm64", "--unverified", "../../testdata/elf/maps.o"}, false, "",
+			[]string{"lddw %r3, map_idx_value 0, 0", ".quad 0x0\t; map reference of slot 0"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
