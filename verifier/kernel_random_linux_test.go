@@ -19,9 +19,17 @@ func genXDP(rng *rand.Rand, n int) []isa.Instruction {
 	regs := []r{r3, r4, r5, r7, r8, r9}
 	reg := func() r { return regs[rng.Intn(len(regs))] }
 	sizes := []int{1, 2, 4, 8}
-	out := prog(ldx(4, r2, r1, 0), ldx(4, r6, r1, 4), mov(r0, 2))
+	out := prog(mov(r9, 0), ldx(4, r2, r1, 0), ldx(4, r6, r1, 4), mov(r0, 2))
+	if rng.Intn(3) == 0 {
+		// Metadata: r9 = data_meta, checked against data, then read at a random offset.
+		k := int32(rng.Intn(12))
+		out = append(out, ldx(4, r9, r1, 8), movr(r3, r9), add(r3, k), jmpr(isa.JumpGT, r3, r2, 1),
+			ldx(sizes[rng.Intn(4)], r4, r9, int16(rng.Intn(12)-2)))
+	}
 	for _, x := range regs {
-		out = append(out, mov(x, int32(rng.Intn(16))))
+		if x != r9 {
+			out = append(out, mov(x, int32(rng.Intn(16))))
+		}
 	}
 	out = append(out, movr(r3, r2), add(r3, int32(rng.Intn(40))), jmpr(isa.JumpGT, r3, r6, 0))
 	chk := len(out) - 1
