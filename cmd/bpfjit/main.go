@@ -3,6 +3,7 @@
 //	bpfjit run [--engine interp|jit] [--section S] [--mem FILE | --mem-hex HEX] [--repeat N] PROGRAM
 //	bpfjit asm [-o FILE] [--hex] FILE.s
 //	bpfjit disasm FILE
+//	bpfjit verify [--type T] [--log-level N] FILE
 //
 // PROGRAM is a bpf_conformance .data file, assembler text (.s/.asm), an ELF object (.o,
 // with --section naming the section or program when it has several), raw bytes (.bin), or
@@ -30,6 +31,8 @@ func init() {
 		{"run", "run [--engine E] [--section S] [--mem FILE | --mem-hex HEX] [--repeat N] PROGRAM",
 			"run a program and print r0", cmdRun},
 		{"asm", "asm [-o FILE] [--hex] FILE", "assemble text to bytecode", cmdAsm},
+		{"verify", "verify [--type T] [--log-level N] [--section S] [--mem-size N] FILE",
+			"run the verifier: print accepted and the instructions processed, or the log", cmdVerify},
 		{"disasm", "disasm [--section S] FILE", "disassemble bytecode (raw, hex, .data or ELF)", cmdDisasm},
 		{"dump", "dump [--arch amd64|arm64] [--section S] [--blinding] [--unverified] PROGRAM",
 			"print each BPF instruction and the native code it compiles to (any arch on any host)", cmdDump},
@@ -54,6 +57,9 @@ func main() {
 	for _, c := range commands {
 		if c.name == os.Args[1] {
 			if err := c.run(os.Args[2:], os.Stdout); err != nil {
+				if errors.Is(err, errRejected) {
+					os.Exit(1) // the log is on stdout already
+				}
 				fmt.Fprintf(os.Stderr, "bpfjit %s: %v\n", c.name, err)
 				if errors.Is(err, errUsage) {
 					fmt.Fprintf(os.Stderr, "usage: bpfjit %s\n", c.usage)

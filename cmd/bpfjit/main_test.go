@@ -173,3 +173,37 @@ func TestRunShippedELFSamples(t *testing.T) {
 }
 
 func engineNames() []string { return engine.Names() }
+
+func verifyCmd(args []string, out *bytes.Buffer) error { return cmdVerify(args, out) }
+
+func TestVerifyAcceptsOrPrintsTheLog(t *testing.T) {
+	oob := writeFile(t, "oob.s", "ldxdw %r0, [%r1+8]\nexit\n")
+	guarded := writeFile(t, "guarded.s", "mov %r0, 0\njlt %r2, 16, +1\nldxdw %r0, [%r1+8]\nexit\n")
+	tests := []struct {
+		name     string
+		args     []string
+		rejected bool
+		want     string
+	}{
+		{"conformance program with its memory", []string{suiteFile(t, "subnet.data")}, false, `^accepted: \d+ instructions processed\n$`},
+		{"length proven by comparing r2", []string{guarded}, false, `^accepted: \d+ instructions processed\n$`},
+		{"unguarded load names the instruction", []string{oob}, true, `(?s)insn 0: .*rejected: insn 0`},
+		{"guaranteed memory size makes it safe", []string{"--mem-size", "16", oob}, false, `^accepted:`},
+		{"verbose log shows every instruction", []string{"--log-level", "1", guarded}, false, `(?s)0: .*1: .*accepted`},
+		{"xdp type rejects a raw-memory program", []string{"--type", "xdp", guarded}, true, `rejected:`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := call(t, verifyCmd, tt.args...)
+			if tt.rejected != errors.Is(err, errRejected) || (!tt.rejected && err != nil) {
+				t.Fatalf("err = %v, rejected want %v\n%s", err, tt.rejected, out)
+			}
+			if !regexp.MustCompile(tt.want).MatchString(out) {
+				t.Fatalf("output does not match %q:\n%s", tt.want, out)
+			}
+		})
+	}
+	if _, err := call(t, verifyCmd, "--type", "nope", oob); !errors.Is(err, errUsage) {
+		t.Fatalf("unknown type: %v", err)
+	}
+}
