@@ -4,6 +4,7 @@
 //	bpfjit asm [-o FILE] [--hex] FILE.s
 //	bpfjit disasm FILE
 //	bpfjit verify [--type T] [--log-level N] FILE
+//	bpfjit dump [--arch amd64|arm64] PROGRAM
 //
 // PROGRAM is a bpf_conformance .data file, assembler text (.s/.asm), an ELF object (.o,
 // with --section naming the section or program when it has several), raw bytes (.bin), or
