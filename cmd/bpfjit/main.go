@@ -1,7 +1,7 @@
 // Command bpfjit runs, assembles, disassembles and inspects BPF programs.
 //
 //	bpfjit run [--engine interp|jit] [--section S] [--mem FILE | --mem-hex HEX] [--repeat N] PROGRAM
-//	bpfjit asm [-o FILE] [--hex] FILE.s
+//	bpfjit asm [-o FILE] FILE.s
 //	bpfjit disasm FILE
 //	bpfjit verify [--type T] [--log-level N] FILE
 //	bpfjit dump [--arch amd64|arm64] PROGRAM
