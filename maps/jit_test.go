@@ -4,7 +4,11 @@ package maps_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/bpfjit/bpfjit"
@@ -209,5 +213,100 @@ func TestHelpersJITAgreesWithInterpreter(t *testing.T) {
 				t.Errorf("map %d key %x: JIT %x, interpreter %x", i, k, jmaps[i][k], v)
 			}
 		}
+	}
+}
+
+// TestJITRunsHoldValuesAcrossReclamation: native runs look up a hash value and re-read
+// it thousands of times while Go replaces and deletes the key; the map uses the default
+// grace source (execmem runners) with poisoning. A run that saw its value change or
+// turn to poison returns 2.
+func TestJITRunsHoldValuesAcrossReclamation(t *testing.T) {
+	prog, err := asm.AssembleProgram(`
+		stw [%r10-4], 1
+		lddw %r1, map_idx 0
+		mov %r2, %r10
+		add %r2, -4
+		call 1
+		jeq %r0, 0, miss
+		mov %r6, %r0
+		ldxdw %r7, [%r6]
+		mov %r8, 2000
+	loop:
+		ldxdw %r1, [%r6+8]
+		xor %r1, 0x5a5a5a5a
+		jne %r1, %r7, bad
+		ldxdw %r1, [%r6]
+		jne %r1, %r7, bad
+		sub %r8, 1
+		jne %r8, 0, loop
+		mov %r0, 1
+		exit
+	miss:
+		mov %r0, 0
+		exit
+	bad:
+		mov %r0, 2
+		exit`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := maps.New(maps.Spec{Name: "h", Type: maps.Hash, KeySize: 4, ValueSize: 16, MaxEntries: 4},
+		&maps.Options{Poison: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	p, err := bpfjit.Load(prog, bpfjit.Unverified(), bpfjit.WithMapResolver(maps.TableOf(m).Resolve),
+		bpfjit.WithHelpers(maps.RawHelpers()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+
+	const writes = 20000
+	var stop atomic.Bool
+	var found, bad atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				r0, err := p.Run(nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				switch r0 {
+				case 1:
+					found.Add(1)
+				case 2:
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	key := []byte{1, 0, 0, 0}
+	for i := range writes {
+		if i%7 == 6 {
+			_ = m.Delete(key)
+			continue
+		}
+		gen := uint64(i + 1)
+		v := binary.LittleEndian.AppendUint64(nil, gen)
+		v = binary.LittleEndian.AppendUint64(v, gen^0x5a5a5a5a)
+		if err := m.Update(key, v, maps.UpdateAny); err != nil && !errors.Is(err, maps.ErrNoMemory) {
+			t.Fatal(err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	m.Synchronize()
+	t.Logf("%d runs found the value, %d slots reclaimed", found.Load(), maps.Reclaimed(m))
+	if bad.Load() != 0 {
+		t.Fatalf("%d runs saw their value change or turn to poison", bad.Load())
+	}
+	if found.Load() == 0 || maps.Reclaimed(m) < writes/2 {
+		t.Fatalf("test did not exercise reclamation under runs: %d found, %d reclaimed", found.Load(), maps.Reclaimed(m))
 	}
 }
