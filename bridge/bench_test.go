@@ -83,3 +83,15 @@ func BenchmarkMachineRunEmpty(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRunOneHelperCall: a full Run whose code makes one helper call
+// (the pool path with the panic guard, plus one gate round trip).
+func BenchmarkRunOneHelperCall(b *testing.B) {
+	img := load(b, progCallHelper(2))
+	h := helpers(b, nil, nil, sum5)
+	for i := 0; b.Loop(); i++ {
+		if r, err := bridge.Run(img, h, bridge.Args{uint64(i), 1, 1, 1, 1}); err != nil || r != uint64(i)+4 {
+			b.Fatal(r, err)
+		}
+	}
+}
