@@ -85,6 +85,7 @@ var randomDifferences = []struct{ ours, kernel, why string }{
 	{ours: "partly overwritten pointer", why: "address bits left in the stack"},
 	{ours: "leaks a pointer", why: "pointers stored where the host reads numbers"},
 	{ours: "32-bit arithmetic on a pointer", why: "truncated pointers are leaked addresses"},
+	{ours: "atomic operand", why: "a pointer as an atomic operand writes address bits into memory"},
 	{kernel: "invalid shift", why: "shift immediates at or past the width: RFC 9669 masks them, the kernel rejects them"},
 }
 
