@@ -44,4 +44,24 @@
 // program, so a site emitted in its fall-through state is never stale. A closed program
 // calls UntrackPokes(owner) on each array it pokes into; closing the array empties every
 // slot (retargeting the remaining sites to fall through).
+//
+// # Contract for the JIT
+//
+//   - Binding: bpfjit.WithMapResolver(table.Resolve) fills every lddw map reference at
+//     load (handles; value addresses for direct value access). Maps must outlive the
+//     programs loaded with them.
+//   - Helpers 1-3: RawHelpers. Bridge runs are execmem runners, which the default grace
+//     source waits for; nothing else is needed for reclamation.
+//   - Inline array lookup: for a map whose Header.Type is Array, Base, MaxEntries,
+//     Stride and StrideLog2 never change while the map is open, so where the verifier
+//     proves the map constant the JIT may embed them as immediates; otherwise it loads
+//     them from the handle at the Header*Offset constants.
+//   - Indirect tail call: bounds-check against Header.MaxEntries, load the u64 at
+//     Base+index*8, fall through on 0, else jump to it (the target's tail-call entry).
+//   - Direct tail call: the JIT program implements Program (and Retainer, so that a
+//     program in a slot is not closed under it), registers each patchable site with
+//     TrackPoke after its image is live, and calls UntrackPokes on every array it
+//     pokes into when it is closed, before its image is retired. Retarget runs under
+//     the array's lock and must leave the site in a state every running thread can
+//     execute at every instant (the kernel's bypass/target scheme).
 package maps
