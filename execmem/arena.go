@@ -19,8 +19,10 @@
 // Retirement: Retire unpublishes an image (Run refuses it from then on) and
 // queues it; its memory is freed or reused only after every Runner that was
 // inside native code when it was retired has left (an epoch-style grace
-// period, see Runner). Stats reports mapped bytes, live images and images
-// retired but not yet freed.
+// period, see Runner). StartGracePeriod offers the same grace period for
+// anything else native code may hold (map elements, tail-call targets).
+// Stats reports mapped bytes, live images and images retired but not yet
+// freed.
 package execmem
 
 import (

@@ -597,3 +597,30 @@ func TestRetireWhileRunning(t *testing.T) {
 	}
 	t.Logf("%d runs over %d images", runs.Load(), rounds)
 }
+
+func TestGracePeriodWaitsForRunnersInside(t *testing.T) {
+	inside, outside, late := execmem.NewRunner(), execmem.NewRunner(), execmem.NewRunner()
+	defer inside.Release()
+	defer outside.Release()
+	defer late.Release()
+	inside.Enter()
+	g, err := execmem.StartGracePeriod()
+	if err != nil {
+		t.Fatal(err)
+	}
+	late.Enter() // entered after the start: cannot hold what was unpublished before
+	defer late.Exit()
+	if g.Done() {
+		t.Fatal("grace period over while a runner that was inside at its start is still inside")
+	}
+	inside.Exit()
+	inside.Enter() // leaving once is enough, even if it comes back
+	defer inside.Exit()
+	if !g.Done() {
+		t.Fatal("grace period not over after every runner inside at its start has left")
+	}
+	g.Wait()
+	if g2, err := execmem.StartGracePeriod(); err != nil || g2.Done() {
+		t.Fatalf("a new period must wait for the runners inside now (err %v)", err)
+	}
+}

@@ -5,6 +5,7 @@ package execmem
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A Runner is the retirement slot of one native execution context (in the
@@ -116,4 +117,44 @@ func pollGracePeriod(ws []waiter) ([]waiter, bool) {
 		}
 	}
 	return out, len(out) == 0
+}
+
+// GracePeriod tracks the runners that were inside native code when it
+// started. Once Done, no code that was running then is still running, so
+// anything unpublished before StartGracePeriod (a map element, a program
+// in a tail-call array) is no longer reachable from native code and can be
+// freed or reused. Image retirement uses the same mechanism.
+type GracePeriod struct {
+	mu      sync.Mutex
+	waiters []waiter
+}
+
+// StartGracePeriod begins a grace period. Call it after unpublishing what
+// is to be freed. It costs one process-wide membarrier and a scan of the
+// runner slots, so callers batch what they free.
+func StartGracePeriod() (*GracePeriod, error) {
+	ws, err := startGracePeriod()
+	if err != nil {
+		return nil, err
+	}
+	return &GracePeriod{waiters: ws}, nil
+}
+
+// Done reports whether every runner that was inside native code at the
+// start has left since. It never blocks.
+func (g *GracePeriod) Done() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var done bool
+	g.waiters, done = pollGracePeriod(g.waiters)
+	return done
+}
+
+// Wait blocks until Done.
+func (g *GracePeriod) Wait() {
+	delay := 20 * time.Microsecond
+	for !g.Done() {
+		time.Sleep(delay)
+		delay = min(2*delay, time.Millisecond)
+	}
 }
