@@ -33,6 +33,20 @@ func (o AddSubOp) bits() uint32 { return uint32(o) << 29 }
 // Rn may be SP; Rd may be SP for the non-flag-setting forms and XZR for the
 // flag-setting ones (cmp/cmn).
 func AddSubImm(op AddSubOp, w Width, rd, rn Reg, imm uint64) (Inst, error) {
+	// Valid operands (all of a lowering's) skip the checks below, which name the problem;
+	// SP operands take the checked path.
+	if op <= SUBS && w <= W64 && rn <= X30 && (rd <= X30 || rd == XZR && (op == ADDS || op == SUBS)) {
+		var sh uint32
+		switch {
+		case imm < 1<<12:
+		case imm&0xfff == 0 && imm < 1<<24:
+			sh, imm = 1, imm>>12
+		default:
+			goto checked
+		}
+		return Inst(uint32(w)<<31 | op.bits() | addSubImmBase | sh<<22 | uint32(imm)<<10 | uint32(rn)<<5 | uint32(rd&31)), nil
+	}
+checked:
 	if op > SUBS {
 		return 0, &EncodeError{Op: "add/sub", Reason: fmt.Sprintf("invalid op %v", op)}
 	}
@@ -74,6 +88,10 @@ func AddSubImmOK(imm uint64) bool {
 // rd = rn op (rm shift amount). Register 31 is XZR in every slot. ROR is not
 // allowed; amount must be below the width.
 func AddSubShifted(op AddSubOp, w Width, rd, rn, rm Reg, sh Shift, amount uint8) (Inst, error) {
+	// Valid operands (all of a lowering's) skip the checks below, which name the problem.
+	if op <= SUBS && w <= W64 && sh <= ASR && uint(amount) < w.bits() && rd <= XZR && rn <= XZR && rm <= XZR {
+		return Inst(uint32(w)<<31 | op.bits() | addSubShiftBase | uint32(sh)<<22 | uint32(rm&31)<<16 | uint32(amount)<<10 | uint32(rn&31)<<5 | uint32(rd&31)), nil
+	}
 	if op > SUBS {
 		return 0, &EncodeError{Op: "add/sub", Reason: fmt.Sprintf("invalid op %v", op)}
 	}
@@ -158,6 +176,11 @@ const (
 // LogicShifted encodes and/bic/orr/orn/eor/eon/ands/bics (shifted register):
 // rd = rn op (rm shift amount). Register 31 is XZR in every slot.
 func LogicShifted(op LogicOp, w Width, rd, rn, rm Reg, sh Shift, amount uint8) (Inst, error) {
+	// Valid operands (all of a lowering's) skip the checks below, which name the problem.
+	if op <= BICS && w <= W64 && sh <= ROR && uint(amount) < w.bits() && rd <= XZR && rn <= XZR && rm <= XZR {
+		opc, inv := uint32(op>>1), uint32(op&1)
+		return Inst(uint32(w)<<31 | opc<<29 | logicShiftBase | uint32(sh)<<22 | inv<<21 | uint32(rm&31)<<16 | uint32(amount)<<10 | uint32(rn&31)<<5 | uint32(rd&31)), nil
+	}
 	if op > BICS {
 		return 0, &EncodeError{Op: "logical", Reason: fmt.Sprintf("invalid op %v", op)}
 	}

@@ -142,6 +142,10 @@ var bfmNames = [3]string{"sbfm", "bfm", "ubfm"}
 // Bitfield encodes sbfm/bfm/ubfm rd, rn, #immr, #imms, the instructions behind
 // immediate shifts and sign/zero extensions (see Lsl, Lsr, Asr, Sxt*, Uxt*).
 func Bitfield(op BitfieldOp, w Width, rd, rn Reg, immr, imms uint8) (Inst, error) {
+	// Valid operands (all of a lowering's) skip the checks below, which name the problem.
+	if op <= UBFM && w <= W64 && uint(immr) < w.bits() && uint(imms) < w.bits() && rd <= XZR && rn <= XZR {
+		return Inst(uint32(w)<<31 | uint32(op)<<29 | bfmBase | uint32(w)<<22 | uint32(immr)<<16 | uint32(imms)<<10 | uint32(rn&31)<<5 | uint32(rd&31)), nil
+	}
 	if op > UBFM {
 		return 0, &EncodeError{Op: "bitfield", Reason: fmt.Sprintf("invalid op %d", op)}
 	}

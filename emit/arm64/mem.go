@@ -118,7 +118,7 @@ func LdStImm(op MemOp, rt, rn Reg, off int64) (Inst, error) {
 	// Fast path for valid operands (every load and store of a lowered program); anything
 	// else takes the checked forms below, which name the problem.
 	if op < numMemOps && rt <= XZR && (rn <= X30 || rn == SP) {
-		m := memOps[op]
+		m := &memOps[op]
 		t, n := uint32(rt)&31, uint32(rn)
 		if rn == SP {
 			n = 31
