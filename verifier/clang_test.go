@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -63,4 +64,28 @@ func benchVerify(b *testing.B, file, prog string) {
 	}
 	b.ReportMetric(float64(processed)/b.Elapsed().Seconds(), "insns/s")
 	b.ReportMetric(float64(len(p.Insns)), "insns")
+}
+
+// Check keeps no shared mutable state: programs verify concurrently (run with -race).
+func TestCheckConcurrently(t *testing.T) {
+	p := loadClang(t, "branchy.o", "classify")
+	want, err := Check(p, Options{Type: XDPType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			f, err := Check(p, Options{Type: XDPType})
+			if err == nil && f.Processed != want.Processed {
+				err = fmt.Errorf("processed %d, want %d", f.Processed, want.Processed)
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
