@@ -20,6 +20,8 @@ func TestNewRejectsBadSpecs(t *testing.T) {
 		{"prog_array value not 4", Spec{Type: ProgArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}, ErrInvalidSpec},
 		{"unknown flag", Spec{Type: Array, KeySize: 4, ValueSize: 4, MaxEntries: 1, Flags: 1 << 20}, ErrInvalidSpec},
 		{"mmapable hash", Spec{Type: Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1, Flags: FlagMmapable}, ErrInvalidSpec},
+		{"hash too large", Spec{Type: Hash, KeySize: 8, ValueSize: MaxValueSize, MaxEntries: 1 << 20}, ErrInvalidSpec},
+		{"array too large", Spec{Type: Array, KeySize: 4, ValueSize: MaxValueSize, MaxEntries: 1 << 20}, ErrInvalidSpec},
 		{"unsupported type", Spec{Type: 27, KeySize: 4, ValueSize: 4, MaxEntries: 1}, ErrNotSupported},
 	} {
 		m, err := New(c.spec, nil)

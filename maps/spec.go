@@ -114,6 +114,10 @@ func (s Spec) check() error {
 		if s.Flags&FlagMmapable != 0 {
 			return bad("hash maps cannot be mmapable")
 		}
+		slots := uint64(s.MaxEntries) + max(reserveSlots, uint64(s.MaxEntries))
+		if slots*uint64(elemKeyOff+stride(s.KeySize)+stride(s.ValueSize)) > maxSlab {
+			return bad("hash of %d elements of %d+%d bytes is too large", s.MaxEntries, s.KeySize, s.ValueSize)
+		}
 	default:
 		return &Error{Op: "create", Map: s.Name, Err: ErrNotSupported, Detail: "map type " + s.Type.String()}
 	}
