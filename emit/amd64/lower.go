@@ -1,6 +1,7 @@
 package amd64
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/bpfjit/bpfjit/emit"
@@ -71,20 +72,24 @@ func (b *Backend) PutBranch(dst []byte, br emit.Branch, from, to int) error {
 	if rel != int64(int32(rel)) || (!br.Long && !fits8(rel)) {
 		return fmt.Errorf("amd64: branch from %#x to %#x out of range", from, to)
 	}
+	// The jumps, by far the most common branches, are written in place (dst has exactly
+	// their size); the rest go through the encoder.
+	switch {
+	case br.Kind == kindJmp && !br.Long:
+		dst[0], dst[1] = 0xeb, byte(rel)
+		return nil
+	case br.Kind == kindJcc && !br.Long:
+		dst[0], dst[1] = 0x70|br.Arg&0xf, byte(rel)
+		return nil
+	case br.Kind == kindJcc:
+		dst[0], dst[1] = 0x0f, 0x80|br.Arg&0xf
+		binary.LittleEndian.PutUint32(dst[2:6], uint32(rel))
+		return nil
+	}
 	c := Code(dst[:0])
 	switch br.Kind {
 	case kindJmp:
-		if br.Long {
-			c.Jmp32(int32(rel))
-		} else {
-			c.Jmp8(int8(rel))
-		}
-	case kindJcc:
-		if br.Long {
-			c.Jcc32(Cond(br.Arg), int32(rel))
-		} else {
-			c.Jcc8(Cond(br.Arg), int8(rel))
-		}
+		c.Jmp32(int32(rel))
 	case kindCall:
 		c.CallRel32(int32(rel))
 	case kindLea:
