@@ -244,6 +244,57 @@ func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
 	*c = (*c)[:start+n]
 }
 
+// rm is the fast path of modrm for loads and stores: a one-byte opcode with a memory
+// operand and no prefix other than REX (8-bit register operands excluded).
+func (c *Code) rm(w bool, op byte, reg Reg, m Mem) {
+	if cap(*c)-len(*c) < 16 {
+		*c = slices.Grow(*c, 16)
+	}
+	start := len(*c)
+	buf := (*[16]byte)((*c)[start : start+16])
+	rex := reg.hi()<<2 | m.Base.hi()
+	if w {
+		rex |= 0x08
+	}
+	n := 0
+	if rex != 0 {
+		buf[0] = 0x40 | rex
+		n = 1
+	}
+	buf[n&15] = op
+	base := m.Base.low3()
+	mr := reg.low3()<<3 | base
+	switch {
+	// rbp/r13 as a base has no disp-less form (that encoding means RIP-relative/disp32).
+	case m.Disp == 0 && base != 5:
+		buf[(n+1)&15] = mr
+		n += 2
+		if base == 4 { // rsp/r12 as a base needs a SIB byte
+			buf[n&15] = 0x24
+			n++
+		}
+	case fits8(int64(m.Disp)):
+		buf[(n+1)&15] = 0x40 | mr
+		n += 2
+		if base == 4 {
+			buf[n&15] = 0x24
+			n++
+		}
+		buf[n&15] = byte(m.Disp)
+		n++
+	default:
+		buf[(n+1)&15] = 0x80 | mr
+		n += 2
+		if base == 4 {
+			buf[n&15] = 0x24
+			n++
+		}
+		binary.LittleEndian.PutUint32(buf[n&7:], uint32(m.Disp))
+		n += 4
+	}
+	*c = (*c)[:start+n]
+}
+
 // rr is the fast path of modrm for the most common form: a one-byte opcode with register
 // operands and no prefix other than REX (8-bit operands excluded).
 func (c *Code) rr(w bool, op byte, reg, rm Reg) {
@@ -460,9 +511,9 @@ func (c *Code) Load(w Width, dst Reg, m Mem) {
 	case W16:
 		c.modrm(0, 0x0fb7, dst, memOp(m))
 	case W32:
-		c.modrm(0, 0x8b, dst, memOp(m))
+		c.rm(false, 0x8b, dst, m)
 	default:
-		c.modrm(fW, 0x8b, dst, memOp(m))
+		c.rm(true, 0x8b, dst, m)
 	}
 }
 
@@ -474,12 +525,16 @@ func (c *Code) LoadSX(w Width, dst Reg, m Mem) {
 	case W16:
 		c.modrm(fW, 0x0fbf, dst, memOp(m))
 	default:
-		c.modrm(fW, 0x63, dst, memOp(m))
+		c.rm(true, 0x63, dst, m)
 	}
 }
 
 // Store emits *(uintN*)(m) = src.
 func (c *Code) Store(w Width, m Mem, src Reg) {
+	if w >= W32 {
+		c.rm(w == W64, 0x89, src, m)
+		return
+	}
 	op := uint16(0x89)
 	if w == W8 {
 		op = 0x88
