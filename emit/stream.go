@@ -42,7 +42,7 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 	orig, tgt := s.Orig[:len(insns)], s.Target[:len(insns)]
 	var bad *Error
 	var w regalloc.Set
-	for i := range insns {
+	for i := 0; i < len(insns); i++ {
 		orig[i] = int32(i)
 		in := &insns[i]
 		switch slotKinds[in.Opcode] {
@@ -52,6 +52,21 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 			continue
 		case slotPlain:
 			tgt[i] = -1
+			continue
+		case slotJump:
+			tgt[i] = int32(int64(i) + 1 + in.JumpOffset())
+			continue
+		case slotLdImm64: // both halves at once
+			w |= 1 << (in.Dst & 15)
+			tgt[i] = -1
+			if in.Src == isa.PseudoFunc {
+				tgt[i] = int32(i + 1 + int(in.Imm))
+				s.sites = append(s.sites, int32(i))
+			}
+			if i+1 < len(insns) {
+				i++
+				orig[i], tgt[i] = int32(i), -1
+			}
 			continue
 		}
 		// Registers written by the rare slots, as regalloc.Written counts them (the second
@@ -81,13 +96,16 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 	return bad
 }
 
-// Slot kinds for reset's scan: slots without control flow or unsupported forms whose
-// only register effect is writing dst (ALU, ALU64, LDX) or nothing (ST, STX other than
-// atomics) take one table load; the rest (jumps, calls, lddw, atomics) are decoded.
+// Slot kinds for reset's scan. The common slots are told apart with one table load:
+// those without control flow or unsupported forms whose only register effect is writing
+// dst (ALU, ALU64, LDX) or nothing (ST, STX other than atomics, exit), jumps (which write
+// no register) and lddw; the rest (calls, atomics, legacy loads, invalid forms) are decoded.
 const (
 	slotOther = iota
 	slotWritesDst
 	slotPlain
+	slotJump
+	slotLdImm64
 )
 
 var slotKinds = func() (t [256]uint8) {
@@ -98,6 +116,20 @@ var slotKinds = func() (t [256]uint8) {
 			t[op] = slotWritesDst
 		case isa.ClassST:
 			t[op] = slotPlain
+		case isa.ClassJMP, isa.ClassJMP32:
+			switch o.JumpOp() {
+			case isa.JumpCall:
+			case isa.JumpExit:
+				if o.Class() == isa.ClassJMP {
+					t[op] = slotPlain
+				}
+			default:
+				t[op] = slotJump
+			}
+		case isa.ClassLD:
+			if o == isa.OpLdImm64 {
+				t[op] = slotLdImm64
+			}
 		case isa.ClassSTX:
 			if o.Mode() != isa.ModeATOMIC {
 				t[op] = slotPlain
