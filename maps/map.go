@@ -239,8 +239,10 @@ func (m *Map) NextKey(key []byte) ([]byte, error) {
 }
 
 // All iterates over keys and copies of their values, as successive NextKey and Lookup
-// calls do: concurrent updates may or may not be seen, and a key deleted meanwhile is
-// skipped. For program arrays the values are empty.
+// calls do: concurrent updates may or may not be seen, and if the current key is deleted
+// between two steps the walk restarts from the first key, as with the kernel's
+// GET_NEXT_KEY (so a busy map may yield a key twice). For program arrays the values are
+// empty.
 func (m *Map) All() iter.Seq2[[]byte, []byte] {
 	return func(yield func([]byte, []byte) bool) {
 		var key []byte
