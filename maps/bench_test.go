@@ -118,18 +118,3 @@ func BenchmarkSetProgramWithPokes(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkGraceStart: what one grace period costs to start and finish when no runner
-// is inside, per source.
-func BenchmarkGraceStart(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		src  GraceSource
-	}{{"readers", new(Readers)}, {"native", NativeRunners()}} {
-		b.Run(c.name, func(b *testing.B) {
-			for b.Loop() {
-				Wait(c.src.Start())
-			}
-		})
-	}
-}

@@ -1,7 +1,5 @@
 package maps
 
-import "github.com/bpfjit/bpfjit/bridge"
-
 // Helper ids, in the kernel's numbering.
 const (
 	HelperMapLookupElem = 1
@@ -46,16 +44,6 @@ func MapDeleteElem(r1, r2, _, _, _ uint64) uint64 {
 		return einval
 	}
 	return uint64(Errno(m.progDelete(raw(uintptr(r2), m.spec.KeySize))))
-}
-
-// RawHelpers returns the map helpers by id, ready for bpfjit.WithHelpers (merge in the
-// host's own).
-func RawHelpers() map[int32]bridge.Helper {
-	return map[int32]bridge.Helper{
-		HelperMapLookupElem: MapLookupElem,
-		HelperMapUpdateElem: MapUpdateElem,
-		HelperMapDeleteElem: MapDeleteElem,
-	}
 }
 
 // progUpdate is an update from a program: no Go-side freeze, but FlagRdonlyProg, and

@@ -74,12 +74,3 @@ func TestRawHelpersReadExactlyKeyAndValueSize(t *testing.T) {
 		t.Errorf("lookup: %x, %v", v, err)
 	}
 }
-
-func TestRawHelpersTableHasTheKernelIDs(t *testing.T) {
-	hs := RawHelpers()
-	for id, want := range map[int32]string{1: "lookup", 2: "update", 3: "delete"} {
-		if hs[id] == nil {
-			t.Errorf("helper %d (%s) missing", id, want)
-		}
-	}
-}
