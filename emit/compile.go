@@ -304,8 +304,9 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	img.Slots = make([]int, len(insns)+1)
 	img.Slots[len(insns)] = len(code)
 	if s == &c.plain { // stream slot i is program slot i
-		slots, pre := img.Slots[:len(insns)], c.Buf.pre
-		for i, p := range c.Buf.labels[c.SlotLabel : int(c.SlotLabel)+len(slots)] {
+		labels, pre := c.Buf.labels[c.SlotLabel:int(c.SlotLabel)+len(insns)], c.Buf.pre
+		slots := img.Slots[:len(labels)]
+		for i, p := range labels {
 			slots[i] = int(p.off + pre[p.nbr])
 		}
 	} else {

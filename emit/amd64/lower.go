@@ -190,7 +190,7 @@ func memWidth(s isa.Size) Width {
 
 // Lower implements emit.Backend.
 func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
-	in := c.S.Insns[i]
+	in := &c.S.Insns[i]
 	a := code(c)
 	switch cl := in.Opcode.Class(); cl {
 	case isa.ClassALU, isa.ClassALU64:
@@ -223,12 +223,12 @@ func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
 	return 0, emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "opcode %#02x", uint8(in.Opcode))
 }
 
-func (b *Backend) ldImm64(c *emit.Compiler, i int, in isa.Instruction) error {
+func (b *Backend) ldImm64(c *emit.Compiler, i int, in *isa.Instruction) error {
 	a := code(c)
 	d := reg(in.Dst)
 	switch in.Src {
 	case 0:
-		a.MovConst(d, isa.Imm64(in, c.S.Insns[i+1]))
+		a.MovConst(d, isa.Imm64(*in, c.S.Insns[i+1]))
 	case isa.PseudoFunc:
 		l, ok := c.FuncEntry(c.S.Target[i])
 		if !ok {
@@ -249,7 +249,7 @@ var aluOps = [16]ALUOp{isa.ALUAdd >> 4: ADD, isa.ALUSub >> 4: SUB, isa.ALUOr >> 
 
 var shiftOps = [16]ShiftOp{isa.ALULsh >> 4: SHL, isa.ALURsh >> 4: SHR, isa.ALUArsh >> 4: SAR}
 
-func (b *Backend) alu(c *emit.Compiler, in isa.Instruction, w Width) error {
+func (b *Backend) alu(c *emit.Compiler, in *isa.Instruction, w Width) error {
 	a := code(c)
 	op := in.Opcode.ALUOp()
 	d := reg(in.Dst)
@@ -325,7 +325,7 @@ func (b *Backend) alu(c *emit.Compiler, in isa.Instruction, w Width) error {
 }
 
 // byteswap lowers le16/32/64, be16/32/64 and bswap16/32/64 on a little-endian host.
-func (*Backend) byteswap(a *Code, in isa.Instruction, w Width, d Reg) {
+func (*Backend) byteswap(a *Code, in *isa.Instruction, w Width, d Reg) {
 	swap := w == W64 || in.Opcode.Source() == isa.SourceX // ALU64 = bswap; ALU|X = to big endian
 	switch in.Imm {
 	case 16:
@@ -349,7 +349,7 @@ func (*Backend) byteswap(a *Code, in isa.Instruction, w Width, d Reg) {
 // divmod lowers div, mod, sdiv and smod with BPF's edge semantics, which x86 would trap
 // on: x/0 = 0, x%0 = x, INT_MIN/-1 = INT_MIN, INT_MIN%-1 = 0 (32-bit forms truncate and
 // zero-extend).
-func (b *Backend) divmod(c *emit.Compiler, in isa.Instruction, w Width) {
+func (b *Backend) divmod(c *emit.Compiler, in *isa.Instruction, w Width) {
 	a := code(c)
 	d := reg(in.Dst)
 	signed := in.Off == 1
@@ -437,7 +437,7 @@ func (*Backend) divCore(a *Code, w Width, d, s Reg, signed, mod bool) {
 	a.Mov(W64, d, tmp)
 }
 
-func (b *Backend) atomic(c *emit.Compiler, in isa.Instruction) error {
+func (b *Backend) atomic(c *emit.Compiler, in *isa.Instruction) error {
 	a := code(c)
 	w := memWidth(in.Opcode.Size())
 	m := Mem{reg(in.Dst), int32(in.Off)}
@@ -503,7 +503,7 @@ var conds = [16]struct {
 	isa.JumpSGT >> 4: {CondG, true}, isa.JumpSGE >> 4: {CondGE, true}, isa.JumpSLT >> 4: {CondL, true}, isa.JumpSLE >> 4: {CondLE, true},
 }
 
-func (b *Backend) jump(c *emit.Compiler, f *emit.Func, i int, in isa.Instruction, w Width) error {
+func (b *Backend) jump(c *emit.Compiler, f *emit.Func, i int, in *isa.Instruction, w Width) error {
 	a := code(c)
 	op := in.Opcode.JumpOp()
 	if (in.IsJump() && int(c.S.Target[i]) <= i) || in.IsLocalCall() {

@@ -340,7 +340,7 @@ func sizeIndex(s isa.Size) int { return int(s>>3) & 3 }
 // Lower implements emit.Backend.
 func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
 	l := &lowerer{c: c, be: b}
-	in := c.S.Insns[i]
+	in := &c.S.Insns[i]
 	n, err := 1, error(nil)
 	switch cl := in.Opcode.Class(); cl {
 	case isa.ClassALU, isa.ClassALU64:
@@ -413,12 +413,12 @@ func (l *lowerer) addImm(rd, rn Reg, v int64) {
 	}
 }
 
-func (l *lowerer) ldImm64(i int, in isa.Instruction) error {
+func (l *lowerer) ldImm64(i int, in *isa.Instruction) error {
 	c := l.c
 	d := reg(in.Dst)
 	switch in.Src {
 	case 0:
-		l.seq(MovImm(W64, d, isa.Imm64(in, c.S.Insns[i+1])))
+		l.seq(MovImm(W64, d, isa.Imm64(*in, c.S.Insns[i+1])))
 	case isa.PseudoFunc:
 		lbl, ok := c.FuncEntry(c.S.Target[i])
 		if !ok {
@@ -441,7 +441,7 @@ var (
 	shiftOps = [16]DP2Op{isa.ALULsh >> 4: LSLV, isa.ALURsh >> 4: LSRV, isa.ALUArsh >> 4: ASRV}
 )
 
-func (l *lowerer) alu(in isa.Instruction, w Width) error {
+func (l *lowerer) alu(in *isa.Instruction, w Width) error {
 	op := in.Opcode.ALUOp()
 	d := reg(in.Dst)
 	isX := in.Opcode.Source() == isa.SourceX
@@ -598,7 +598,7 @@ func bitmaskOK(w Width, v uint64) bool {
 }
 
 // byteswap lowers le16/32/64, be16/32/64 and bswap16/32/64 on a little-endian CPU.
-func (l *lowerer) byteswap(in isa.Instruction, w Width, d Reg) {
+func (l *lowerer) byteswap(in *isa.Instruction, w Width, d Reg) {
 	swap := w == W64 || in.Opcode.Source() == isa.SourceX // ALU64 = bswap; ALU|X = to big endian
 	switch in.Imm {
 	case 16:
@@ -636,7 +636,7 @@ func (b *Backend) useLSE() bool {
 // atomic lowers BPF atomics. All orderings are acquire-release (the kernel's
 // choice for fetch forms; stronger than needed for the others). The LL/SC forms end
 // with dmb ish, as the kernel's arm64 JIT does, so they are full barriers.
-func (l *lowerer) atomic(in isa.Instruction) error {
+func (l *lowerer) atomic(in *isa.Instruction) error {
 	w := W64
 	switch in.Opcode.Size() {
 	case isa.SizeW:
@@ -736,7 +736,7 @@ func (l *lowerer) helperCall(idx func()) {
 	l.emit(Mov(W64, bpf0, X0))
 }
 
-func (l *lowerer) jump(f *emit.Func, i int, in isa.Instruction, w Width) error {
+func (l *lowerer) jump(f *emit.Func, i int, in *isa.Instruction, w Width) error {
 	c := l.c
 	op := in.Opcode.JumpOp()
 	if (in.IsJump() && int(c.S.Target[i]) <= i) || in.IsLocalCall() {
