@@ -39,7 +39,7 @@ func TestFromELFFileImportsTestdataObjects(t *testing.T) {
 		mapLoads        map[int][2]int32 // slot -> src, imm of an lddw referring to the table
 		noBTF           bool             // built without -g: no func or line info
 	}{
-		{object: "csum.o", program: "csum", slots: 129, funcs: []fn{{"csum", 0}}},
+		{object: "csum.o", program: "csum", slots: 161, funcs: []fn{{"csum", 0}}},
 		{object: "calls.o", program: "calls", slots: 35,
 			funcs: []fn{{"calls", 0}, {"combine", 3}, {"fib", 12}, {"gcd", 25}}},
 		{object: "calls_nobtf.o", program: "calls", slots: 35, noBTF: true,
