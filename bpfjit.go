@@ -66,7 +66,8 @@ type config struct {
 	vopts      verifier.Options
 	blind      bool
 	blindSeed  *[32]byte
-	helpers    map[int32]Helper
+	helpers    map[int32]Helper // owned by the config (options merge into it)
+	protos     map[int32]*verifier.HelperProto
 	maps       MapResolver
 	stack      []int
 	budget     uint64
@@ -95,9 +96,20 @@ func WithBlindingSeed(seed [32]byte) Option {
 	return func(c *config) { c.blind, c.blindSeed = true, &seed }
 }
 
-// WithHelpers gives the helpers the program may call, by id. Calling an id that is not
+// WithHelpers gives the helpers the program may call, by id (added to those of earlier
+// options; an id given again replaces the earlier helper). Calling an id that is not
 // present makes Run fail with *bridge.UnknownHelperError.
-func WithHelpers(h map[int32]Helper) Option { return func(c *config) { c.helpers = h } }
+//
+// WithHelpers gives no prototypes: the verifier accepts calls of these ids only when the
+// program type (or WithVerifier's Options.Helpers) already knows them, so a host helper
+// of its own either goes through WithHelper or is used with Unverified.
+func WithHelpers(h map[int32]Helper) Option {
+	return func(c *config) {
+		for id, fn := range h {
+			c.addHelper(id, fn)
+		}
+	}
+}
 
 // WithMapResolver resolves the program's map references.
 func WithMapResolver(r MapResolver) Option { return func(c *config) { c.maps = r } }

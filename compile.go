@@ -82,7 +82,7 @@ func prepare(p *isa.Program, opts []Option) (*config, error) {
 		o(c)
 	}
 	if !c.unverified {
-		facts, err := verifier.Check(p, c.vopts)
+		facts, err := verifier.Check(p, c.verifierOptions())
 		if err != nil {
 			return nil, err
 		}
