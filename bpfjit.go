@@ -72,6 +72,7 @@ type config struct {
 	stack      []int
 	budget     uint64
 	validated  bool
+	facts      *emit.Facts // what the verifier proved, for the JIT (nil when unverified)
 }
 
 // Option configures Load.

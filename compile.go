@@ -90,6 +90,7 @@ func prepare(p *isa.Program, opts []Option) (*config, error) {
 		if c.stack == nil {
 			c.stack = verifiedDepths(p, facts)
 		}
+		c.facts = &emit.Facts{Dead: facts.Dead, Branch: facts.Branch, ZeroExtend: facts.ZeroExtend}
 	}
 	return c, nil
 }
@@ -97,7 +98,7 @@ func prepare(p *isa.Program, opts []Option) (*config, error) {
 // compileWith runs the emitter and fills the map references the resolver knows.
 func compileWith(p *isa.Program, c *config, arch string, be emit.Backend) (*Listing, error) {
 	img, err := emit.Compile(p.Insns, emit.Options{Blind: c.blind, BlindSeed: c.blindSeed, StackDepth: c.stack,
-		Prevalidated: c.validated, Budget: c.budget, BudgetHelper: c.budgetHelper()}, be)
+		Prevalidated: c.validated, Budget: c.budget, BudgetHelper: c.budgetHelper(), Facts: c.facts}, be)
 	if err != nil {
 		return nil, err
 	}

@@ -74,6 +74,9 @@ type Options struct {
 	// BudgetHelper, which must not return (the caller's helper aborts the run).
 	Budget       uint64
 	BudgetHelper int32
+	// Facts, when non-nil, are what the verifier proved (see Facts): dead slots and jumps
+	// with one outcome are compiled accordingly, and NeedZext consults them.
+	Facts *Facts
 }
 
 // BudgetBackend is implemented by backends that support Options.Budget.
@@ -152,6 +155,8 @@ type Compiler struct {
 	BudgetHelper int32
 	BudgetStub   Label
 	funcAt       map[int32]int // stream start slot → function index
+	facts        *Facts        // Options.Facts
+	skip         []bool        // program slots that emit no code (applyFacts)
 	relocLbl     []Label
 	plain        Stream // the unblinded stream, reused
 }
@@ -166,6 +171,7 @@ func (c *Compiler) release() {
 	}
 	c.Buf.Reset()
 	c.S = nil
+	c.facts, c.skip = nil, nil
 	c.plain.Insns = nil
 	c.Funcs = c.Funcs[:0]
 	c.Relocs = c.Relocs[:0]
@@ -213,6 +219,13 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	// pooled: only the Image is allocated per program.
 	c := compilers.Get().(*Compiler)
 	defer c.release()
+	c.facts, c.skip = opts.Facts, nil
+	if opts.Facts != nil {
+		if err := opts.Facts.check(len(insns)); err != nil {
+			return nil, err
+		}
+		insns, c.skip = applyFacts(insns, opts.Facts)
+	}
 	if err := c.plain.reset(insns); err != nil {
 		return nil, err
 	}
@@ -275,7 +288,7 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		c.Buf.Bind(fn.Body)
 		for i := fn.Start; i < fn.End; {
 			c.Buf.Bind(c.Label(int32(i)))
-			n, err := be.Lower(c, fn, i)
+			n, err := c.lower(be, fn, i)
 			if err != nil {
 				var e *Error
 				if errors.As(err, &e) {
