@@ -157,6 +157,7 @@ type Compiler struct {
 	funcAt       map[int32]int // stream start slot → function index
 	facts        *Facts        // Options.Facts
 	skip         []bool        // program slots that emit no code (applyFacts)
+	cur          int           // the stream slot being lowered (NeedZext)
 	relocLbl     []Label
 	plain        Stream // the unblinded stream, reused
 }
@@ -224,7 +225,11 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		if err := opts.Facts.check(len(insns)); err != nil {
 			return nil, err
 		}
-		insns, c.skip = applyFacts(insns, opts.Facts)
+		var zextOK bool
+		insns, c.skip, zextOK = applyFacts(insns, opts.Facts)
+		if !zextOK {
+			c.facts = &Facts{Dead: opts.Facts.Dead, Branch: opts.Facts.Branch}
+		}
 	}
 	if err := c.plain.reset(insns); err != nil {
 		return nil, err

@@ -59,15 +59,23 @@ func (f *Facts) oneOutcome(i int) uint8 {
 // only when there is one; the caller's slice is never written): the jump keeps its offset,
 // so the stream scan derives the same target, and constant blinding has no immediate left
 // to hide there. It also returns the program slots that emit no code: dead slots and
-// conditional jumps that are never taken (nil when there are none).
-func applyFacts(insns []isa.Instruction, f *Facts) ([]isa.Instruction, []bool) {
+// conditional jumps that are never taken (nil when there are none), and whether the
+// zero-extension facts may be used.
+func applyFacts(insns []isa.Instruction, f *Facts) ([]isa.Instruction, []bool, bool) {
 	if f == nil {
-		return insns, nil
+		return insns, nil, true
 	}
+	zextOK := true
 	out := insns
 	var skip []bool
 	for i := 0; i < len(insns); i++ {
 		in := &insns[i]
+		if in.Opcode.Class() == isa.ClassALU && in.Opcode.ALUOp() == isa.ALUEnd && in.Imm == 64 {
+			// A 64-bit byte swap encoded in the 32-bit class reads the whole register,
+			// which the verifier's liveness counts as a 32-bit read: do not trust the
+			// zero-extension facts of such a program.
+			zextOK = false
+		}
 		drop := f.dead(i)
 		if !drop && in.IsJump() && !in.IsUnconditionalJump() {
 			switch f.oneOutcome(i) {
@@ -87,7 +95,7 @@ func applyFacts(insns []isa.Instruction, f *Facts) ([]isa.Instruction, []bool) {
 			skip[i] = true
 		}
 	}
-	return out, skip
+	return out, skip, zextOK
 }
 
 func (f *Facts) dead(i int) bool { return f.Dead != nil && f.Dead[i] }
@@ -101,18 +109,20 @@ func (c *Compiler) lower(be Backend, fn *Func, i int) (int, error) {
 		}
 		return 1, nil
 	}
+	c.cur = i
 	return be.Lower(c, fn, i)
 }
 
-// NeedZext reports whether the 32-bit result stream slot i writes must have its upper
-// half zeroed: always, unless the facts show the upper half is never read. Backends
-// ask it before an explicit zero-extension (one a 32-bit operation does not do itself).
-func (c *Compiler) NeedZext(i int) bool {
+// NeedZext reports whether the 32-bit result of the stream slot being lowered must have
+// its upper half zeroed: always, unless the facts show the upper half is never read.
+// Backends ask it before an explicit zero-extension (one that a 32-bit operation does not
+// do by itself).
+func (c *Compiler) NeedZext() bool {
 	f := c.facts
 	// A blinded stream splits a slot into several that write other registers (AX): keep
 	// every zero-extension there.
 	if f == nil || f.ZeroExtend == nil || c.S != &c.plain {
 		return true
 	}
-	return f.ZeroExtend[c.S.Orig[i]]
+	return f.ZeroExtend[c.S.Orig[c.cur]]
 }

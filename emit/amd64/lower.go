@@ -271,7 +271,7 @@ func (b *Backend) alu(c *emit.Compiler, in *isa.Instruction, w Width) error {
 				a.MovImm32(d, uint32(in.Imm))
 			}
 		case in.Off == 0:
-			if d != s || w == W32 { // mov r32, r32 zero-extends even onto itself
+			if d != s || (w == W32 && c.NeedZext()) { // mov r32, r32 zero-extends even onto itself
 				a.Mov(w, d, s)
 			}
 		default: // movsx: off is the source width
@@ -310,7 +310,7 @@ func (b *Backend) alu(c *emit.Compiler, in *isa.Instruction, w Width) error {
 			a.Shift(sop, w, d)
 			a.Mov(W64, RCX, tmp)
 		}
-		if w == W32 {
+		if w == W32 && c.NeedZext() {
 			// A count of zero leaves the destination unwritten; BPF still zero-extends.
 			a.Mov(W32, d, d)
 		}
@@ -459,7 +459,7 @@ func (b *Backend) atomic(c *emit.Compiler, in *isa.Instruction) error {
 		a.Xchg(w, m, s) // the W32 form zero-extends s
 	case op == isa.AtomicCmpXchg:
 		a.LockCmpxchg(w, m, s)
-		if w == W32 {
+		if w == W32 && c.NeedZext() {
 			// On success cmpxchg leaves rax untouched; BPF's r0 is the zero-extended old value.
 			a.Mov(W32, RAX, RAX)
 		}

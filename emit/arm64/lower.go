@@ -479,7 +479,7 @@ func (l *lowerer) alu(in *isa.Instruction, w Width) error {
 			l.emit(LogicReg(lop, w, d, d, s))
 		case (v == 0 && lop != AND) || (v == ones && lop == AND):
 			// Identity: only a 32-bit operation still has to zero-extend.
-			if w == W32 {
+			if w == W32 && l.c.NeedZext() {
 				l.emit(Mov(W32, d, d))
 			}
 		case v == 0: // and with 0
@@ -499,7 +499,7 @@ func (l *lowerer) alu(in *isa.Instruction, w Width) error {
 		case !isX:
 			l.seq(MovImm(w, d, v))
 		case in.Off == 0 || (w == W32 && in.Off == 32):
-			if d != s || w == W32 { // a W move zero-extends even onto itself
+			if d != s || (w == W32 && l.c.NeedZext()) { // a W move zero-extends even onto itself
 				l.emit(Mov(w, d, s))
 			}
 		case in.Off == 8:
