@@ -59,22 +59,28 @@ func Validate(insns []Instruction) error {
 		return fmt.Errorf("%w: %d instructions, limit %d", ErrTooLarge, n, MaxInsns)
 	}
 	// Pass 1: each slot on its own, collecting function starts on the way (as
-	// SubprogramStarts would: out-of-range targets are reported by pass 2).
+	// SubprogramStarts would: out-of-range targets are reported by pass 2). Until a local
+	// call or function address shows up the program may be a single function, whose jumps
+	// are checked here already, saving pass 2; their first error is reported only once
+	// every slot has passed pass 1, as if pass 2 had found it.
 	var startBuf [16]int
 	starts := append(startBuf[:0], 0)
 	sorted := true
+	local := false // a local call or function-address lddw was seen
+	var jumpErr error
 	for i := 0; i < n; i++ {
-		in := insns[i]
+		in := &insns[i]
 		if !fastValid(in) {
-			if err := checkInsn(in); err != nil {
+			if err := checkInsn(*in); err != nil {
 				return &InsnError{Index: i, Err: err.err, Detail: err.detail}
 			}
 		}
-		if in.Opcode == OpLdImm64 {
+		switch c := in.Opcode.Class(); {
+		case in.Opcode == OpLdImm64:
 			if i+1 >= n {
 				return insnErr(i, ErrTruncatedLdImm64, "second slot missing at end of program")
 			}
-			hi := insns[i+1]
+			hi := &insns[i+1]
 			if hi.Opcode != 0 || hi.Dst != 0 || hi.Src != 0 || hi.Off != 0 {
 				return insnErr(i+1, ErrTruncatedLdImm64, "second slot must have zero opcode, registers and offset")
 			}
@@ -85,30 +91,55 @@ func Validate(insns []Instruction) error {
 				}
 			}
 			if in.Src == PseudoFunc {
+				local = true
 				starts, sorted = addStart(starts, sorted, i+1+int(in.Imm), n)
 			}
 			i++
-			continue
-		}
-		if in.Opcode == OpCall && in.Src == PseudoCall {
+		case c != ClassJMP && c != ClassJMP32:
+		case in.Opcode == OpCall && in.Src == PseudoCall:
+			local = true
 			starts, sorted = addStart(starts, sorted, i+1+int(in.Imm), n)
+		case !local && jumpErr == nil && in.IsJump():
+			jumpErr = checkJumpTarget(insns, i, in, starts, 0, n)
 		}
 	}
-	if !sorted {
-		slices.Sort(starts)
-		starts = slices.Compact(starts)
+	if !local {
+		if jumpErr != nil {
+			return jumpErr
+		}
+	} else {
+		if !sorted {
+			slices.Sort(starts)
+			starts = slices.Compact(starts)
+		}
+		if err := checkControlFlow(insns, starts); err != nil {
+			return err
+		}
 	}
-	// Pass 2: control flow, per function. After pass 1 every slot holding the lddw opcode
-	// is the first half of a pair (second halves have opcode 0), so slot t is a second half
-	// exactly when slot t-1 holds that opcode.
-	second := func(t int64) bool { return t > 0 && insns[t-1].Opcode == OpLdImm64 }
+	for f, s := range starts {
+		last := funcEnd(starts, f, n) - 1
+		if secondHalf(insns, int64(last)) {
+			last--
+		}
+		if in := insns[last]; !in.IsExit() && !in.IsUnconditionalJump() {
+			return insnErr(last, ErrFallThrough, "function starting at %d ends with opcode %#02x", s, uint8(in.Opcode))
+		}
+	}
+	return nil
+}
+
+// checkControlFlow is pass 2 of Validate for programs with local calls or function
+// addresses, given their sorted function starts: every call target inside the program and
+// not on the second half of an lddw, every jump target inside its own function.
+func checkControlFlow(insns []Instruction, starts []int) error {
+	n := len(insns)
 	f, lo, hi := 0, 0, funcEnd(starts, 0, n) // the function [lo, hi) containing slot i
 	for i := 0; i < n; i++ {
 		for i >= hi {
 			f++
 			lo, hi = starts[f], funcEnd(starts, f, n)
 		}
-		in := insns[i]
+		in := &insns[i]
 		c := in.Opcode.Class()
 		if c != ClassJMP && c != ClassJMP32 && in.Opcode != OpLdImm64 {
 			continue // neither a jump, a call nor an lddw: the common case
@@ -119,36 +150,42 @@ func Validate(insns []Instruction) error {
 			if t < 0 || t >= int64(n) {
 				return insnErr(i, ErrJumpOutOfRange, "call target %d outside program of %d instructions", t, n)
 			}
-			if second(t) {
+			if secondHalf(insns, t) {
 				return insnErr(i, ErrJumpIntoLdImm64, "call target %d", t)
 			}
 		case in.IsJump():
-			t := int64(i) + 1 + in.JumpOffset()
-			if t < 0 || t >= int64(n) {
-				return insnErr(i, ErrJumpOutOfRange, "target %d outside program of %d instructions", t, n)
-			}
-			if second(t) {
-				return insnErr(i, ErrJumpIntoLdImm64, "target %d", t)
-			}
-			if t < int64(lo) || t >= int64(hi) {
-				g, _ := slices.BinarySearch(starts, int(t)+1) // starts[g-1] <= t < starts[g]
-				return insnErr(i, ErrJumpOutOfRange, "target %d is in another function (starting at %d)", t, starts[g-1])
+			if err := checkJumpTarget(insns, i, in, starts, lo, hi); err != nil {
+				return err
 			}
 		}
 		if in.Opcode == OpLdImm64 {
 			i++
 		}
 	}
-	for f, s := range starts {
-		last := funcEnd(starts, f, n) - 1
-		if second(int64(last)) {
-			last--
-		}
-		if in := insns[last]; !in.IsExit() && !in.IsUnconditionalJump() {
-			return insnErr(last, ErrFallThrough, "function starting at %d ends with opcode %#02x", s, uint8(in.Opcode))
-		}
+	return nil
+}
+
+// checkJumpTarget checks the target of the jump at slot i of the function [lo, hi).
+func checkJumpTarget(insns []Instruction, i int, in *Instruction, starts []int, lo, hi int) error {
+	t := int64(i) + 1 + in.JumpOffset()
+	if t < 0 || t >= int64(len(insns)) {
+		return insnErr(i, ErrJumpOutOfRange, "target %d outside program of %d instructions", t, len(insns))
+	}
+	if secondHalf(insns, t) {
+		return insnErr(i, ErrJumpIntoLdImm64, "target %d", t)
+	}
+	if t < int64(lo) || t >= int64(hi) {
+		g, _ := slices.BinarySearch(starts, int(t)+1) // starts[g-1] <= t < starts[g]
+		return insnErr(i, ErrJumpOutOfRange, "target %d is in another function (starting at %d)", t, starts[g-1])
 	}
 	return nil
+}
+
+// secondHalf reports whether slot t is the second half of an lddw. It relies on pass 1
+// of Validate having accepted every slot: then each slot holding the lddw opcode is the
+// first half of a pair (second halves have opcode 0).
+func secondHalf(insns []Instruction, t int64) bool {
+	return t > 0 && insns[t-1].Opcode == OpLdImm64
 }
 
 // addStart appends the function start t when it lies inside a program of n slots,
@@ -196,6 +233,7 @@ const (
 	fSrc
 	fOff
 	fImm
+	fPlain = 1 << 7 // fastFields only: see there
 )
 
 func checkFields(in Instruction, use fields) *fieldErr {
@@ -233,8 +271,9 @@ func operand(in Instruction) fields {
 // is valid (checkInsn would accept it). Zero means no plain form: checkInsn decides. It
 // spares the common instructions the general check and is never the only judge: a slot
 // the fast path does not accept still goes through checkInsn, which names the error.
+// fPlain marks an entry with a plain form (its mask may be empty, as exit's is).
 var fastFields = func() (t [256]fields) {
-	const plain = 1 << 7 // marks an entry whose mask may be empty (exit)
+	const plain = fPlain
 	for op := range 256 {
 		o := Opcode(op)
 		operand := fImm
@@ -289,10 +328,10 @@ var fastFields = func() (t [256]fields) {
 	return t
 }()
 
-// fastValid reports whether in is valid by its opcode's plain form (see fastFields).
-func fastValid(in Instruction) bool {
-	use := fastFields[in.Opcode]
-	if use == 0 || in.Dst > R10 || in.Src > R10 {
+// fastValid reports whether in is valid by the plain form of its opcode (see fastFields).
+func fastValid(in *Instruction) bool {
+	k := fastFields[in.Opcode]
+	if k&fPlain == 0 || in.Dst > R10 || in.Src > R10 {
 		return false
 	}
 	var set fields
@@ -308,7 +347,7 @@ func fastValid(in Instruction) bool {
 	if in.Imm != 0 {
 		set |= fImm
 	}
-	return set&^use == 0
+	return set&^(k&(fDst|fSrc|fOff|fImm)) == 0
 }
 
 func checkInsn(in Instruction) *fieldErr {
