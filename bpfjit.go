@@ -27,12 +27,14 @@ package bpfjit
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 
 	"github.com/bpfjit/bpfjit/bridge"
 	"github.com/bpfjit/bpfjit/emit"
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/isa/ebpfimport"
+	"github.com/bpfjit/bpfjit/maps"
 	"github.com/bpfjit/bpfjit/verifier"
 	"github.com/cilium/ebpf"
 )
@@ -73,6 +75,11 @@ type config struct {
 	budget     uint64
 	validated  bool
 	facts      *emit.Facts // what the verifier proved, for the JIT (nil when unverified)
+	table      *maps.Table // WithMaps, or created by Load (ownTable)
+	ownTable   bool
+	trace      io.Writer // WithTraceOutput
+	// perRunnerID: helper 8 is the standard get_smp_processor_id, bound per run.
+	perRunnerID bool
 }
 
 // Option configures Load.
@@ -140,11 +147,15 @@ func Load(p *isa.Program, opts ...Option) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := prepare(p, opts)
+	c, err := prepare(p, opts, true)
 	if err != nil {
 		return nil, err
 	}
-	return load(p, c, be)
+	prog, err := load(p, c, be)
+	if err != nil && c.ownTable {
+		c.table.Close()
+	}
+	return prog, err
 }
 
 // hostBackend returns the emitter for the machine Load runs code on.

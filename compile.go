@@ -68,22 +68,34 @@ func Compile(p *isa.Program, arch string, opts ...Option) (*Listing, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := prepare(p, opts)
+	c, err := prepare(p, opts, false)
 	if err != nil {
 		return nil, err
 	}
 	return compileWith(p, c, arch, be)
 }
 
-// prepare applies opts and runs the verifier when asked to.
-func prepare(p *isa.Program, opts []Option) (*config, error) {
+// prepare applies opts, binds the maps and helpers (for Load: creating the program's maps
+// when nothing else binds them) and runs the verifier when asked to.
+func prepare(p *isa.Program, opts []Option, load bool) (*config, error) {
 	c := new(config)
 	for _, o := range opts {
 		o(c)
 	}
+	if load {
+		if err := c.bindMaps(p); err != nil {
+			return nil, err
+		}
+		c.addStandardHelpers()
+	} else {
+		c.useTable()
+	}
 	if !c.unverified {
 		facts, err := verifier.Check(p, c.verifierOptions())
 		if err != nil {
+			if c.ownTable {
+				c.table.Close()
+			}
 			return nil, err
 		}
 		c.validated = true // Check ran isa.Validate

@@ -11,6 +11,7 @@ import (
 	"github.com/bpfjit/bpfjit/emit"
 	"github.com/bpfjit/bpfjit/execmem"
 	"github.com/bpfjit/bpfjit/isa"
+	"github.com/bpfjit/bpfjit/maps"
 )
 
 // arena holds the code of every Program; images are retired on Close and their memory is
@@ -23,7 +24,11 @@ type Program struct {
 	lst     *Listing // the code as loaded (relocations applied), kept for Dump
 	img     *execmem.Image
 	helpers *bridge.Helpers
-	closed  atomic.Bool
+	runners *runnerPool // per-run helper tables (get_smp_processor_id), or nil
+	table   *maps.Table
+	// ownTable: Load created the table and Close closes it.
+	ownTable bool
+	closed   atomic.Bool
 }
 
 func load(p *isa.Program, c *config, be emit.Backend) (*Program, error) {
@@ -35,6 +40,7 @@ func load(p *isa.Program, c *config, be emit.Backend) (*Program, error) {
 		return nil, &emit.Error{Index: lst.image.Relocs[0].Slot, Err: ErrUnresolvedMap}
 	}
 	var helpers *bridge.Helpers
+	var runners *runnerPool
 	if len(c.helpers) > 0 || c.budget > 0 {
 		maxID := int32(-1)
 		for id := range c.helpers {
@@ -53,12 +59,15 @@ func load(p *isa.Program, c *config, be emit.Backend) (*Program, error) {
 		if helpers, err = bridge.NewHelpers(fns); err != nil {
 			return nil, err
 		}
+		if c.perRunnerID && callsHelper(p.Insns, HelperGetSmpProcessorID) {
+			runners = newRunnerPool(fns)
+		}
 	}
 	img, err := arena.Load(lst.image.Code)
 	if err != nil {
 		return nil, fmt.Errorf("bpfjit: loading native code: %w", err)
 	}
-	prog := &Program{name: p.Name, lst: lst, img: img, helpers: helpers}
+	prog := &Program{name: p.Name, lst: lst, img: img, helpers: helpers, runners: runners, table: c.table, ownTable: c.ownTable}
 	// A Program dropped without Close must not leak executable memory.
 	runtime.SetFinalizer(prog, func(p *Program) { p.Close() })
 	return prog, nil
@@ -86,7 +95,15 @@ func (p *Program) run(a bridge.Args) (uint64, error) {
 	if p.closed.Load() {
 		return 0, ErrClosed
 	}
-	r0, err := bridge.Run(p.img, p.helpers, a)
+	var r0 uint64
+	var err error
+	if p.runners != nil {
+		r := p.runners.get()
+		r0, err = bridge.Run(p.img, r.helpers, a)
+		p.runners.put(r)
+	} else {
+		r0, err = bridge.Run(p.img, p.helpers, a)
+	}
 	runtime.KeepAlive(p)
 	switch {
 	case err == nil:
@@ -98,13 +115,18 @@ func (p *Program) run(a bridge.Args) (uint64, error) {
 	return r0, err
 }
 
-// Close releases the native code. Runs in progress finish; later runs return ErrClosed.
+// Close releases the native code, and the maps Load created for the program (which waits
+// for runs in progress to finish). Runs in progress finish; later runs return ErrClosed.
 func (p *Program) Close() error {
 	if p.closed.Swap(true) {
 		return ErrClosed
 	}
 	runtime.SetFinalizer(p, nil)
-	return arena.Retire(p.img)
+	err := arena.Retire(p.img)
+	if p.ownTable {
+		p.table.Close()
+	}
+	return err
 }
 
 // Native returns a copy of the native code.
