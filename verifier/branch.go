@@ -227,6 +227,12 @@ func refine(op isa.JumpOp, a, b *Scalar, w int) bool {
 	}
 	a.setIV(w, ia)
 	b.setIV(w, ib)
+	// Known bits that no value of the new bounds has mean the branch is impossible (an index
+	// known to be a multiple of 4 cannot lie in [58, 59]); sync would otherwise let the
+	// bounds overwrite the bits and lose the contradiction.
+	if !a.bitsMeetBounds() || !b.bitsMeetBounds() {
+		return false
+	}
 	a.sync()
 	b.sync()
 	return !a.empty() && !b.empty()

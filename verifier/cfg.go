@@ -22,6 +22,11 @@ const (
 	argRegs    regset = 0b111110 // r1–r5
 	callerSave regset = 0b111111 // r0–r5
 	calleeKept regset = 0b1111000000
+	// memLive is a pseudo-register: "the raw memory region may be accessed from here".
+	// Instructions that may access memory through a pointer other than r10, and calls, use
+	// it; nothing defines it. Where it is dead, how much of the region was proven
+	// accessible (state.memRange) no longer matters for pruning.
+	memLive regset = 1 << 11
 )
 
 // structure checks what does not need values: every instruction reachable, no recursion,
@@ -195,10 +200,19 @@ func (v *verifier) usesDefs(i int) (use, def regset, use64 regset) {
 		}
 	case isa.ClassLDX:
 		use, def, use64 = s, d, s
+		if in.Src != isa.R10 {
+			use |= memLive
+		}
 	case isa.ClassST:
 		use, use64 = d, d
+		if in.Dst != isa.R10 {
+			use |= memLive
+		}
 	case isa.ClassSTX:
 		use, use64 = d|s, d
+		if in.Dst != isa.R10 {
+			use |= memLive
+		}
 		if op.Size() == isa.SizeDW {
 			use64 |= s
 		}
@@ -218,7 +232,7 @@ func (v *verifier) usesDefs(i int) (use, def regset, use64 regset) {
 		if in.IsLdImm64() {
 			def = d
 		} else {
-			use = bit(isa.R6) | s
+			use = bit(isa.R6) | s | memLive
 			use64 = bit(isa.R6)
 			def = callerSave
 		}
@@ -233,8 +247,9 @@ func (v *verifier) usesDefs(i int) (use, def regset, use64 regset) {
 			}
 			use = argRegs & (1<<(n+1) - 1)
 			use64, def = use, callerSave
+			use |= memLive
 		case op.JumpOp() == isa.JumpCall:
-			use, use64, def = argRegs|d, argRegs|d, callerSave
+			use, use64, def = argRegs|d|memLive, argRegs|d, callerSave
 		case in.IsJump() && op.JumpOp() != isa.JumpA:
 			use = d
 			if op.Source() == isa.SourceX {

@@ -69,6 +69,15 @@ func (s *Scalar) empty() bool {
 		!s.T.Contains(s.T.Value) || s.T.Min() > s.Umax || s.T.Max() < s.Umin
 }
 
+// bitsMeetBounds reports whether some value agrees with the known bits on every bit the
+// unsigned bounds (64 and 32 bits) fix: false proves the facts contradict each other.
+func (s *Scalar) bitsMeetBounds() bool {
+	if s.Umin > s.Umax || s.U32min > s.U32max {
+		return false
+	}
+	return s.T.meets(TnumRange(s.Umin, s.Umax)) && s.T.Subreg().meets(TnumRange(uint64(s.U32min), uint64(s.U32max)))
+}
+
 // within reports whether every value s may hold, o may hold too: o subsumes s.
 func (s *Scalar) within(o *Scalar) bool {
 	return o.Umin <= s.Umin && s.Umax <= o.Umax && o.Smin <= s.Smin && s.Smax <= o.Smax &&

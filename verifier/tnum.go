@@ -139,6 +139,9 @@ func (t Tnum) Intersect(b Tnum) Tnum {
 	return Tnum{Value: v &^ mu, Mask: mu}
 }
 
+// meets reports whether t and b agree on every bit both know: some value may satisfy both.
+func (t Tnum) meets(b Tnum) bool { return (t.Value^b.Value)&^(t.Mask|b.Mask) == 0 }
+
 // Union is the smallest tnum holding every value of t and of b.
 func (t Tnum) Union(b Tnum) Tnum {
 	mu := t.Mask | b.Mask | (t.Value ^ b.Value)

@@ -477,9 +477,15 @@ func (v *verifier) checkpoint(i int) (bool, error) {
 	return false, nil
 }
 
+// memRangeLive reports whether how much of the raw memory region st has proven accessible
+// may still matter: some path from here may access memory, or return to a caller that may.
+func (v *verifier) memRangeLive(st *state) bool {
+	return len(st.frames) > 1 || v.live[st.insn]&memLive != 0
+}
+
 // subsumes reports whether old covers cur at the same instruction.
 func (v *verifier) subsumes(old, cur *state) bool {
-	if len(old.frames) != len(cur.frames) || old.memRange > cur.memRange {
+	if len(old.frames) != len(cur.frames) || old.memRange > cur.memRange && v.memRangeLive(cur) {
 		return false
 	}
 	var im idmap
@@ -645,7 +651,9 @@ func (v *verifier) hashState(st *state) uint64 {
 			mix(uint64(s.LenSlack) ^ 0x9e3779b97f4a7c15)
 		}
 	}
-	mix(uint64(st.memRange))
+	if v.memRangeLive(st) {
+		mix(uint64(st.memRange))
+	}
 	last := len(st.frames) - 1
 	for fi, f := range st.frames {
 		mix(uint64(f.callSite))
