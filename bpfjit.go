@@ -1,10 +1,25 @@
 // Package bpfjit compiles BPF programs (RFC 9669, ISA v4 included) to native amd64 or arm64 code
 // and runs them from Go, without cgo.
 //
-//	p, err := bpfjit.Load(prog, bpfjit.Unverified(), bpfjit.WithHelpers(helpers))
+//	p, err := bpfjit.Load(prog, bpfjit.WithHelper(id, fn, proto))
 //	if err != nil { ... }
 //	defer p.Close()
 //	r0, err := p.Run(packet)
+//
+// Load verifies the program (package verifier) and compiles it with what the verifier
+// proved: code no path reaches and conditional jumps with a single outcome are not
+// emitted as such, and explicit zero-extensions nobody reads are left out.
+//
+// # Maps and helpers
+//
+// A program's map table (isa.Program.Maps) is bound at load: to the maps of WithMaps, or
+// to maps Load creates from the table's descriptions and closes with the Program
+// (Program.Maps). Helpers are called by kernel id. Load provides the map helpers
+// (lookup, update, delete: 1–3) when maps are bound, and ktime_get_ns (5), trace_printk
+// (6, writing to WithTraceOutput), get_prandom_u32 (7) and get_smp_processor_id (8, an id
+// no concurrent run of the program shares). A host adds its own helpers, or replaces
+// these, with WithHelper, whose prototype the verifier checks calls against. Tail calls
+// are not supported yet.
 //
 // A loaded Program is immutable and may be run from any number of goroutines at once.
 //
@@ -49,8 +64,9 @@ var (
 	// ErrBudgetExhausted is returned by Run when a program loaded WithBudget used up its
 	// budget of backward jumps and calls.
 	ErrBudgetExhausted = errors.New("bpfjit: execution budget exhausted")
-	// ErrUnresolvedMap is returned by Load when the program references a map and no
-	// resolver was given.
+	// ErrUnresolvedMap is returned by Load when the program references a map that
+	// nothing binds: no WithMaps or WithMapResolver, and no map table in the program to
+	// create maps from (an fd reference, for example).
 	ErrUnresolvedMap = errors.New("bpfjit: program references a map but no map resolver was given")
 )
 
@@ -131,8 +147,8 @@ func WithStackDepths(d []int) Option {
 // WithBudget bounds every run to n backward jumps and BPF-to-BPF calls (each costs a
 // decrement and a branch); a run that exceeds it stops with ErrBudgetExhausted. Use it to
 // bound programs that are not verified to terminate. The budget is implemented as a
-// helper with the id one above the largest id given to WithHelpers, which the program
-// therefore must not call itself.
+// helper with the id one above the largest helper id registered (the host's and the
+// standard ones), which the program therefore must not call itself.
 func WithBudget(n uint64) Option { return func(c *config) { c.budget = n } }
 
 // ErrNilProgram is returned by Load and LoadSpec for a nil program.
@@ -203,8 +219,8 @@ func (c *config) budgetHelper() int32 {
 
 // LoadSpec compiles a program described with github.com/cilium/ebpf (for example one
 // found in an ELF object by ebpf.LoadCollectionSpec). Its maps become the program's map
-// table; lddw instructions referencing them are resolved by WithMapResolver (src
-// isa.PseudoMapIdx or isa.PseudoMapIdxValue, imm = index into the table).
+// table, bound as Load binds it (WithMaps, WithMapResolver with src isa.PseudoMapIdx or
+// isa.PseudoMapIdxValue and imm = index into the table, or maps Load creates).
 func LoadSpec(spec *ebpf.ProgramSpec, opts ...Option) (*Program, error) {
 	if spec == nil {
 		return nil, ErrNilProgram

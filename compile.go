@@ -54,9 +54,9 @@ type Listing struct {
 // Compile compiles p for arch (ArchAMD64 or ArchARM64, on any host) without making it
 // executable. It does what Load does up to that point: it verifies p unless Unverified is
 // given, blinds constants when asked, and sizes frames by the verifier's stack depths or
-// WithStackDepths; WithBudget adds the budget checks. Map references are resolved with the
-// WithMapResolver function when one is given and otherwise left as zero addresses. Helpers
-// are not needed: calls go through the bridge by id.
+// WithStackDepths; WithBudget adds the budget checks. Map references are resolved through
+// WithMaps or WithMapResolver when given and otherwise left as zero addresses (Compile
+// creates no maps). Helpers are not needed: calls go through the bridge by id.
 //
 // For arm64, atomics use LSE instructions only when the host itself is an arm64 CPU with
 // LSE (as Load would); compiled elsewhere they use exclusive-monitor loops.
