@@ -28,17 +28,35 @@ func (c *config) addHelper(id int32, fn Helper) {
 // verifierOptions returns the options Check runs with: WithVerifier's, plus the
 // prototypes of WithHelper (which win over WithVerifier's for the same id). The caller's
 // map is never modified.
+//
+// With maps bound (WithMaps, or maps Load created), the map helpers' built-in prototypes
+// are added where the program type lacks them (a host-defined type), since Load provides
+// the helpers themselves.
 func (c *config) verifierOptions() verifier.Options {
 	o := c.vopts
-	if len(c.protos) == 0 {
+	var add map[int32]*verifier.HelperProto
+	if c.table != nil {
+		typ := o.Type
+		if typ == nil {
+			typ = verifier.RawMemoryType
+		}
+		for _, id := range []int32{verifier.HelperMapLookupElem, verifier.HelperMapUpdateElem, verifier.HelperMapDeleteElem} {
+			if typ.Helpers[id] == nil && o.Helpers[id] == nil && c.protos[id] == nil {
+				if add == nil {
+					add = map[int32]*verifier.HelperProto{}
+				}
+				add[id] = verifier.Helpers[id]
+			}
+		}
+	}
+	if len(c.protos) == 0 && len(add) == 0 {
 		return o
 	}
-	h := make(map[int32]*verifier.HelperProto, len(o.Helpers)+len(c.protos))
-	for id, p := range o.Helpers {
-		h[id] = p
-	}
-	for id, p := range c.protos {
-		h[id] = p
+	h := make(map[int32]*verifier.HelperProto, len(o.Helpers)+len(c.protos)+len(add))
+	for _, m := range []map[int32]*verifier.HelperProto{add, o.Helpers, c.protos} {
+		for id, p := range m {
+			h[id] = p
+		}
 	}
 	o.Helpers = h
 	return o

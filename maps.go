@@ -71,11 +71,12 @@ func (c *config) useTable() {
 // runs). Tables come from a sync.Pool, whose per-P caches keep ids mostly P-affine; the
 // ids of tables the pool drops are reused.
 type runnerPool struct {
-	fns  []Helper
-	pool sync.Pool
-	mu   sync.Mutex
-	free []uint64 // ids of dropped runners
-	next uint64
+	fns    []Helper
+	shared *bridge.Helpers
+	pool   sync.Pool
+	mu     sync.Mutex
+	free   []uint64 // ids of dropped runners
+	next   uint64
 }
 
 type runner struct {
@@ -83,8 +84,8 @@ type runner struct {
 	helpers *bridge.Helpers
 }
 
-func newRunnerPool(fns []Helper) *runnerPool {
-	rp := &runnerPool{fns: fns}
+func newRunnerPool(fns []Helper, shared *bridge.Helpers) *runnerPool {
+	rp := &runnerPool{fns: fns, shared: shared}
 	rp.pool.New = func() any { return rp.newRunner() }
 	return rp
 }
@@ -100,9 +101,11 @@ func (rp *runnerPool) newRunner() *runner {
 	rp.mu.Unlock()
 	fns := append([]Helper(nil), rp.fns...)
 	fns[HelperGetSmpProcessorID] = func(_, _, _, _, _ uint64) uint64 { return id }
+	// The same shape as the shared table, which NewHelpers accepted, so this cannot fail;
+	// should it, the run still gets the shared table (whose helper 8 returns 0).
 	h, err := bridge.NewHelpers(fns)
-	if err != nil { // the same table as the shared one, which was accepted
-		panic(err)
+	if err != nil {
+		h = rp.shared
 	}
 	r := &runner{id: id, helpers: h}
 	runtime.AddCleanup(r, rp.release, id)

@@ -383,3 +383,35 @@ func TestTracePrintkWritesToTheWriter(t *testing.T) {
 		t.Fatalf("r0 = %d, %v, output %q; want 6 and %q", got, err, out.String(), "n=-42\n")
 	}
 }
+
+// A host-defined program type without the map helpers still calls them once maps are
+// bound: Load provides the helpers and tells the verifier their prototypes.
+func TestWithMapsAddsMapHelperPrototypesToHostTypes(t *testing.T) {
+	prog, err := asm.AssembleProgram(`
+		stw [%r10-4], 3
+		lddw %r1, map_idx 0
+		mov %r2, %r10
+		add %r2, -4
+		call 1
+		jeq %r0, 0, +2
+		ldxdw %r0, [%r0]
+		exit
+		mov %r0, 99
+		exit`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog.Maps = []isa.MapRef{{Name: "a", Type: uint32(maps.Array), KeySize: 4, ValueSize: 8, MaxEntries: 4}}
+	host := &verifier.ProgType{Name: "host", RawMemory: true}
+	p, err := bpfjit.Load(prog, bpfjit.WithVerifier(verifier.Options{Type: host}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Maps().Map(0).Update(u32(3), binary.LittleEndian.AppendUint64(nil, 77), maps.UpdateAny); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Run(nil); err != nil || got != 77 {
+		t.Fatalf("Run = %d, %v; want 77", got, err)
+	}
+}

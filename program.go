@@ -60,7 +60,7 @@ func load(p *isa.Program, c *config, be emit.Backend) (*Program, error) {
 			return nil, err
 		}
 		if c.perRunnerID && callsHelper(p.Insns, HelperGetSmpProcessorID) {
-			runners = newRunnerPool(fns)
+			runners = newRunnerPool(fns, helpers)
 		}
 	}
 	img, err := arena.Load(lst.image.Code)
