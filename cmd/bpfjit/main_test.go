@@ -149,17 +149,20 @@ func TestRunShippedELFSamples(t *testing.T) {
 	if err := json.Unmarshal(b, &samples); err != nil {
 		t.Fatal(err)
 	}
+	// global_func.o passes a u8 pointer to a global function, which may then touch only
+	// that one byte (the kernel's rule too), and the verifier cannot yet prove csum.o's
+	// loops within its budget: the JIT runs those two vouched for.
+	vouched := map[string]bool{"global_func.o": true, "csum.o": true}
 	ran := 0
 	for _, s := range samples {
-		if s.Object == "maps.o" {
-			continue // needs maps bound at load (issue #7)
-		}
 		for _, eng := range engineNames() {
 			name := fmt.Sprintf("%s/%s/%s/%s", eng, s.Object, s.Program, s.Input)
-			// The loops of csum.o and global_func.o bound their index by r2 (the length),
-			// a relation the verifier does not track yet: the JIT runs them vouched.
-			out, err := call(t, runCmd, "--engine", eng, "--unverified", "--section", s.Program,
-				"--mem", filepath.Join("../../testdata/elf", s.Input), filepath.Join("../../testdata/elf", s.Object))
+			args := []string{"--engine", eng, "--section", s.Program,
+				"--mem", filepath.Join("../../testdata/elf", s.Input), filepath.Join("../../testdata/elf", s.Object)}
+			if vouched[s.Object] {
+				args = append(args, "--unverified")
+			}
+			out, err := call(t, runCmd, args...)
 			want, _ := strconv.ParseUint(strings.TrimPrefix(s.Result, "0x"), 16, 64)
 			if err != nil || out != fmt.Sprintf("%#x\n", want) {
 				t.Errorf("%s: got %q, %v; want %#x", name, out, err, want)

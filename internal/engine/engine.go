@@ -10,6 +10,7 @@ import (
 
 	"github.com/bpfjit/bpfjit/interp"
 	"github.com/bpfjit/bpfjit/isa"
+	"github.com/bpfjit/bpfjit/maps"
 )
 
 // Runner runs one prepared program. It is safe for concurrent use.
@@ -64,30 +65,47 @@ func Prepare(name string, p *isa.Program, o Options) (Runner, error) {
 // HelperNop is the helper id the conformance suite calls and expects to return.
 const HelperNop = 5
 
+// interpRunner runs the interpreter with the program's maps (created from its map table,
+// kept across runs as a loaded JIT program keeps them) and the map helpers.
 type interpRunner struct {
-	prog   *interp.Program
-	budget uint64
-}
-
-var conformanceHelpers = interp.HelperTable{
-	HelperNop: func(*interp.Memory, [5]uint64) (uint64, error) { return 0, nil },
+	prog    *interp.Program
+	budget  uint64
+	table   *maps.Table
+	helpers interp.HelperTable
 }
 
 func newInterp(p *isa.Program, o Options) (Runner, error) {
-	ip, err := interp.New(p, nil)
+	r := &interpRunner{budget: o.Budget, helpers: maps.InterpHelpers()}
+	r.helpers[HelperNop] = func(*interp.Memory, [5]uint64) (uint64, error) { return 0, nil }
+	var iopts *interp.Options
+	if len(p.Maps) > 0 {
+		t, err := maps.NewTable(p.Maps, nil)
+		if err != nil {
+			return nil, err
+		}
+		r.table, iopts = t, &interp.Options{Maps: t}
+	}
+	ip, err := interp.New(p, iopts)
 	if err != nil {
+		r.Close()
 		return nil, err
 	}
-	return &interpRunner{prog: ip, budget: o.Budget}, nil
+	r.prog = ip
+	return r, nil
 }
 
 func (r *interpRunner) Run(mem []byte) (uint64, error) {
-	env := &interp.Env{Helpers: conformanceHelpers, Budget: r.budget}
+	env := interp.Env{Helpers: r.helpers, Budget: r.budget}
 	if len(mem) > 0 {
 		env.Context = append([]byte(nil), mem...)
 	}
-	res, err := r.prog.Run(env)
+	res, err := maps.RunInterp(r.prog, env)
 	return res.R0, err
 }
 
-func (r *interpRunner) Close() error { return nil }
+func (r *interpRunner) Close() error {
+	if r.table != nil {
+		r.table.Close()
+	}
+	return nil
+}
