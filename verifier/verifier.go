@@ -12,7 +12,13 @@
 // Explored states are kept at jump targets; a new state that an explored one subsumes is
 // not explored again, so bounded loops terminate when each iteration makes progress, a state
 // equal to one of its own ancestors is an infinite loop, and 1,000,000 processed
-// instructions end verification ("program too complex").
+// instructions end verification ("program too complex"). The comparison ignores what no
+// path from the prune point can observe: registers that are written before they are read
+// (a backward liveness pass over each function; calls read their arguments and clobber
+// r0-r5, exit reads r0) and, where no instruction that may access memory through a pointer
+// other than r10 (or call) follows, how much of the raw memory region was proven
+// accessible. A comparison whose bounds contradict the known bits of its operand (a
+// multiple of 4 in [58, 59]) is a branch no execution takes.
 //
 // Program types (ProgType) describe r1 at entry (a context layout, or the raw memory region
 // with its length in r2), the helpers they may call and whether they may leak pointers;
