@@ -326,4 +326,184 @@ func (v *verifier) liveness() {
 		}
 	}
 	v.liveOut64 = func(i int) regset { return out(i, v.live64) }
+	v.slotLiveness(succ)
+}
+
+// allSlots is every 8-byte slot of a frame (MaxStack/8 = 64 of them).
+const allSlots = ^uint64(0)
+
+// slotLive reports whether slot k is in the set live; slots past the 64 tracked ones (there
+// are none: accesses beyond MaxStack are rejected) count as live.
+func slotLive(live uint64, k int) bool { return k >= 64 || live&(1<<uint(k)) != 0 }
+
+// slotsOf returns the slots that bytes [fp+off, fp+off+size) fall in; offsets outside the
+// frame (rejected when executed) give none.
+func slotsOf(off, size int) uint64 {
+	var m uint64
+	for b := off; b < off+size; b++ {
+		if b < 0 && b >= -MaxStack {
+			m |= 1 << uint((-b-1)/8)
+		}
+	}
+	return m
+}
+
+// slotLiveness computes v.liveSlots: per instruction, the slots of the current frame that
+// some path may read before overwriting them whole. Reads through r10 name their slots;
+// an access through another register that may point into the frame, and every call (its
+// arguments may point into the frame), may read any slot; only an aligned 8-byte store
+// through r10 overwrites one. A function that stores a pointer to its own frame anywhere,
+// or passes one to a BPF function (which could store it there) keeps every slot live: a
+// pointer loaded back could read any of them.
+func (v *verifier) slotLiveness(succ [][2]int32) {
+	n := len(v.insns)
+	v.liveSlots = make([]uint64, n)
+	sp := v.framePointers(succ)
+	read := make([]uint64, n)
+	kill := make([]uint64, n)
+	escaped := make([]bool, len(v.subs))
+	for i := 0; i < n; i++ {
+		in := v.insns[i]
+		op := in.Opcode
+		size := 0
+		if c := op.Class(); c == isa.ClassLDX || c == isa.ClassST || c == isa.ClassSTX {
+			size = op.Size().Bytes()
+		}
+		switch c := op.Class(); {
+		case c == isa.ClassLDX:
+			if in.Src == isa.R10 {
+				read[i] = slotsOf(int(in.Off), size)
+			} else if sp[i]&bit(in.Src) != 0 {
+				read[i] = allSlots
+			}
+		case c == isa.ClassST || c == isa.ClassSTX:
+			atomic := op.Mode() == isa.ModeATOMIC
+			if c == isa.ClassSTX && !atomic && sp[i]&bit(in.Src) != 0 {
+				escaped[v.subOf[i]] = true
+			}
+			switch {
+			case in.Dst != isa.R10:
+				if sp[i]&bit(in.Dst) != 0 {
+					read[i] = allSlots
+				}
+			case atomic:
+				read[i] = slotsOf(int(in.Off), size)
+			case size == 8 && in.Off%8 == 0:
+				kill[i] = slotsOf(int(in.Off), size)
+			}
+		case (c == isa.ClassJMP || c == isa.ClassJMP32) && op.JumpOp() == isa.JumpCall:
+			read[i] = allSlots
+			if in.IsLocalCall() && sp[i]&argRegs != 0 {
+				// The callee may store the pointer it gets into this frame.
+				escaped[v.subOf[i]] = true
+			}
+		}
+		if in.IsLdImm64() {
+			i++
+		}
+	}
+	out := func(i int) uint64 {
+		var o uint64
+		for _, t := range succ[i] {
+			if t >= 0 {
+				o |= v.liveSlots[t]
+			}
+		}
+		return o
+	}
+	for changed := true; changed; {
+		changed = false
+		for i := n - 1; i >= 0; i-- {
+			if i > 0 && v.insns[i-1].IsLdImm64() {
+				continue
+			}
+			l := read[i] | out(i)&^kill[i]
+			if escaped[v.subOf[i]] {
+				l = allSlots
+			}
+			if l != v.liveSlots[i] {
+				v.liveSlots[i] = l
+				changed = true
+			}
+		}
+	}
+}
+
+// framePointers computes, per instruction, the registers that may hold a pointer into the
+// current function's own frame: r10 and what is derived from it by copies and additions
+// (a call returns one when an argument may be one). Loads never give one unless the
+// function stores such a pointer, which slotLiveness treats separately.
+func (v *verifier) framePointers(succ [][2]int32) []regset {
+	n := len(v.insns)
+	sp := make([]regset, n)
+	reached := make([]bool, n)
+	for _, s := range v.subs {
+		if s.Start < n {
+			sp[s.Start], reached[s.Start] = bit(isa.R10), true
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for i := 0; i < n; i++ {
+			if !reached[i] {
+				continue
+			}
+			o := spTransfer(v.insns[i], sp[i])
+			for _, t := range succ[i] {
+				if t >= 0 && (!reached[t] || sp[t]|o != sp[t]) {
+					sp[t] |= o
+					reached[t] = true
+					changed = true
+				}
+			}
+		}
+	}
+	return sp
+}
+
+// spTransfer is what one instruction does to the set of registers that may point into the
+// frame.
+func spTransfer(in isa.Instruction, sp regset) regset {
+	op := in.Opcode
+	d, s := bit(in.Dst), bit(in.Src)
+	x := op.Source() == isa.SourceX
+	switch c := op.Class(); c {
+	case isa.ClassALU64:
+		switch {
+		case op.ALUOp() == isa.ALUMov:
+			if x && in.Off == 0 && sp&s != 0 {
+				return sp | d
+			}
+			return sp &^ d
+		case sp&d != 0 || x && sp&s != 0 && op.ALUOp() != isa.ALUNeg && op.ALUOp() != isa.ALUEnd:
+			return sp | d // arithmetic on a frame pointer (or adding one) may keep it one
+		}
+		return sp &^ d
+	case isa.ClassALU, isa.ClassLDX:
+		return sp &^ d
+	case isa.ClassLD:
+		if in.IsLdImm64() {
+			return sp &^ d
+		}
+		return sp &^ callerSave
+	case isa.ClassSTX:
+		if op.Mode() == isa.ModeATOMIC {
+			if isa.AtomicOp(in.Imm) == isa.AtomicCmpXchg {
+				return sp &^ bit(isa.R0)
+			}
+			if isa.AtomicOp(in.Imm)&isa.AtomicFetch != 0 {
+				return sp &^ s
+			}
+		}
+	case isa.ClassJMP, isa.ClassJMP32:
+		if op.JumpOp() == isa.JumpCall {
+			// A callee may hand back a pointer it was given.
+			ret := sp&argRegs != 0
+			sp &^= callerSave
+			if ret {
+				sp |= bit(isa.R0)
+			}
+		}
+	}
+	return sp
 }

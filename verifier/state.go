@@ -299,8 +299,13 @@ func regSubsumes(old, cur *Reg, im *idmap) bool {
 	return old.Off == cur.Off && old.Map == cur.Map && cur.Val.within(&old.Val) && im.match(old.ID, cur.ID)
 }
 
-func slotSubsumes(old, cur *frame, im *idmap) bool {
+// slotSubsumes compares the stack slots in live (bit k is slot k); the others are never
+// read before being overwritten.
+func slotSubsumes(old, cur *frame, im *idmap, live uint64) bool {
 	for i := range old.stack {
+		if !slotLive(live, i) {
+			continue
+		}
 		o := &old.stack[i]
 		var c *slot
 		if i < len(cur.stack) {

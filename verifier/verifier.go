@@ -176,6 +176,9 @@ type verifier struct {
 	prune   []bool
 	live    []regset
 	live64  []regset
+	// liveSlots[i]: the current frame's 8-byte stack slots (bit k is fp-8(k+1)) that may be
+	// read from slot i on before being overwritten.
+	liveSlots []uint64
 
 	liveOut64 func(int) regset
 
@@ -512,7 +515,11 @@ func (v *verifier) subsumes(old, cur *state) bool {
 				return false
 			}
 		}
-		if !slotSubsumes(of, cf, &im) {
+		slots := allSlots
+		if fi == last {
+			slots = v.liveSlots[cur.insn]
+		}
+		if !slotSubsumes(of, cf, &im, slots) {
 			return false
 		}
 	}
@@ -674,12 +681,20 @@ func (v *verifier) hashState(st *state) uint64 {
 				mixReg(&f.regs[r])
 			}
 		}
+		slots := allSlots
+		if fi == last {
+			slots = v.liveSlots[st.insn]
+		}
 		n := len(f.stack)
-		for n > 0 && f.stack[n-1].kind == [8]SlotKind{} {
-			n-- // trailing never-written slots do not matter
+		for n > 0 && (f.stack[n-1].kind == [8]SlotKind{} || !slotLive(slots, n-1)) {
+			n-- // trailing never-written or dead slots do not matter
 		}
 		for si := 0; si < n; si++ {
 			s := &f.stack[si]
+			if !slotLive(slots, si) {
+				mix(0) // dead: not compared
+				continue
+			}
 			mix(uint64(s.kind[0]) | uint64(s.kind[1])<<8 | uint64(s.kind[2])<<16 | uint64(s.kind[3])<<24 |
 				uint64(s.kind[4])<<32 | uint64(s.kind[5])<<40 | uint64(s.kind[6])<<48 | uint64(s.kind[7])<<56)
 			if s.isSpill() {
