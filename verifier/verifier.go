@@ -13,11 +13,13 @@
 // not explored again, so bounded loops terminate when each iteration makes progress, a state
 // equal to one of its own ancestors is an infinite loop, and 1,000,000 processed
 // instructions end verification ("program too complex"). The comparison ignores what no
-// path from the prune point can observe: registers that are written before they are read
-// (a backward liveness pass over each function; calls read their arguments and clobber
-// r0-r5, exit reads r0) and, where no instruction that may access memory through a pointer
-// other than r10 (or call) follows, how much of the raw memory region was proven
-// accessible. A comparison whose bounds contradict the known bits of its operand (a
+// path from the prune point can observe, found by backward liveness passes over each
+// function: registers written before they are read (calls read their arguments and clobber
+// r0-r5, exit reads r0); stack slots of the current frame overwritten whole before they are
+// read (reads through registers that may point into the frame, and calls, read every slot;
+// a function that stores or passes on a pointer to its frame keeps every slot); and, where
+// no instruction that may access memory through a pointer other than r10 (or call) follows,
+// how much of the raw memory region was proven accessible. A comparison whose bounds contradict the known bits of its operand (a
 // multiple of 4 in [58, 59]) is a branch no execution takes.
 //
 // Program types (ProgType) describe r1 at entry (a context layout, or the raw memory region
