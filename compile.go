@@ -34,7 +34,8 @@ func (e *UnknownArchError) Error() string {
 func backendFor(arch string) (emit.Backend, error) {
 	switch arch {
 	case ArchAMD64:
-		return &amd64.Backend{GateEntryDisp: bridge.CtxGateEntry, ScratchDisp: bridge.CtxScratch}, nil
+		return &amd64.Backend{GateEntryDisp: bridge.CtxGateEntry, ScratchDisp: bridge.CtxScratch,
+			TailCallCountDisp: tailCallCountDisp}, nil
 	case ArchARM64:
 		// AtomicAuto: LSE where the host is an arm64 CPU that has it, exclusive-monitor
 		// loops otherwise (always when cross-compiling, the target CPU being unknown).

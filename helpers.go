@@ -29,9 +29,9 @@ func (c *config) addHelper(id int32, fn Helper) {
 // prototypes of WithHelper (which win over WithVerifier's for the same id). The caller's
 // map is never modified.
 //
-// With maps bound (WithMaps, or maps Load created), the map helpers' built-in prototypes
-// are added where the program type lacks them (a host-defined type), since Load provides
-// the helpers themselves.
+// With maps bound (WithMaps, or maps Load created), the map helpers' and bpf_tail_call's
+// built-in prototypes are added where the program type lacks them (a host-defined type),
+// since Load provides the helpers themselves (tail calls are lowered inline).
 func (c *config) verifierOptions() verifier.Options {
 	o := c.vopts
 	var add map[int32]*verifier.HelperProto
@@ -40,7 +40,7 @@ func (c *config) verifierOptions() verifier.Options {
 		if typ == nil {
 			typ = verifier.RawMemoryType
 		}
-		for _, id := range []int32{verifier.HelperMapLookupElem, verifier.HelperMapUpdateElem, verifier.HelperMapDeleteElem} {
+		for _, id := range []int32{verifier.HelperMapLookupElem, verifier.HelperMapUpdateElem, verifier.HelperMapDeleteElem, verifier.HelperTailCall} {
 			if typ.Helpers[id] == nil && o.Helpers[id] == nil && c.protos[id] == nil {
 				if add == nil {
 					add = map[int32]*verifier.HelperProto{}

@@ -29,6 +29,7 @@ type Program struct {
 	// ownTable: Load created the table and Close closes it.
 	ownTable bool
 	closed   atomic.Bool
+	slots    slotRefs // program-array slots holding the program (tailcall.go)
 }
 
 func load(p *isa.Program, c *config, be emit.Backend) (*Program, error) {
@@ -122,7 +123,8 @@ func (p *Program) Close() error {
 		return ErrClosed
 	}
 	runtime.SetFinalizer(p, nil)
-	err := arena.Retire(p.img)
+	// A program still in a program-array slot keeps its code until the last slot lets go.
+	err := p.slots.close(func() error { return arena.Retire(p.img) })
 	if p.ownTable {
 		p.table.Close()
 	}

@@ -16,9 +16,9 @@ var (
 	ErrRecursion   = errors.New("recursive BPF-to-BPF call")
 	ErrCallDepth   = errors.New("BPF-to-BPF call chain too deep")
 	ErrStackDepth  = errors.New("invalid stack depth")
-	// ErrTailCall rejects bpf_tail_call until tail calls are implemented: running it as an
-	// ordinary helper would silently continue where the kernel would have jumped.
-	ErrTailCall = errors.New("tail calls are not supported by the JIT yet")
+	// ErrTailCall rejects bpf_tail_call where the backend cannot lower it or the code is not
+	// verified: running it as an ordinary helper would continue where the kernel jumps.
+	ErrTailCall = errors.New("tail call not supported")
 )
 
 // HelperTailCall is the helper id of bpf_tail_call.
@@ -92,6 +92,7 @@ type Func struct {
 	Entry      Label // the function's first byte (its patchable entry)
 	Body       Label // first byte after the prologue
 	Exit       Label // the epilogue
+	TailEntry  Label // where tail calls enter (the backend's Prologue binds it)
 	StackDepth int   // bytes below R10, a multiple of 16
 	Saved      []uint8
 }
@@ -126,6 +127,9 @@ type FuncImage struct {
 	Body  int // offset after the prologue
 	Exit  int // offset of its epilogue
 	End   int // offset after its last byte
+	// TailEntry is the offset where a tail call into the function enters: after the
+	// patchable entry and the run-wide initialisation, before the frame set-up.
+	TailEntry int
 }
 
 // Image is compiled code before it is made executable.
@@ -235,6 +239,9 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		return nil, err
 	}
 	s := &c.plain
+	if err := checkTailCalls(s, opts, be); err != nil {
+		return nil, err
+	}
 	if opts.Blind {
 		s = Blind(s, BlindKeys(opts.BlindSeed))
 	}
@@ -280,6 +287,7 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	for f := range c.Funcs {
 		fn := &c.Funcs[f]
 		fn.Entry, fn.Body, fn.Exit = c.Buf.NewLabel(), c.Buf.NewLabel(), c.Buf.NewLabel()
+		fn.TailEntry = c.Buf.NewLabel()
 	}
 	if opts.Budget > 0 {
 		c.BudgetStub = c.Buf.NewLabel()
@@ -347,6 +355,10 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 			Body:  c.Buf.LabelOffset(fn.Body),
 			Exit:  c.Buf.LabelOffset(fn.Exit),
 			End:   len(code),
+		}
+		fi.TailEntry = -1 // a backend without tail calls leaves the label unbound
+		if c.Buf.Bound(fn.TailEntry) {
+			fi.TailEntry = c.Buf.LabelOffset(fn.TailEntry)
 		}
 		if f+1 < len(c.Funcs) {
 			fi.End = c.Buf.LabelOffset(c.Funcs[f+1].Entry)

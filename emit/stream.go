@@ -23,6 +23,9 @@ type Stream struct {
 	sites []int32
 	// written is regalloc.Written of the whole stream, as reset computes it.
 	written regalloc.Set
+	// tailCall is the first program slot calling bpf_tail_call, -1 when there is none
+	// (Compile accepts it only for a TailCallBackend).
+	tailCall int32
 }
 
 // NewStream wraps a program's slots unchanged.
@@ -39,6 +42,7 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 	s.Orig = grow(s.Orig, len(insns))
 	s.Target = grow(s.Target, len(insns))
 	s.sites = s.sites[:0]
+	s.tailCall = -1
 	orig, tgt := s.Orig[:len(insns)], s.Target[:len(insns)]
 	var bad *Error
 	var w regalloc.Set
@@ -89,7 +93,9 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 		case in.Opcode == isa.OpCall && in.Src == isa.PseudoKfuncCall:
 			bad = Errorf(i, ErrUnsupported, "kfunc call")
 		case in.IsHelperCall() && in.Imm == HelperTailCall:
-			bad = Errorf(i, ErrTailCall, "bpf_tail_call (helper %d)", HelperTailCall)
+			if s.tailCall < 0 {
+				s.tailCall = int32(i)
+			}
 		}
 	}
 	s.written = w

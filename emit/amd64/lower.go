@@ -19,6 +19,9 @@ type Backend struct {
 	// ScratchDisp is the offset of a context word the code owns during a run; the
 	// execution budget (emit.Options.Budget) counts down there.
 	ScratchDisp int32
+	// TailCallCountDisp is the offset of the context word counting a run's tail calls
+	// (0: no tail calls; see tailcall.go). It must differ from ScratchDisp.
+	TailCallCountDisp int32
 }
 
 // Scratch registers. AX (r10) only carries values inside one blinded group, so the
@@ -114,6 +117,8 @@ func code(c *emit.Compiler) *Code { return (*Code)(&c.Buf.Code) }
 // Prologue implements emit.Backend:
 //
 //	nop5                  patchable entry (trampolines/freplace rewrite it)
+//	<run init>            main function only: tail-call counter, budget (runInit)
+//	                      f.TailEntry: tail calls enter here
 //	push rbp; mov rbp, rsp
 //	sub rsp, depth        the BPF stack is [rbp-depth, rbp)
 //	push <saved>          only the callee-saved registers the function writes
@@ -121,6 +126,8 @@ func code(c *emit.Compiler) *Code { return (*Code)(&c.Buf.Code) }
 func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	a := code(c)
 	a.Nop5()
+	b.runInit(c, f)
+	c.Buf.Bind(f.TailEntry)
 	a.Push(RBP)
 	a.Mov(W64, RBP, RSP)
 	if f.StackDepth > 0 {
@@ -131,10 +138,6 @@ func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	}
 	if len(f.Saved)%2 == 1 {
 		a.ALUImm(SUB, W64, RSP, 8)
-	}
-	if c.Budget > 0 && f.Index == 0 {
-		a.MovConst(tmp, c.Budget)
-		a.Store(W64, Mem{ctx, b.ScratchDisp}, tmp)
 	}
 }
 
@@ -530,6 +533,9 @@ func (b *Backend) jump(c *emit.Compiler, f *emit.Func, i int, in *isa.Instructio
 			return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "call target is not a function")
 		}
 		c.Buf.AddBranch(kindCall, 0, l)
+		return nil
+	case emit.IsTailCall(in):
+		b.tailCall(c, f)
 		return nil
 	case in.IsHelperCall():
 		a.MovImm32(tmp, uint32(in.Imm))
