@@ -39,7 +39,7 @@ func backendFor(arch string) (emit.Backend, error) {
 	case ArchARM64:
 		// AtomicAuto: LSE where the host is an arm64 CPU that has it, exclusive-monitor
 		// loops otherwise (always when cross-compiling, the target CPU being unknown).
-		return &arm64.Backend{GateEntryDisp: bridge.CtxGateEntry}, nil
+		return &arm64.Backend{GateEntryDisp: bridge.CtxGateEntry, TailCallCountDisp: tailCallCountDisp}, nil
 	}
 	return nil, &UnknownArchError{Arch: arch}
 }

@@ -223,10 +223,10 @@ func TestBudgetListing(t *testing.T) {
 	body := wordsText(img.Code, f.Entry, len(img.Code))
 	want := []string{
 		"mov x9, x30", "nop",
+		"mov x24, #0x3e8", // before the tail-call entry: one budget per run
 		"stp x29, x30, [sp,#-16]!", "mov x29, sp",
 		"stp x25, xzr, [sp,#-16]!",
 		"mov x25, sp",
-		"mov x24, #0x3e8",
 		"mov x7, #0x3",
 		"sub x7, x7, #0x1",
 		"subs x24, x24, #0x1", "b.eq .+28",

@@ -40,6 +40,9 @@ type Backend struct {
 	GateEntryDisp int32
 	// Atomics selects LSE or exclusive-monitor atomics (tests force each).
 	Atomics AtomicMode
+	// TailCallCountDisp is the offset of the context word counting a run's tail calls
+	// (0: no tail calls; see tailcall.go); a multiple of 8 below 32768.
+	TailCallCountDisp int32
 }
 
 // The execution budget (emit.Options.Budget) lives in x24 for the whole run: BPF
@@ -223,6 +226,8 @@ func reg(r isa.Register) Reg { return hostReg[r&15] }
 // Prologue implements emit.Backend:
 //
 //	mov x9, x30; nop            patchable entry (trampolines and freplace patch the nop)
+//	<run init>                  main function only: tail-call counter, budget (runInit)
+//	                            f.TailEntry: tail calls enter here
 //	stp x29, x30, [sp, #-16]!   frame record: keeps the x29 chain valid for debuggers
 //	mov x29, sp
 //	stp <saved>, [sp, #-16]!    the callee-saved registers the function writes, and x25
@@ -236,6 +241,8 @@ func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	e := PatchableEntry()
 	l.emit(e[0], nil)
 	l.emit(e[1], nil)
+	l.runInit(f)
+	c.Buf.Bind(f.TailEntry)
 	l.emit(Stp(W64, PairPreIndex, FP, LR, SP, -16))
 	l.emit(Mov(W64, FP, SP))
 	saved := savedPairs(f)
@@ -245,9 +252,6 @@ func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	l.emit(Mov(W64, bpfFP, SP))
 	if f.StackDepth > 0 {
 		l.emit(AddSubImm(SUB, W64, SP, SP, uint64(f.StackDepth)))
-	}
-	if c.Budget > 0 && f.Index == 0 {
-		l.seq(MovImm(W64, budgetReg, c.Budget))
 	}
 	if l.err != nil {
 		// Only reachable through a broken invariant (stack depth above MaxStackDepth);
@@ -754,6 +758,9 @@ func (l *lowerer) jump(f *emit.Func, i int, in *isa.Instruction, w Width) error 
 	case in.IsCallX():
 		// The bridge rejects an index with no helper, so any value is safe here.
 		l.helperCall(func() { l.emit(Mov(W64, X9, reg(in.Dst))) })
+		return nil
+	case emit.IsTailCall(in):
+		l.tailCall(f)
 		return nil
 	case in.IsHelperCall():
 		l.helperCall(func() { l.seq(MovImm(W32, X9, uint64(uint32(in.Imm)))) })

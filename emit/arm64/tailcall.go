@@ -1,0 +1,87 @@
+package arm64
+
+import (
+	"fmt"
+
+	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/isa"
+)
+
+// TailCalls implements emit.TailCallBackend.
+func (b *Backend) TailCalls() bool {
+	d := b.TailCallCountDisp
+	return d > 0 && d%8 == 0 && d < 32768
+}
+
+// runInit emits, in the main function before its tail-call entry, what one run does once
+// however many programs it tail-calls through: zero the tail-call counter and load the
+// execution budget. Code entered by a tail call skips it, so both are shared by the chain.
+func (l *lowerer) runInit(f *emit.Func) {
+	c := l.c
+	if f.Index != 0 {
+		return
+	}
+	if c.HasTailCalls() {
+		l.emit(LdStImm(STRX, XZR, ctxr, int64(l.be.TailCallCountDisp)))
+	}
+	if c.Budget > 0 {
+		l.seq(MovImm(W64, budgetReg, c.Budget))
+	}
+}
+
+// tailCall lowers bpf_tail_call(r1 = ctx, r2 = program array, r3 = index) inline
+// (emit.TailCallBackend describes the contract). Only x10-x12 are written before the
+// branch, so a failed call leaves every BPF register as it was:
+//
+//	ldr  w10, [x1, #8]           max entries
+//	cmp  w2, w10
+//	b.hs out
+//	ldr  x11, [x23, #count]
+//	cmp  x11, #33
+//	b.hs out
+//	ldr  x12, [x1]               slot table
+//	mov  w10, w2                 index, as u32
+//	add  x12, x12, x10, lsl #3
+//	ldr  x12, [x12]              the slot's entry
+//	cbz  x12, out
+//	add  x11, x11, #1
+//	str  x11, [x23, #count]
+//	<f's epilogue without ret>
+//	br   x12
+//	out:
+func (l *lowerer) tailCall(f *emit.Func) {
+	c := l.c
+	m, idx := reg(isa.R2), reg(isa.R3)
+	out := c.Buf.NewLabel()
+	count := int64(l.be.TailCallCountDisp)
+	l.emit(LdStImm(LDRW, tmp, m, emit.HeaderMaxEntriesOffset))
+	l.emit(CmpReg(W32, idx, tmp))
+	c.Buf.AddBranch(kindBCond, uint8(HS), out)
+	l.emit(LdStImm(LDRX, tmp2, ctxr, count))
+	l.emit(CmpImm(W64, tmp2, emit.MaxTailCalls))
+	c.Buf.AddBranch(kindBCond, uint8(HS), out)
+	l.emit(LdStImm(LDRX, tmp3, m, emit.HeaderBaseOffset))
+	l.emit(Mov(W32, tmp, idx))
+	l.emit(AddSubShifted(ADD, W64, tmp3, tmp3, tmp, LSL, 3))
+	l.emit(LdStImm(LDRX, tmp3, tmp3, 0))
+	c.Buf.AddBranch(kindCB, cbArg(tmp3, W64, false), out)
+	l.emit(AddSubImm(ADD, W64, tmp2, tmp2, 1))
+	l.emit(LdStImm(STRX, tmp2, ctxr, count))
+	l.unwind(f)
+	l.emit(Br(tmp3))
+	c.Buf.Bind(out)
+	if l.err != nil {
+		l.err = fmt.Errorf("tail call: %w", l.err)
+	}
+}
+
+// unwind undoes f's prologue after the patchable entry (the epilogue without its ret):
+// sp, x29 and x30 are as at f's entry, so the target returns to f's caller.
+func (l *lowerer) unwind(f *emit.Func) {
+	l.emit(Mov(W64, SP, bpfFP))
+	saved := savedPairs(f)
+	for k := len(saved) - 2; k >= 0; k -= 2 {
+		l.emit(Ldp(W64, PairPostIndex, saved[k], saved[k+1], SP, 16))
+	}
+	l.emit(Ldp(W64, PairPostIndex, FP, LR, SP, 16))
+}
