@@ -90,8 +90,9 @@ type config struct {
 	stack      []int
 	budget     uint64
 	validated  bool
-	facts      *emit.Facts // what the verifier proved, for the JIT (nil when unverified)
-	table      *maps.Table // WithMaps, or created by Load (ownTable)
+	facts      *emit.Facts             // what the verifier proved, for the JIT (nil when unverified)
+	tailCalls  []verifier.TailCallSite // the verifier's tail-call sites (direct pokes)
+	table      *maps.Table             // WithMaps, or created by Load (ownTable)
 	ownTable   bool
 	trace      io.Writer // WithTraceOutput
 	// perRunnerID: helper 8 is the standard get_smp_processor_id, bound per run.

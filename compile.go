@@ -104,6 +104,7 @@ func prepare(p *isa.Program, opts []Option, load bool) (*config, error) {
 			c.stack = verifiedDepths(p, facts)
 		}
 		c.facts = &emit.Facts{Dead: facts.Dead, Branch: facts.Branch, ZeroExtend: facts.ZeroExtend}
+		c.tailCalls = facts.TailCalls
 	}
 	return c, nil
 }
@@ -111,7 +112,8 @@ func prepare(p *isa.Program, opts []Option, load bool) (*config, error) {
 // compileWith runs the emitter and fills the map references the resolver knows.
 func compileWith(p *isa.Program, c *config, arch string, be emit.Backend) (*Listing, error) {
 	img, err := emit.Compile(p.Insns, emit.Options{Blind: c.blind, BlindSeed: c.blindSeed, StackDepth: c.stack,
-		Prevalidated: c.validated, Budget: c.budget, BudgetHelper: c.budgetHelper(), Facts: c.facts}, be)
+		Prevalidated: c.validated, Budget: c.budget, BudgetHelper: c.budgetHelper(), Facts: c.facts,
+		DirectTailCalls: c.directTailCalls()}, be)
 	if err != nil {
 		return nil, err
 	}

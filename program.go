@@ -29,7 +29,9 @@ type Program struct {
 	// ownTable: Load created the table and Close closes it.
 	ownTable bool
 	closed   atomic.Bool
-	slots    slotRefs // program-array slots holding the program (tailcall.go)
+	slots    slotRefs    // program-array slots holding the program (tailcall.go)
+	poked    []*maps.Map // program arrays tracking the program's direct tail calls
+	pokes    []*pokeSite
 }
 
 func load(p *isa.Program, c *config, be emit.Backend) (*Program, error) {
@@ -64,11 +66,19 @@ func load(p *isa.Program, c *config, be emit.Backend) (*Program, error) {
 			runners = newRunnerPool(fns, helpers)
 		}
 	}
-	img, err := arena.Load(lst.image.Code)
+	load := arena.Load
+	if len(lst.image.TailCalls) > 0 {
+		load = arena.LoadPatchable // direct tail calls are patched while they run
+	}
+	img, err := load(lst.image.Code)
 	if err != nil {
 		return nil, fmt.Errorf("bpfjit: loading native code: %w", err)
 	}
 	prog := &Program{name: p.Name, lst: lst, img: img, helpers: helpers, runners: runners, table: c.table, ownTable: c.ownTable}
+	if err := prog.trackPokes(c, be); err != nil {
+		prog.Close()
+		return nil, err
+	}
 	// A Program dropped without Close must not leak executable memory.
 	runtime.SetFinalizer(prog, func(p *Program) { p.Close() })
 	return prog, nil
@@ -123,6 +133,7 @@ func (p *Program) Close() error {
 		return ErrClosed
 	}
 	runtime.SetFinalizer(p, nil)
+	p.untrackPokes() // before the code goes: no array patches it any more
 	// A program still in a program-array slot keeps its code until the last slot lets go.
 	err := p.slots.close(func() error { return arena.Retire(p.img) })
 	if p.ownTable {

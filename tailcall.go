@@ -1,10 +1,15 @@
 package bpfjit
 
 import (
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/bpfjit/bpfjit/bridge"
+	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/execmem"
 	"github.com/bpfjit/bpfjit/maps"
+	"github.com/bpfjit/bpfjit/verifier"
 )
 
 // tailCallCountDisp is the bridge context word where JIT code counts a run's tail calls:
@@ -83,4 +88,139 @@ func (s *slotRefs) retireIfDone(retire func() error) error {
 	}
 	s.retired = true
 	return retire()
+}
+
+// directTailCalls returns the program slots of the tail calls to emit as patchable direct
+// jumps: those whose map and key the verifier proved constant, into a program array of
+// the bound table, with a key inside it. None with constant blinding (as in the kernel:
+// the patched jumps would be unblinded constants) or without a bound table.
+func (c *config) directTailCalls() []int {
+	if c.blind || c.table == nil {
+		return nil
+	}
+	var out []int
+	for _, s := range c.tailCalls {
+		if !s.Direct {
+			continue
+		}
+		if m := c.table.Map(s.Map); m != nil && m.Type() == maps.ProgArray && s.Key < uint64(m.Spec().MaxEntries) {
+			out = append(out, s.Insn)
+		}
+	}
+	return out
+}
+
+// trackPokes registers every direct tail-call site of p with its program array, which
+// retargets it to the slot's current program at once and on every later change.
+func (p *Program) trackPokes(c *config, be emit.Backend) error {
+	sites := p.lst.image.TailCalls
+	if len(sites) == 0 {
+		return nil
+	}
+	enc, ok := be.(emit.PokeEncoder)
+	if !ok {
+		return fmt.Errorf("bpfjit: %w: back end emitted direct tail calls it cannot patch", emit.ErrTailCall)
+	}
+	bySlot := make(map[int]verifier.TailCallSite, len(c.tailCalls))
+	for _, s := range c.tailCalls {
+		bySlot[s.Insn] = s
+	}
+	for _, s := range sites {
+		v := bySlot[s.Slot]
+		m := c.table.Map(v.Map)
+		ps := &pokeSite{img: p.img, enc: enc, site: s, bypass: s.Indirect}
+		p.pokes = append(p.pokes, ps)
+		if err := m.TrackPoke(p, uint32(v.Key), ps); err != nil {
+			return &emit.Error{Index: s.Slot, Err: err, Detail: "tracking direct tail call"}
+		}
+		if !slices.Contains(p.poked, m) {
+			p.poked = append(p.poked, m)
+		}
+	}
+	return nil
+}
+
+// untrackPokes stops every program array from patching p's code.
+func (p *Program) untrackPokes() {
+	for _, m := range p.poked {
+		m.UntrackPokes(p)
+	}
+	p.poked = nil
+}
+
+// pokeSite is one direct tail call of a loaded program (emit.TailCallSite). Its states:
+//
+//	bypass → indirect   emitted state; also for a target out of the jump's reach
+//	bypass → out        empty slot: fall through
+//	bypass → stub       target → the slot's program
+//
+// Every transition is one or two aligned word stores, and the target word is written
+// only while the bypass does not lead to it, or from one valid target to another (a
+// thread that passed the bypass jumps to the old or the new program; the old one stays
+// alive until every run that could be inside it has returned, by the slot's Release and
+// the arena's grace period). Unlike the kernel's scheme, no state sends a thread into a
+// nop after the frame is unwound, so no grace wait is needed between the stores.
+type pokeSite struct {
+	img    *execmem.Image
+	enc    emit.PokeEncoder
+	site   emit.TailCallSite
+	bypass int    // offset the bypass jumps to now
+	target uint64 // address the target word jumps to (0: never set)
+	err    error  // the first patch failure (tests)
+}
+
+// Retarget implements maps.PokeSite. It runs under the program array's lock.
+func (s *pokeSite) Retarget(_, next maps.Program) {
+	var entry uint64
+	if next != nil {
+		entry = uint64(next.TailCallEntry())
+	}
+	base := uint64(s.img.Addr())
+	switch {
+	case entry == 0:
+		s.setBypass(s.site.Out)
+		return
+	case entry == s.target && s.bypass == s.site.Stub:
+		return
+	}
+	w, ok := s.enc.PokeJump(base+uint64(s.site.Target), entry)
+	if !ok {
+		s.setBypass(s.site.Indirect)
+		return
+	}
+	s.patch(s.site.Target, w)
+	s.target = entry
+	s.setBypass(s.site.Stub)
+}
+
+func (s *pokeSite) setBypass(to int) {
+	if s.bypass == to {
+		return
+	}
+	base := uint64(s.img.Addr())
+	w, ok := s.enc.PokeJump(base+uint64(s.site.Bypass), base+uint64(to))
+	if !ok { // same image: always in reach
+		s.fail(fmt.Errorf("bypass jump %#x -> %#x out of reach", s.site.Bypass, to))
+		return
+	}
+	s.patch(s.site.Bypass, w)
+	s.bypass = to
+}
+
+func (s *pokeSite) patch(off int, w uint64) {
+	var err error
+	if s.enc.PokeWordSize() == 8 {
+		err = s.img.Patch64(off, w)
+	} else {
+		err = s.img.Patch32(off, uint32(w))
+	}
+	if err != nil {
+		s.fail(err)
+	}
+}
+
+func (s *pokeSite) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
 }

@@ -256,3 +256,140 @@ func requireJIT(t *testing.T) {
 		t.Skip("no JIT on", runtime.GOOS, runtime.GOARCH)
 	}
 }
+
+// countAndTailCallIndirect is countAndTailCall with an index the verifier cannot know (the
+// context's spare word, zero in these runs, plus %d), so the call stays indirect.
+const countAndTailCallIndirect = `
+	mov %%r6, %%r1
+	ldxw %%r7, [%%r6]
+	add %%r7, 1
+	stxw [%%r6], %%r7
+	ldxw %%r3, [%%r6+4]
+	add %%r3, %d
+	mov %%r1, %%r6
+	lddw %%r2, map_idx 0
+	call 12
+	ldxw %%r0, [%%r6]
+	add %%r0, %d
+	exit
+`
+
+// Direct, indirect and mixed chains all stop after 33 tail calls, and a constant key
+// (and only a constant key) gives a direct site.
+func TestDirectIndirectAndMixedChainsStopAt33(t *testing.T) {
+	requireJIT(t)
+	for _, tc := range []struct {
+		name           string
+		a, b           string // programs in slots 0 and 1; runs start at a
+		directA, dirB  int
+		wantR0, wantCt uint64
+	}{
+		{"direct", fmtSrc(countAndTailCall, 1, 100), fmtSrc(countAndTailCall, 0, 200), 1, 1, 200 + 34, 34},
+		{"indirect", fmtSrc(countAndTailCallIndirect, 1, 100), fmtSrc(countAndTailCallIndirect, 0, 200), 0, 0, 200 + 34, 34},
+		{"direct then indirect", fmtSrc(countAndTailCall, 1, 100), fmtSrc(countAndTailCallIndirect, 0, 200), 1, 0, 200 + 34, 34},
+		{"indirect then direct", fmtSrc(countAndTailCallIndirect, 1, 100), fmtSrc(countAndTailCall, 0, 200), 0, 1, 200 + 34, 34},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newTCWorld(t)
+			a, b := w.load(tc.a), w.load(tc.b)
+			if n := bpfjit.DirectTailCallSites(a.jit); n != tc.directA {
+				t.Errorf("a has %d direct sites, want %d", n, tc.directA)
+			}
+			if n := bpfjit.DirectTailCallSites(b.jit); n != tc.dirB {
+				t.Errorf("b has %d direct sites, want %d", n, tc.dirB)
+			}
+			w.set(0, a)
+			w.set(1, b)
+			r0, count, tcs := w.run(a)
+			if r0 != tc.wantR0 || uint64(count) != tc.wantCt || tcs != emit.MaxTailCalls {
+				t.Fatalf("r0 %d, count %d, tail calls %d", r0, count, tcs)
+			}
+			for _, p := range []tcProg{a, b} {
+				if errs := bpfjit.PokeErrors(p.jit); len(errs) > 0 {
+					t.Fatal(errs)
+				}
+			}
+		})
+	}
+}
+
+// del empties slot i in both engines.
+func (w *tcWorld) del(i uint32) {
+	w.t.Helper()
+	key := []byte{byte(i), byte(i >> 8), byte(i >> 16), byte(i >> 24)}
+	if err := w.jit.Map(0).Delete(key); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.ipt.Map(0).Delete(key); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// A direct site follows every change of its slot: filled before or after the caller is
+// loaded, replaced, emptied and refilled.
+func TestDirectTailCallFollowsSlotChanges(t *testing.T) {
+	requireJIT(t)
+	w := newTCWorld(t)
+	b := w.load("mov %r0, 100\nexit")
+	c := w.load("mov %r0, 200\nexit")
+	w.set(1, b)
+	early := w.load(fmtSrc(countAndTailCall, 1, 7)) // registered while the slot is full
+	for _, step := range []struct {
+		name string
+		do   func()
+		want uint64
+	}{
+		{"filled before load", func() {}, 100},
+		{"replaced", func() { w.set(1, c) }, 200},
+		{"emptied", func() { w.del(1) }, 8},
+		{"refilled", func() { w.set(1, b) }, 100},
+		{"replaced by itself", func() { w.set(1, b) }, 100},
+	} {
+		step.do()
+		if r0, _, _ := w.run(early); r0 != step.want {
+			t.Fatalf("%s: r0 %d, want %d", step.name, r0, step.want)
+		}
+	}
+	w.del(1)
+	late := w.load(fmtSrc(countAndTailCall, 1, 7)) // registered while the slot is empty
+	if r0, _, _ := w.run(late); r0 != 8 {
+		t.Fatalf("empty: r0 %d", r0)
+	}
+	w.set(1, c)
+	if r0, _, _ := w.run(late); r0 != 200 {
+		t.Fatalf("filled after load: r0 %d", r0)
+	}
+	if n := w.jit.Map(0).TrackedPokes(1); n != 2 {
+		t.Fatalf("%d tracked sites, want 2", n)
+	}
+	// Closing a caller untracks its site; the array never patches its code again.
+	if err := early.jit.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.jit.Map(0).TrackedPokes(1); n != 1 {
+		t.Fatalf("after Close: %d tracked sites, want 1", n)
+	}
+	w.set(1, b)
+	if r0, _, _ := w.run(late); r0 != 100 {
+		t.Fatalf("after the other caller closed: r0 %d", r0)
+	}
+	for _, p := range []tcProg{early, late} {
+		if errs := bpfjit.PokeErrors(p.jit); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+	}
+}
+
+// Constant blinding turns direct pokes off: the same program keeps an indirect call.
+func TestBlindingKeepsTailCallsIndirect(t *testing.T) {
+	requireJIT(t)
+	w := newTCWorld(t)
+	self := w.load(fmtSrc(countAndTailCall, 0, 1000), bpfjit.WithConstantBlinding())
+	if n := bpfjit.DirectTailCallSites(self.jit); n != 0 {
+		t.Fatalf("%d direct sites with blinding", n)
+	}
+	w.set(0, self)
+	if r0, count, _ := w.run(self); count != 34 || r0 != 1034 {
+		t.Fatalf("count %d, r0 %d", count, r0)
+	}
+}

@@ -77,6 +77,10 @@ type Options struct {
 	// Facts, when non-nil, are what the verifier proved (see Facts): dead slots and jumps
 	// with one outcome are compiled accordingly, and NeedZext consults them.
 	Facts *Facts
+	// DirectTailCalls lists program slots of bpf_tail_call whose map and key the verifier
+	// proved constant: they become patchable direct jumps (see TailCallSite). Ignored
+	// when Blind is set, as in the kernel.
+	DirectTailCalls []int
 }
 
 // BudgetBackend is implemented by backends that support Options.Budget.
@@ -143,6 +147,8 @@ type Image struct {
 	Relocs []Reloc
 	// Blinded reports whether constant blinding was applied.
 	Blinded bool
+	// TailCalls lists the direct tail-call sites (Options.DirectTailCalls) in slot order.
+	TailCalls []TailCallSite
 }
 
 // Compiler is the state of one compilation, shared between the driver and the backend.
@@ -164,6 +170,7 @@ type Compiler struct {
 	cur          int           // the stream slot being lowered (NeedZext)
 	relocLbl     []Label
 	plain        Stream // the unblinded stream, reused
+	tail         tailState
 }
 
 var compilers = sync.Pool{New: func() any { return &Compiler{funcAt: map[int32]int{}} }}
@@ -246,6 +253,7 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		s = Blind(s, BlindKeys(opts.BlindSeed))
 	}
 	c.S, c.Budget, c.BudgetHelper, c.BudgetStub = s, opts.Budget, opts.BudgetHelper, NoLabel
+	c.tail.reset(opts, len(insns))
 	bb, _ := be.(BudgetBackend)
 	if opts.Budget > 0 && bb == nil {
 		return nil, Errorf(-1, ErrUnsupported, "execution budget")
@@ -327,6 +335,9 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		return nil, &Error{Index: -1, Err: err}
 	}
 	img := &Image{Code: code, Blinded: opts.Blind}
+	if img.TailCalls, err = c.tail.finish(c, code); err != nil {
+		return nil, err
+	}
 	img.Slots = make([]int, len(insns)+1)
 	img.Slots[len(insns)] = len(code)
 	if s == &c.plain { // stream slot i is program slot i

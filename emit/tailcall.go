@@ -49,3 +49,91 @@ const (
 	HeaderBaseOffset       = 0 // u64: the slot table, one native entry (or 0) per slot
 	HeaderMaxEntriesOffset = 8 // u32
 )
+
+// TailCallSite is one direct tail call in an image: a bypass word that jumps to Indirect
+// (the indirect sequence, correct for any slot content: the state the code is emitted in),
+// to Out (empty slot: fall through) or to Stub (count the call, unwind the frame, then the
+// target word's jump). The target word jumps to the slot's program; it is only reachable
+// through the bypass, so it is rewritten only while the bypass does not lead to it or
+// from one valid target to another. Every state change is one aligned word store, so
+// a running thread always executes a whole old or a whole new word (PokeEncoder).
+type TailCallSite struct {
+	Slot     int // program slot of the call
+	Bypass   int // offset of the bypass word
+	Target   int // offset of the target word
+	Stub     int
+	Out      int
+	Indirect int
+}
+
+// PokeEncoder is implemented by backends that emit direct tail calls.
+type PokeEncoder interface {
+	// PokeWordSize is the size of a bypass or target word (Image.Patch64 or Patch32).
+	PokeWordSize() int
+	// PokeJump returns the word that jumps from code address from to address to, or
+	// false when the jump cannot reach.
+	PokeJump(from, to uint64) (uint64, bool)
+}
+
+// tailState is a compilation's direct tail-call bookkeeping.
+type tailState struct {
+	direct []bool // by program slot; nil when there are none
+	sites  []tailSiteLabels
+}
+
+type tailSiteLabels struct {
+	slot                                int
+	bypass, target, stub, out, indirect Label
+	fixup                               func(code []byte, s *TailCallSite) error
+}
+
+func (t *tailState) reset(opts Options, n int) {
+	t.direct, t.sites = t.direct[:0], t.sites[:0]
+	if opts.Blind || len(opts.DirectTailCalls) == 0 {
+		t.direct = nil
+		return
+	}
+	t.direct = grow(t.direct, n)
+	clear(t.direct)
+	for _, i := range opts.DirectTailCalls {
+		if i >= 0 && i < n {
+			t.direct[i] = true
+		}
+	}
+}
+
+// DirectTailCall reports whether the tail call at stream slot i is to be emitted direct.
+func (c *Compiler) DirectTailCall(i int) bool {
+	d := c.tail.direct
+	if d == nil {
+		return false
+	}
+	o := int(c.S.Orig[i])
+	return o < len(d) && d[o]
+}
+
+// AddTailCallSite records a direct site of stream slot i; the labels must be bound by the
+// end of the compilation. fixup, when non-nil, runs on the linked code with the labels
+// resolved into s, to write (and record in s) what depends on final positions, such as
+// aligned patch words.
+func (c *Compiler) AddTailCallSite(i int, bypass, target, stub, out, indirect Label, fixup func(code []byte, s *TailCallSite) error) {
+	c.tail.sites = append(c.tail.sites, tailSiteLabels{int(c.S.Orig[i]), bypass, target, stub, out, indirect, fixup})
+}
+
+// finish runs the fixups and resolves the sites' labels in the linked code.
+func (t *tailState) finish(c *Compiler, code []byte) ([]TailCallSite, error) {
+	if len(t.sites) == 0 {
+		return nil, nil
+	}
+	out := make([]TailCallSite, len(t.sites))
+	for k, s := range t.sites {
+		out[k] = TailCallSite{Slot: s.slot, Bypass: c.Buf.LabelOffset(s.bypass), Target: c.Buf.LabelOffset(s.target),
+			Stub: c.Buf.LabelOffset(s.stub), Out: c.Buf.LabelOffset(s.out), Indirect: c.Buf.LabelOffset(s.indirect)}
+		if s.fixup != nil {
+			if err := s.fixup(code, &out[k]); err != nil {
+				return nil, &Error{Index: s.slot, Err: err}
+			}
+		}
+	}
+	return out, nil
+}

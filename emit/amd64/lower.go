@@ -535,7 +535,7 @@ func (b *Backend) jump(c *emit.Compiler, f *emit.Func, i int, in *isa.Instructio
 		c.Buf.AddBranch(kindCall, 0, l)
 		return nil
 	case emit.IsTailCall(in):
-		b.tailCall(c, f)
+		b.tailCall(c, f, i)
 		return nil
 	case in.IsHelperCall():
 		a.MovImm32(tmp, uint32(in.Imm))

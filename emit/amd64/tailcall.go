@@ -1,6 +1,11 @@
 package amd64
 
-import "github.com/bpfjit/bpfjit/emit"
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/bpfjit/bpfjit/emit"
+)
 
 // TailCalls implements emit.TailCallBackend.
 func (b *Backend) TailCalls() bool {
@@ -46,9 +51,15 @@ func (b *Backend) runInit(c *emit.Compiler, f *emit.Func) {
 //	<f's epilogue without ret>
 //	jmp   r9
 //	out:
-func (b *Backend) tailCall(c *emit.Compiler, f *emit.Func) {
+func (b *Backend) tailCall(c *emit.Compiler, f *emit.Func, i int) {
 	a := code(c)
 	out := c.Buf.NewLabel()
+	region, indirect := emit.NoLabel, emit.NoLabel
+	if c.DirectTailCall(i) {
+		region, indirect = c.Buf.NewLabel(), c.Buf.NewLabel()
+		c.Buf.AddBranch(kindJmp, 0, region)
+		c.Buf.Bind(indirect)
+	}
 	a.Mov(W32, tmp, RDX)
 	a.Load(W32, tmp3, Mem{RSI, emit.HeaderMaxEntriesOffset})
 	a.ALU(CMP, W32, tmp, tmp3)
@@ -66,7 +77,97 @@ func (b *Backend) tailCall(c *emit.Compiler, f *emit.Func) {
 	a.Store(W64, Mem{ctx, b.TailCallCountDisp}, tmp3)
 	b.unwind(a, f)
 	a.b(0x41, 0xff, 0xe1) // jmp r9
+	if region != emit.NoLabel {
+		b.directRegion(c, f, i, region, indirect, out)
+	}
 	c.Buf.Bind(out)
+}
+
+// Direct tail calls (emit.TailCallSite). The site jumps to a region that follows the
+// indirect sequence (whose jmp r9 keeps it out of the fall-through path); the region's
+// final bytes are written after linking, when its alignment is known:
+//
+//	nop<n>                       pads the bypass to an 8-byte boundary
+//	bypass: jmp rel32; int3 x3   → indirect (as emitted) | out (empty) | stub (direct)
+//	stub:   mov r10, [r12+count]
+//	        cmp r10, 33
+//	        jae out
+//	        add r10, 1
+//	        mov [r12+count], r10
+//	        <f's epilogue without ret>
+//	        nop<m>               pads the target to an 8-byte boundary
+//	target: ud2; int3 x6         → jmp rel32 to the slot's program; int3 x3
+//
+// Each word is replaced with one aligned 8-byte store (execmem Image.Patch64), so a
+// thread decodes either the whole old or the whole new jump.
+
+// PokeWordSize implements emit.PokeEncoder.
+func (*Backend) PokeWordSize() int { return 8 }
+
+// PokeJump implements emit.PokeEncoder: jmp rel32 padded with int3 to 8 bytes.
+func (*Backend) PokeJump(from, to uint64) (uint64, bool) {
+	rel := int64(to - (from + Jmp32Size))
+	if rel != int64(int32(rel)) {
+		return 0, false
+	}
+	return 0xe9 | uint64(uint32(rel))<<8 | 0xcccccc<<40, true
+}
+
+// directRegion reserves the region of the direct site at stream slot i and registers the
+// fixup that writes it.
+func (b *Backend) directRegion(c *emit.Compiler, f *emit.Func, i int, region, indirect, out emit.Label) {
+	var stub Code
+	stub.Load(W64, tmp3, Mem{ctx, b.TailCallCountDisp})
+	stub.ALUImm(CMP, W64, tmp3, emit.MaxTailCalls)
+	stub.b(0x0f, 0x83) // jae rel32, written by the fixup
+	jae := len(stub)
+	stub.imm32(0)
+	stub.ALUImm(ADD, W64, tmp3, 1)
+	stub.Store(W64, Mem{ctx, b.TailCallCountDisp}, tmp3)
+	b.unwind(&stub, f)
+	size := 7 + 8 + len(stub) + 7 + 8
+	c.Buf.Bind(region)
+	a := code(c)
+	for range size {
+		a.b(0xcc)
+	}
+	c.AddTailCallSite(i, region, region, region, out, indirect, func(code []byte, s *emit.TailCallSite) error {
+		base := s.Bypass
+		r := code[base : base+size]
+		pad := (8 - base%8) % 8
+		n := putNop(r, pad)
+		s.Bypass = base + n
+		w, ok := b.PokeJump(uint64(s.Bypass), uint64(s.Indirect))
+		if !ok {
+			return fmt.Errorf("amd64: tail-call region at %#x: indirect path out of reach", base)
+		}
+		binary.LittleEndian.PutUint64(r[n:], w)
+		n += 8
+		s.Stub = base + n
+		copy(r[n:], stub)
+		rel := int64(s.Out - (s.Stub + jae + 4))
+		binary.LittleEndian.PutUint32(r[n+jae:], uint32(int32(rel)))
+		n += len(stub)
+		n += putNop(r[n:], (8-(base+n)%8)%8)
+		s.Target = base + n
+		binary.LittleEndian.PutUint64(r[n:], 0xcccccccccccc0b0f) // ud2: unreachable until set
+		return nil
+	})
+}
+
+// putNop writes one n-byte nop (0 <= n <= 7) at the start of dst and returns n.
+func putNop(dst []byte, n int) int {
+	nops := [8][]byte{
+		nil,
+		{0x90},
+		{0x66, 0x90},
+		{0x0f, 0x1f, 0x00},
+		{0x0f, 0x1f, 0x40, 0x00},
+		{0x0f, 0x1f, 0x44, 0x00, 0x00},
+		{0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
+		{0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
+	}
+	return copy(dst, nops[n])
 }
 
 // unwind undoes f's prologue after the patchable entry (the epilogue without its ret):

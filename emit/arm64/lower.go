@@ -760,7 +760,7 @@ func (l *lowerer) jump(f *emit.Func, i int, in *isa.Instruction, w Width) error 
 		l.helperCall(func() { l.emit(Mov(W64, X9, reg(in.Dst))) })
 		return nil
 	case emit.IsTailCall(in):
-		l.tailCall(f)
+		l.tailCall(f, i)
 		return nil
 	case in.IsHelperCall():
 		l.helperCall(func() { l.seq(MovImm(W32, X9, uint64(uint32(in.Imm)))) })

@@ -49,11 +49,19 @@ func (l *lowerer) runInit(f *emit.Func) {
 //	<f's epilogue without ret>
 //	br   x12
 //	out:
-func (l *lowerer) tailCall(f *emit.Func) {
+func (l *lowerer) tailCall(f *emit.Func, i int) {
 	c := l.c
 	m, idx := reg(isa.R2), reg(isa.R3)
 	out := c.Buf.NewLabel()
 	count := int64(l.be.TailCallCountDisp)
+	direct := c.DirectTailCall(i)
+	var bypass, indirect emit.Label
+	if direct {
+		bypass, indirect = c.Buf.NewLabel(), c.Buf.NewLabel()
+		c.Buf.Bind(bypass)
+		c.Buf.AddBranch(kindB, 0, indirect)
+		c.Buf.Bind(indirect)
+	}
 	l.emit(LdStImm(LDRW, tmp, m, emit.HeaderMaxEntriesOffset))
 	l.emit(CmpReg(W32, idx, tmp))
 	c.Buf.AddBranch(kindBCond, uint8(HS), out)
@@ -69,10 +77,57 @@ func (l *lowerer) tailCall(f *emit.Func) {
 	l.emit(LdStImm(STRX, tmp2, ctxr, count))
 	l.unwind(f)
 	l.emit(Br(tmp3))
+	if direct {
+		stub, target := c.Buf.NewLabel(), c.Buf.NewLabel()
+		c.Buf.Bind(stub)
+		l.emit(LdStImm(LDRX, tmp2, ctxr, count))
+		l.emit(CmpImm(W64, tmp2, emit.MaxTailCalls))
+		c.Buf.AddBranch(kindBCond, uint8(HS), out)
+		l.emit(AddSubImm(ADD, W64, tmp2, tmp2, 1))
+		l.emit(LdStImm(STRX, tmp2, ctxr, count))
+		l.unwind(f)
+		c.Buf.Bind(target)
+		l.emit(Brk(0x7ca1)) // unreachable until the target word is set
+		c.AddTailCallSite(i, bypass, target, stub, out, indirect, nil)
+	}
 	c.Buf.Bind(out)
 	if l.err != nil {
 		l.err = fmt.Errorf("tail call: %w", l.err)
 	}
+}
+
+// Direct tail calls (emit.TailCallSite): the bypass is the b in front of the indirect
+// sequence, the stub and the target word follow that sequence's br (out of the
+// fall-through path):
+//
+//	bypass: b indirect            → indirect (as emitted) | out (empty) | stub (direct)
+//	indirect: <the sequence above, ending in br x12>
+//	stub:   ldr x11, [x23, #count]
+//	        cmp x11, #33
+//	        b.hs out
+//	        add x11, x11, #1
+//	        str x11, [x23, #count]
+//	        <f's epilogue without ret>
+//	target: brk #0x7ca1           → b <the slot's program>
+//	out:
+//
+// Both words are only ever B or BRK, which the architecture allows to be replaced while
+// other cores execute them (execmem Image.Patch32).
+
+// PokeWordSize implements emit.PokeEncoder.
+func (*Backend) PokeWordSize() int { return 4 }
+
+// PokeJump implements emit.PokeEncoder: b from from to to (±128 MiB).
+func (*Backend) PokeJump(from, to uint64) (uint64, bool) {
+	off := int64(to - from)
+	if !BOK(off) {
+		return 0, false
+	}
+	i, err := B(off)
+	if err != nil {
+		return 0, false
+	}
+	return uint64(i), true
 }
 
 // unwind undoes f's prologue after the patchable entry (the epilogue without its ret):

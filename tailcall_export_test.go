@@ -1,0 +1,15 @@
+package bpfjit
+
+// DirectTailCallSites reports how many direct tail-call sites p's code has (tests).
+func DirectTailCallSites(p *Program) int { return len(p.lst.image.TailCalls) }
+
+// PokeErrors returns the patch failures of p's direct sites (tests).
+func PokeErrors(p *Program) []error {
+	var out []error
+	for _, s := range p.pokes {
+		if s.err != nil {
+			out = append(out, s.err)
+		}
+	}
+	return out
+}
