@@ -25,9 +25,10 @@ var (
 
 // TailCallEntry implements maps.Program: the address tail calls into p jump to, after the
 // patchable entry and the run-wide initialisation (tail-call counter, budget) of its main
-// function. It is 0 for a closed program or one whose backend has no tail-call entry.
+// function. A closed program keeps its entry while a slot holds it (its code lives until
+// the last slot lets go); it is 0 once the code is retired.
 func (p *Program) TailCallEntry() uintptr {
-	if p.closed.Load() {
+	if p.img.Retired() {
 		return 0
 	}
 	off := p.lst.image.Funcs[0].TailEntry

@@ -393,3 +393,37 @@ func TestBlindingKeepsTailCallsIndirect(t *testing.T) {
 		t.Fatalf("count %d, r0 %d", count, r0)
 	}
 }
+
+// A closed program still in a slot is a valid target for sites registered later, direct
+// or indirect alike.
+func TestClosedProgramInSlotReachedByLaterDirectSites(t *testing.T) {
+	requireJIT(t)
+	w := newTCWorld(t)
+	target := w.load("mov %r0, 55\nexit")
+	w.set(2, target)
+	if err := target.jit.Close(); err != nil {
+		t.Fatal(err)
+	}
+	direct := w.load(fmtSrc(countAndTailCall, 2, 7))
+	indirect := w.load(fmtSrc(countAndTailCallIndirect, 2, 7))
+	for _, p := range []tcProg{direct, indirect} {
+		if r0, _, _ := w.run(p); r0 != 55 {
+			t.Fatalf("r0 %d, want the closed target's 55", r0)
+		}
+	}
+	w.del(2) // the last reference: the code is retired after running calls return
+	for _, p := range []tcProg{direct, indirect} {
+		if r0, _, _ := w.run(p); r0 != 8 {
+			t.Fatalf("after delete: r0 %d, want fall-through 8", r0)
+		}
+	}
+}
+
+// The tail-call code reads the program array's header at the offsets package maps
+// documents.
+func TestTailCallHeaderOffsetsMatchMaps(t *testing.T) {
+	if emit.HeaderBaseOffset != maps.HeaderBaseOffset || emit.HeaderMaxEntriesOffset != maps.HeaderMaxEntriesOffset {
+		t.Fatalf("emit reads base at %d and max entries at %d; maps puts them at %d and %d",
+			emit.HeaderBaseOffset, emit.HeaderMaxEntriesOffset, maps.HeaderBaseOffset, maps.HeaderMaxEntriesOffset)
+	}
+}

@@ -1,0 +1,152 @@
+package bpfjit_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/bpfjit/bpfjit"
+	"github.com/bpfjit/bpfjit/isa/asm"
+	"github.com/bpfjit/bpfjit/maps"
+	"github.com/bpfjit/bpfjit/verifier"
+)
+
+// Live patching: runners tail-call through one slot, direct and indirect, while another
+// goroutine updates and deletes it, sometimes with a freshly loaded program that it closes
+// at once (so the slot alone keeps it alive). No run may crash or fail, and every result
+// must be one the slot could have held: a target's value or the fall-through.
+//
+// On amd64 the runners are 4 goroutines running concurrently with the updates. Under
+// qemu (arm64) patches must flip page protections (execmem.SyncEmulator), which faults a
+// thread translating code on that page, so there updates and runs interleave on one
+// goroutine: that checks every state transition, not concurrent execution.
+func TestLivePatchingStress(t *testing.T) {
+	requireJIT(t)
+	runs, updates := 1_000_000, 10_000
+	if testing.Short() {
+		runs, updates = 100_000, 1_000
+	}
+	concurrent := runtime.GOARCH == "amd64"
+	if !concurrent {
+		runs, updates = 20_000, 2_000
+	}
+	tab, err := maps.NewTable(tcRefs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	arr := tab.Map(0)
+	load := func(src string) *bpfjit.Program {
+		prog, err := asm.AssembleProgram(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prog.Maps = tcRefs
+		p, err := bpfjit.Load(prog, bpfjit.WithMaps(tab), bpfjit.WithVerifier(verifier.Options{Type: tcType}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const fallThrough = 8 // countAndTailCall with +7 after one execution
+	var valid sync.Map    // results some slot content allows
+	valid.Store(uint64(fallThrough), true)
+	target := func(v uint64) *bpfjit.Program {
+		valid.Store(v, true)
+		return load(fmt.Sprintf("mov %%r0, %d\nexit", v))
+	}
+	b, c := target(100), target(200)
+	defer b.Close()
+	defer c.Close()
+	callers := []*bpfjit.Program{load(fmtSrc(countAndTailCall, 1, 7)), load(fmtSrc(countAndTailCallIndirect, 1, 7))}
+	for _, p := range callers {
+		defer p.Close()
+	}
+	if bpfjit.DirectTailCallSites(callers[0]) != 1 || bpfjit.DirectTailCallSites(callers[1]) != 0 {
+		t.Fatal("callers are not one direct and one indirect")
+	}
+	key := binary.LittleEndian.AppendUint32(nil, 1)
+	update := func(k int) {
+		var err error
+		switch {
+		case k%100 == 99: // a fresh program, closed at once: the slot keeps it alive
+			p := target(uint64(1000 + k))
+			err = arr.SetProgram(1, p)
+			p.Close()
+		case k%3 == 0:
+			err = arr.SetProgram(1, b)
+		case k%3 == 1:
+			err = arr.SetProgram(1, c)
+		default:
+			if err = arr.Delete(key); err != nil && arr.Program(1) == nil {
+				err = nil // already empty
+			}
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	var bad, fell, hit atomic.Int64
+	var firstBad atomic.Value
+	run := func(p *bpfjit.Program, mem []byte) {
+		binary.LittleEndian.PutUint64(mem, 0)
+		r0, err := p.Run(mem)
+		if r0 == fallThrough {
+			fell.Add(1)
+		} else {
+			hit.Add(1)
+		}
+		if _, ok := valid.Load(r0); err != nil || !ok {
+			if bad.Add(1) == 1 {
+				firstBad.Store(fmt.Sprintf("r0 %d, err %v", r0, err))
+			}
+		}
+	}
+	if concurrent {
+		var wg sync.WaitGroup
+		const workers = 4
+		for g := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				mem := make([]byte, 8)
+				p := callers[g%2]
+				for range runs / workers {
+					run(p, mem)
+				}
+			}()
+		}
+		// Pace the updates by the runs, so that they are spread over the whole run time
+		// whatever the scheduler does.
+		for k := range updates {
+			for hit.Load()+fell.Load() < int64(k*(runs/updates)) {
+				runtime.Gosched()
+			}
+			update(k)
+		}
+		wg.Wait()
+	} else {
+		mem := make([]byte, 8)
+		for k := range runs {
+			if k%(runs/updates) == 0 {
+				update(k / (runs / updates))
+			}
+			run(callers[k%2], mem)
+		}
+	}
+	t.Logf("%d runs reached a target, %d fell through", hit.Load(), fell.Load())
+	if hit.Load() == 0 || fell.Load() == 0 {
+		t.Error("the runs never saw both a full and an empty slot")
+	}
+	if n := bad.Load(); n > 0 {
+		t.Fatalf("%d runs with results no slot content allows; first: %v", n, firstBad.Load())
+	}
+	for _, p := range callers {
+		if errs := bpfjit.PokeErrors(p); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+	}
+}
