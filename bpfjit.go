@@ -94,7 +94,9 @@ type config struct {
 	tailCalls  []verifier.TailCallSite // the verifier's tail-call sites (direct pokes)
 	table      *maps.Table             // WithMaps, or created by Load (ownTable)
 	ownTable   bool
-	trace      io.Writer // WithTraceOutput
+	// tableResolves: lddw map references resolve through table (not a WithMapResolver).
+	tableResolves bool
+	trace         io.Writer // WithTraceOutput
 	// perRunnerID: helper 8 is the standard get_smp_processor_id, bound per run.
 	perRunnerID bool
 }

@@ -50,6 +50,8 @@ type Listing struct {
 	arch  string
 	insns []isa.Instruction
 	image *emit.Image
+	// inlined lists the slots of array lookups lowered inline.
+	inlined []int
 }
 
 // Compile compiles p for arch (ArchAMD64 or ArchARM64, on any host) without making it
@@ -111,9 +113,10 @@ func prepare(p *isa.Program, opts []Option, load bool) (*config, error) {
 
 // compileWith runs the emitter and fills the map references the resolver knows.
 func compileWith(p *isa.Program, c *config, arch string, be emit.Backend) (*Listing, error) {
+	inlined := c.inlineArrayLookups(p.Insns)
 	img, err := emit.Compile(p.Insns, emit.Options{Blind: c.blind, BlindSeed: c.blindSeed, StackDepth: c.stack,
 		Prevalidated: c.validated, Budget: c.budget, BudgetHelper: c.budgetHelper(), Facts: c.facts,
-		DirectTailCalls: c.directTailCalls()}, be)
+		DirectTailCalls: c.directTailCalls(), InlineArrayLookups: inlined}, be)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +129,7 @@ func compileWith(p *isa.Program, c *config, arch string, be emit.Backend) (*List
 			binary.LittleEndian.PutUint64(img.Code[r.Off:], v)
 		}
 	}
-	return &Listing{arch: arch, insns: p.Insns, image: img}, nil
+	return &Listing{arch: arch, insns: p.Insns, image: img, inlined: inlined}, nil
 }
 
 // Arch returns the architecture the code is for.

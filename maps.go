@@ -49,6 +49,7 @@ func (c *config) useTable() {
 	}
 	if c.maps == nil {
 		c.maps = t.Resolve
+		c.tableResolves = true
 	}
 	for id, fn := range maps.RawHelpers() {
 		if _, ok := c.helpers[id]; !ok {

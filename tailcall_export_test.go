@@ -13,3 +13,6 @@ func PokeErrors(p *Program) []error {
 	}
 	return out
 }
+
+// InlinedLookups returns the slots of p's array lookups lowered inline (tests).
+func InlinedLookups(p *Program) []int { return p.lst.inlined }

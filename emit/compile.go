@@ -81,6 +81,10 @@ type Options struct {
 	// proved constant: they become patchable direct jumps (see TailCallSite). Ignored
 	// when Blind is set, as in the kernel.
 	DirectTailCalls []int
+	// InlineArrayLookups lists program slots of bpf_map_lookup_elem calls whose r1 is
+	// known to be an array map's handle (see InlineLookupBackend): they are lowered to
+	// a bounds check and an address computation, without leaving native code.
+	InlineArrayLookups []int
 }
 
 // BudgetBackend is implemented by backends that support Options.Budget.

@@ -78,6 +78,7 @@ type PokeEncoder interface {
 // tailState is a compilation's direct tail-call bookkeeping.
 type tailState struct {
 	direct []bool // by program slot; nil when there are none
+	inline []bool // Options.InlineArrayLookups by program slot; nil when there are none
 	sites  []tailSiteLabels
 }
 
@@ -89,6 +90,7 @@ type tailSiteLabels struct {
 
 func (t *tailState) reset(opts Options, n int) {
 	t.direct, t.sites = t.direct[:0], t.sites[:0]
+	t.inline = slotSet(t.inline, opts.InlineArrayLookups, n)
 	if opts.Blind || len(opts.DirectTailCalls) == 0 {
 		t.direct = nil
 		return

@@ -537,6 +537,9 @@ func (b *Backend) jump(c *emit.Compiler, f *emit.Func, i int, in *isa.Instructio
 	case emit.IsTailCall(in):
 		b.tailCall(c, f, i)
 		return nil
+	case c.InlineArrayLookup(i):
+		b.inlineArrayLookup(c)
+		return nil
 	case in.IsHelperCall():
 		a.MovImm32(tmp, uint32(in.Imm))
 		a.CallMem(Mem{ctx, b.GateEntryDisp})

@@ -762,6 +762,9 @@ func (l *lowerer) jump(f *emit.Func, i int, in *isa.Instruction, w Width) error 
 	case emit.IsTailCall(in):
 		l.tailCall(f, i)
 		return nil
+	case c.InlineArrayLookup(i):
+		l.inlineArrayLookup()
+		return nil
 	case in.IsHelperCall():
 		l.helperCall(func() { l.seq(MovImm(W32, X9, uint64(uint32(in.Imm)))) })
 		return nil
