@@ -94,9 +94,10 @@ func (s *slotRefs) retireIfDone(retire func() error) error {
 // directTailCalls returns the program slots of the tail calls to emit as patchable direct
 // jumps: those whose map and key the verifier proved constant, into a program array of
 // the bound table, with a key inside it. None with constant blinding (as in the kernel:
-// the patched jumps would be unblinded constants) or without a bound table.
+// the patched jumps would be unblinded constants), without a bound table, or when a
+// WithMapResolver decides what r2 holds (the table's array might not be the one run).
 func (c *config) directTailCalls() []int {
-	if c.blind || c.table == nil {
+	if c.blind || c.table == nil || !c.tableResolves {
 		return nil
 	}
 	var out []int

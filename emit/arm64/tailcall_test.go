@@ -1,0 +1,78 @@
+package arm64
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/isa/asm"
+)
+
+var tcBackend = &Backend{GateEntryDisp: 40, TailCallCountDisp: 184}
+
+// The direct site: a b (the bypass) in front of the indirect sequence, then the stub and
+// the brk that becomes the target's b; the tail-call entry follows the run init.
+func TestTailCallListings(t *testing.T) {
+	src := "mov %r3, 1\ncall 12\nmov %r0, 0\nexit"
+	img := compileText(t, tcBackend, src, emit.Options{StackDepth: []int{0}, Facts: &emit.Facts{}, DirectTailCalls: []int{1}})
+	if len(img.TailCalls) != 1 {
+		t.Fatalf("%d direct sites", len(img.TailCalls))
+	}
+	s := img.TailCalls[0]
+	f := img.Funcs[0]
+	if got := wordsText(img.Code, f.Entry, f.TailEntry); strings.Join(got, "; ") != "mov x9, x30; nop; str xzr, [x23,#184]" {
+		t.Errorf("entry before the tail-call entry: %q", got)
+	}
+	want := []string{
+		"b .+4",                                        // bypass → indirect, as emitted
+		"ldr w10, [x1,#8]", "cmp w2, w10", "b.cs .+96", // → out
+		"ldr x11, [x23,#184]", "cmp x11, #0x21", "b.cs .+84",
+		"ldr x12, [x1]", "mov w10, w2", "add x12, x12, x10, lsl #3", "ldr x12, [x12]", "cbz x12, .+64",
+		"add x11, x11, #0x1", "str x11, [x23,#184]",
+		"mov sp, x25", "ldp x25, xzr, [sp],#16", "ldp x29, x30, [sp],#16", "br x12",
+		// stub
+		"ldr x11, [x23,#184]", "cmp x11, #0x21", "b.cs .+28", "add x11, x11, #0x1", "str x11, [x23,#184]",
+		"mov sp, x25", "ldp x25, xzr, [sp],#16", "ldp x29, x30, [sp],#16",
+		"brk #0x7ca1", // target
+	}
+	got := wordsText(img.Code, s.Bypass, s.Out)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+	}
+	if s.Indirect != s.Bypass+4 || s.Target != s.Out-4 || s.Stub != s.Target-8*4 {
+		t.Errorf("site offsets %+v", s)
+	}
+	for _, p := range []struct{ from, to int }{{s.Bypass, s.Out}, {s.Bypass, s.Stub}, {s.Target, f.Entry}} {
+		w, ok := tcBackend.PokeJump(uint64(p.from), uint64(p.to))
+		if !ok || Inst(w).Kind() != KindB {
+			t.Errorf("poke %#x -> %#x: %#x, %v", p.from, p.to, w, ok)
+		}
+	}
+	if _, ok := tcBackend.PokeJump(0, 1<<28); ok {
+		t.Error("a b reaching 256 MiB")
+	}
+}
+
+// Tail calls need verified code and a configured counter.
+func TestTailCallRefusals(t *testing.T) {
+	src := "mov %r3, 1\ncall 12\nexit"
+	for _, tc := range []struct {
+		name string
+		be   *Backend
+		f    *emit.Facts
+	}{
+		{"unverified", tcBackend, nil},
+		{"no counter word", &Backend{GateEntryDisp: 40}, &emit.Facts{}},
+	} {
+		insns, err := asm.Assemble(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = emit.Compile(insns, emit.Options{Facts: tc.f}, tc.be)
+		var e *emit.Error
+		if !errors.Is(err, emit.ErrTailCall) || !errors.As(err, &e) || e.Index != 1 {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
