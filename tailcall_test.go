@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/bpfjit/bpfjit"
@@ -177,6 +178,15 @@ func TestTailCallEmptyOrOutOfRangeFallsThrough(t *testing.T) {
 // r0 and continues, and the chain through callees still stops at 33.
 func TestTailCallFromCalleeReturnsToCaller(t *testing.T) {
 	requireJIT(t)
+	for _, kind := range []struct{ name, index string }{
+		{"direct", "mov %r3, 1"},
+		{"indirect", "ldxw %r3, [%r6+4]\nadd %r3, 1"},
+	} {
+		t.Run(kind.name, func(t *testing.T) { testTailCallFromCallee(t, kind.index) })
+	}
+}
+
+func testTailCallFromCallee(t *testing.T, index string) {
 	w := newTCWorld(t)
 	// main calls f; f counts and tail-calls slot 1; the caller adds 10000 to what comes back.
 	caller := w.load(`
@@ -195,7 +205,7 @@ func TestTailCallFromCalleeReturnsToCaller(t *testing.T) {
 		stxw [%r6], %r7
 		mov %r1, %r6
 		lddw %r2, map_idx 0
-		mov %r3, 1
+		`+index+`
 		call 12
 		mov %r0, 99
 		exit
@@ -206,7 +216,7 @@ func TestTailCallFromCalleeReturnsToCaller(t *testing.T) {
 		call local g
 		mov %r1, %r6
 		lddw %r2, map_idx 0
-		mov %r3, 1
+		`+index+`
 		call 12
 		ldxw %r0, [%r6]
 		exit
@@ -217,6 +227,12 @@ func TestTailCallFromCalleeReturnsToCaller(t *testing.T) {
 		mov %r0, 0
 		exit
 	`)
+	direct := !strings.Contains(index, "ldxw")
+	for _, p := range []tcProg{caller, target} {
+		if n := bpfjit.DirectTailCallSites(p.jit); (n == 1) != direct {
+			t.Fatalf("%d direct sites (direct: %v)", n, direct)
+		}
+	}
 	w.set(1, target)
 	r0, count, tc := w.run(caller)
 	if tc != emit.MaxTailCalls || count != 1+emit.MaxTailCalls || r0 != 10000+1+emit.MaxTailCalls {
