@@ -205,7 +205,7 @@ func testTailCallFromCallee(t *testing.T, index string) {
 		stxw [%r6], %r7
 		mov %r1, %r6
 		lddw %r2, map_idx 0
-		`+index+`
+		` + index + `
 		call 12
 		mov %r0, 99
 		exit
@@ -216,7 +216,7 @@ func testTailCallFromCallee(t *testing.T, index string) {
 		call local g
 		mov %r1, %r6
 		lddw %r2, map_idx 0
-		`+index+`
+		` + index + `
 		call 12
 		ldxw %r0, [%r6]
 		exit
