@@ -18,8 +18,21 @@
 // (lookup, update, delete: 1–3) when maps are bound, and ktime_get_ns (5), trace_printk
 // (6, writing to WithTraceOutput), get_prandom_u32 (7) and get_smp_processor_id (8, an id
 // no concurrent run of the program shares). A host adds its own helpers, or replaces
-// these, with WithHelper, whose prototype the verifier checks calls against. Tail calls
-// are not supported yet.
+// these, with WithHelper, whose prototype the verifier checks calls against. Array
+// lookups whose map is known at the call (an lddw of an array map in the same
+// straight-line block) are compiled inline, without the helper.
+//
+// # Tail calls
+//
+// bpf_tail_call (helper 12) is compiled inline for verified programs with bound maps: a
+// *Program is what a program array (maps.ProgArray) holds, and a tail call jumps to the
+// slot's program, which replaces the running function (a BPF-to-BPF callee's caller gets
+// its r0). Out-of-range indices, empty slots and the 34th tail call of a run fall
+// through. Where the verifier proves map and key constant the call is a direct jump that
+// the array patches on every change of the slot, while other goroutines run it; constant
+// blinding keeps calls indirect. A program in a slot stays alive until removed, even
+// after Close (Run then returns ErrClosed); a closed program cannot enter a slot. The
+// target runs with the caller's helpers (those of the Program whose Run started).
 //
 // A loaded Program is immutable and may be run from any number of goroutines at once.
 //
