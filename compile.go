@@ -35,11 +35,12 @@ func backendFor(arch string) (emit.Backend, error) {
 	switch arch {
 	case ArchAMD64:
 		return &amd64.Backend{GateEntryDisp: bridge.CtxGateEntry, ScratchDisp: bridge.CtxScratch,
-			TailCallCountDisp: tailCallCountDisp}, nil
+			TailCallCountDisp: tailCallCountDisp, StackTopDisp: stackTopDisp, TailCallStackLimit: tailCallStackLimit}, nil
 	case ArchARM64:
 		// AtomicAuto: LSE where the host is an arm64 CPU that has it, exclusive-monitor
 		// loops otherwise (always when cross-compiling, the target CPU being unknown).
-		return &arm64.Backend{GateEntryDisp: bridge.CtxGateEntry, TailCallCountDisp: tailCallCountDisp}, nil
+		return &arm64.Backend{GateEntryDisp: bridge.CtxGateEntry,
+			TailCallCountDisp: tailCallCountDisp, StackTopDisp: stackTopDisp, TailCallStackLimit: tailCallStackLimit}, nil
 	}
 	return nil, &UnknownArchError{Arch: arch}
 }

@@ -12,9 +12,21 @@ import (
 	"github.com/bpfjit/bpfjit/verifier"
 )
 
-// tailCallCountDisp is the bridge context word where JIT code counts a run's tail calls:
-// the scratch word after the execution budget's.
-const tailCallCountDisp = bridge.CtxScratch + 8
+// Bridge context words of tail calls: the run's tail-call count (after the execution
+// budget's word) and the native stack pointer at the run's entry.
+const (
+	tailCallCountDisp = bridge.CtxScratch + 8
+	stackTopDisp      = bridge.CtxScratch + 16
+)
+
+// tailCallStackLimit is how much native stack a run may have used when a BPF-to-BPF callee
+// makes a tail call (emit.TailCallBackend): what is left must hold the target's deepest
+// call chain (the verifier bounds its BPF stack to MaxStackDepth bytes in all; each of at
+// most MaxCallFrames frames adds saved registers and return addresses, under 128 bytes on
+// both architectures), a helper call, and a margin. With the verifier's bound, 33 tail
+// calls from the deepest callees stay under it; the check is the guarantee that does not
+// rest on that arithmetic. A variable so that tests can lower it.
+var tailCallStackLimit int32 = bridge.NativeStackSize - bridge.HelperCallStackBytes - emit.MaxStackDepth - emit.MaxCallFrames*128 - 1024
 
 // A *Program is what program arrays (maps.ProgArray) hold: native tail calls jump to its
 // TailCallEntry, and a slot retains it so its code outlives a Close until the slot lets go.

@@ -14,5 +14,13 @@ func PokeErrors(p *Program) []error {
 	return out
 }
 
+// SetTailCallStackLimit changes the native-stack limit of tail calls from callees for
+// programs loaded until restore is called (tests).
+func SetTailCallStackLimit(n int32) (restore func()) {
+	old := tailCallStackLimit
+	tailCallStackLimit = n
+	return func() { tailCallStackLimit = old }
+}
+
 // InlinedLookups returns the slots of p's array lookups lowered inline (tests).
 func InlinedLookups(p *Program) []int { return p.lst.inlined }

@@ -107,6 +107,7 @@ func TestLivePatchingStress(t *testing.T) {
 	}
 	if concurrent {
 		var wg sync.WaitGroup
+		var updated atomic.Bool
 		const workers = 4
 		for g := range workers {
 			wg.Add(1)
@@ -114,7 +115,9 @@ func TestLivePatchingStress(t *testing.T) {
 				defer wg.Done()
 				mem := make([]byte, 8)
 				p := callers[g%2]
-				for range runs / workers {
+				// At least the quota, and on until the updates are over, so that runs and
+				// updates overlap whatever the scheduler does.
+				for n := 0; n < runs/workers || !updated.Load(); n++ {
 					run(p, mem)
 				}
 			}()
@@ -127,6 +130,7 @@ func TestLivePatchingStress(t *testing.T) {
 			}
 			update(k)
 		}
+		updated.Store(true)
 		wg.Wait()
 	} else {
 		mem := make([]byte, 8)

@@ -443,3 +443,50 @@ func TestTailCallHeaderOffsetsMatchMaps(t *testing.T) {
 			emit.HeaderBaseOffset, emit.HeaderMaxEntriesOffset, maps.HeaderBaseOffset, maps.HeaderMaxEntriesOffset)
 	}
 }
+
+// Tail calls from BPF-to-BPF callees keep the frames below them, so a chain of them grows
+// the native stack; the JIT lets such a call fall through once the run has used more than
+// a limit of native stack. With the verifier's 512-byte bound per call chain, 33 tail calls
+// from the deepest callees fit under the default limit; a lowered limit shows the guard.
+// (The interpreter caps frames across tail calls at interp.MaxFrames and would fail these
+// runs instead, so the JIT alone is checked.)
+func TestTailCallsFromDeepCalleesStopBeforeTheStackOverflows(t *testing.T) {
+	requireJIT(t)
+	// main → f1 → … → f<depth>, each with a 64-byte frame (the verifier allows 512 bytes
+	// along a call chain) and all of r6-r9 saved; the last counts and tail-calls slot 0
+	// (the program itself), then returns the count.
+	program := func(depth int) string {
+		const frame = "mov %r7, 0\nmov %r8, 0\nmov %r9, 0\nstdw [%r10-64], 0\n"
+		var b strings.Builder
+		b.WriteString("mov %r6, %r1\n" + frame + "call local f1\nexit\n")
+		for k := 1; k < depth; k++ {
+			fmt.Fprintf(&b, "f%d:\nmov %%r6, %%r1\n%scall local f%d\nexit\n", k, frame, k+1)
+		}
+		fmt.Fprintf(&b, "f%d:\nmov %%r6, %%r1\n%s", depth, frame)
+		b.WriteString("ldxw %r7, [%r6]\nadd %r7, 1\nstxw [%r6], %r7\nmov %r1, %r6\nlddw %r2, map_idx 0\nmov %r3, 0\ncall 12\nldxw %r0, [%r6]\nexit\n")
+		return b.String()
+	}
+	for _, tc := range []struct {
+		depth    int
+		limit    int32 // 0: the default
+		complete bool  // all 33 tail calls fit
+	}{{1, 0, true}, {7, 0, true}, {7, 6000, false}} {
+		t.Run(fmt.Sprintf("depth %d limit %d", tc.depth, tc.limit), func(t *testing.T) {
+			if tc.limit > 0 {
+				defer bpfjit.SetTailCallStackLimit(tc.limit)()
+			}
+			w := newTCWorld(t)
+			p := w.load(program(tc.depth))
+			w.set(0, p)
+			mem := make([]byte, 8)
+			r0, err := p.jit.Run(mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.complete && r0 != 34 || !tc.complete && (r0 < 2 || r0 >= 34) {
+				t.Fatalf("%d executions (complete: %v)", r0, tc.complete)
+			}
+			t.Logf("%d executions", r0)
+		})
+	}
+}

@@ -15,6 +15,12 @@ const MaxTailCalls = 33
 // tears down the current frame as its epilogue would and jumps to the slot's entry — the
 // target's TailEntry. The target runs in the frame slot of the function that made the
 // call (a BPF-to-BPF callee's caller gets the target's r0), as the kernel does.
+//
+// A tail call from a BPF-to-BPF callee keeps the frames below it, so a chain of them grows
+// the native stack (up to 33 times a program's deepest call chain, which no verifier
+// check bounds). The main function therefore records the stack pointer at entry, and such
+// a call also falls through when the run has used more than the backend's limit of native
+// stack: a tail call that could overflow the stack fails as one past the limit does.
 type TailCallBackend interface {
 	// TailCalls reports whether this backend instance can lower tail calls (it may need
 	// configuration, such as where the counter lives).

@@ -22,6 +22,11 @@ type Backend struct {
 	// TailCallCountDisp is the offset of the context word counting a run's tail calls
 	// (0: no tail calls; see tailcall.go). It must differ from ScratchDisp.
 	TailCallCountDisp int32
+	// StackTopDisp is the context word where a run with tail calls records its entry
+	// stack pointer, and TailCallStackLimit the native stack a run may have used when a
+	// BPF-to-BPF callee makes a tail call (see emit.TailCallBackend).
+	StackTopDisp       int32
+	TailCallStackLimit int32
 }
 
 // Scratch registers. AX (r10) only carries values inside one blinded group, so the

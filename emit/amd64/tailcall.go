@@ -9,7 +9,8 @@ import (
 
 // TailCalls implements emit.TailCallBackend.
 func (b *Backend) TailCalls() bool {
-	return b.TailCallCountDisp != 0 && b.TailCallCountDisp != b.ScratchDisp
+	d, s := b.TailCallCountDisp, b.StackTopDisp
+	return d != 0 && s != 0 && d != s && d != b.ScratchDisp && s != b.ScratchDisp && b.TailCallStackLimit > 0
 }
 
 // runInit emits, in the main function before its tail-call entry, what one run does once
@@ -22,6 +23,7 @@ func (b *Backend) runInit(c *emit.Compiler, f *emit.Func) {
 	a := code(c)
 	if c.HasTailCalls() {
 		a.StoreImm(W64, Mem{ctx, b.TailCallCountDisp}, 0)
+		a.Store(W64, Mem{ctx, b.StackTopDisp}, RSP)
 	}
 	if c.Budget > 0 {
 		a.MovConst(tmp, c.Budget)
@@ -73,6 +75,7 @@ func (b *Backend) tailCall(c *emit.Compiler, f *emit.Func, i int) {
 	a.Load(W64, tmp2, Mem{tmp2, 0})
 	a.Test(W64, tmp2, tmp2)
 	c.Buf.AddBranch(kindJcc, uint8(CondE), out)
+	b.stackCheck(a, c, f, nil, out)
 	a.ALUImm(ADD, W64, tmp3, 1)
 	a.Store(W64, Mem{ctx, b.TailCallCountDisp}, tmp3)
 	b.unwind(a, f)
@@ -122,6 +125,7 @@ func (b *Backend) directRegion(c *emit.Compiler, f *emit.Func, i int, region, in
 	stub.b(0x0f, 0x83) // jae rel32, written by the fixup
 	jae := len(stub)
 	stub.imm32(0)
+	ja := b.stackCheck(&stub, c, f, []byte{0x0f, 0x87}, out) // ja rel32, written by the fixup
 	stub.ALUImm(ADD, W64, tmp3, 1)
 	stub.Store(W64, Mem{ctx, b.TailCallCountDisp}, tmp3)
 	b.unwind(&stub, f)
@@ -145,8 +149,12 @@ func (b *Backend) directRegion(c *emit.Compiler, f *emit.Func, i int, region, in
 		n += 8
 		s.Stub = base + n
 		copy(r[n:], stub)
-		rel := int64(s.Out - (s.Stub + jae + 4))
-		binary.LittleEndian.PutUint32(r[n+jae:], uint32(int32(rel)))
+		for _, at := range []int{jae, ja} {
+			if at >= 0 {
+				rel := int64(s.Out - (s.Stub + at + 4))
+				binary.LittleEndian.PutUint32(r[n+at:], uint32(int32(rel)))
+			}
+		}
 		n += len(stub)
 		n += putNop(r[n:], (8-(base+n)%8)%8)
 		s.Target = base + n
@@ -168,6 +176,34 @@ func putNop(dst []byte, n int) int {
 		{0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
 	}
 	return copy(dst, nops[n])
+}
+
+// stackCheck emits, for a tail call in a BPF-to-BPF callee, the fall-through to out when
+// the run has used more native stack than TailCallStackLimit (emit.TailCallBackend):
+//
+//	mov r11, [r12+top]
+//	sub r11, rsp
+//	cmp r11, limit
+//	ja  out
+//
+// It writes only r11. With rel32 non-nil the ja goes into a (the region's stub) as those
+// bytes and a zero rel32 whose offset in a it returns; otherwise it is a branch to out.
+// It returns -1 when f is the main function (its tail calls reuse its frame).
+func (b *Backend) stackCheck(a *Code, c *emit.Compiler, f *emit.Func, rel32 []byte, out emit.Label) int {
+	if f.Index == 0 {
+		return -1
+	}
+	a.Load(W64, tmp, Mem{ctx, b.StackTopDisp})
+	a.ALU(SUB, W64, tmp, RSP)
+	a.ALUImm(CMP, W64, tmp, b.TailCallStackLimit)
+	if rel32 == nil {
+		c.Buf.AddBranch(kindJcc, uint8(CondA), out)
+		return -1
+	}
+	a.b(rel32...)
+	at := len(*a)
+	a.imm32(0)
+	return at
 }
 
 // unwind undoes f's prologue after the patchable entry (the epilogue without its ret):

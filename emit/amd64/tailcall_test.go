@@ -13,7 +13,7 @@ import (
 	"github.com/bpfjit/bpfjit/isa/asm"
 )
 
-var tcBackend = &Backend{GateEntryDisp: 0x28, ScratchDisp: 176, TailCallCountDisp: 184}
+var tcBackend = &Backend{GateEntryDisp: 0x28, ScratchDisp: 176, TailCallCountDisp: 184, StackTopDisp: 192, TailCallStackLimit: 20000}
 
 // decodeTC decodes code[from:to] in Intel syntax, one instruction per entry.
 func decodeTC(t *testing.T, code []byte, from, to int) []string {
@@ -84,7 +84,7 @@ func rel(n int) string { return fmt.Sprintf(".%+#x", n) }
 func TestTailCallEntry(t *testing.T) {
 	img := compileTC(t, "mov %r3, 1\ncall 12\nexit", nil)
 	f := img.Funcs[0]
-	if got := strings.Join(decodeTC(t, img.Code, f.Entry, f.TailEntry), "; "); got != "nop dword ptr [rax+rax], eax; mov qword ptr [r12+0xb8], 0x0" {
+	if got := strings.Join(decodeTC(t, img.Code, f.Entry, f.TailEntry), "; "); got != "nop dword ptr [rax+rax], eax; mov qword ptr [r12+0xb8], 0x0; mov qword ptr [r12+0xc0], rsp" {
 		t.Errorf("before the tail-call entry: %s", got)
 	}
 	img = compileTC(t, "mov %r0, 1\nexit", nil)
@@ -109,7 +109,8 @@ func TestTailCallRefusals(t *testing.T) {
 	}{
 		{"unverified", tcBackend, nil},
 		{"no counter word", &Backend{GateEntryDisp: 0x28, ScratchDisp: 176}, &emit.Facts{}},
-		{"counter on the budget word", &Backend{GateEntryDisp: 0x28, ScratchDisp: 176, TailCallCountDisp: 176}, &emit.Facts{}},
+		{"counter on the budget word", &Backend{GateEntryDisp: 0x28, ScratchDisp: 176, TailCallCountDisp: 176, StackTopDisp: 192, TailCallStackLimit: 1}, &emit.Facts{}},
+		{"no stack limit", &Backend{GateEntryDisp: 0x28, ScratchDisp: 176, TailCallCountDisp: 184, StackTopDisp: 192}, &emit.Facts{}},
 	} {
 		_, err := emit.Compile(insns, emit.Options{Facts: tc.f}, tc.be)
 		var e *emit.Error

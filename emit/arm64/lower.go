@@ -43,6 +43,12 @@ type Backend struct {
 	// TailCallCountDisp is the offset of the context word counting a run's tail calls
 	// (0: no tail calls; see tailcall.go); a multiple of 8 below 32768.
 	TailCallCountDisp int32
+	// StackTopDisp is the context word where a run with tail calls records its entry
+	// stack pointer (a multiple of 8 below 32768), and TailCallStackLimit the native stack
+	// a run may have used when a BPF-to-BPF callee makes a tail call (see
+	// emit.TailCallBackend).
+	StackTopDisp       int32
+	TailCallStackLimit int32
 }
 
 // The execution budget (emit.Options.Budget) lives in x24 for the whole run: BPF

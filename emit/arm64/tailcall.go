@@ -9,8 +9,8 @@ import (
 
 // TailCalls implements emit.TailCallBackend.
 func (b *Backend) TailCalls() bool {
-	d := b.TailCallCountDisp
-	return d > 0 && d%8 == 0 && d < 32768
+	ok := func(d int32) bool { return d > 0 && d%8 == 0 && d < 32768 }
+	return ok(b.TailCallCountDisp) && ok(b.StackTopDisp) && b.TailCallCountDisp != b.StackTopDisp && b.TailCallStackLimit > 0
 }
 
 // runInit emits, in the main function before its tail-call entry, what one run does once
@@ -23,6 +23,8 @@ func (l *lowerer) runInit(f *emit.Func) {
 	}
 	if c.HasTailCalls() {
 		l.emit(LdStImm(STRX, XZR, ctxr, int64(l.be.TailCallCountDisp)))
+		l.emit(Mov(W64, ip0, SP))
+		l.emit(LdStImm(STRX, ip0, ctxr, int64(l.be.StackTopDisp)))
 	}
 	if c.Budget > 0 {
 		l.seq(MovImm(W64, budgetReg, c.Budget))
@@ -73,6 +75,7 @@ func (l *lowerer) tailCall(f *emit.Func, i int) {
 	l.emit(AddSubShifted(ADD, W64, tmp3, tmp3, tmp, LSL, 3))
 	l.emit(LdStImm(LDRX, tmp3, tmp3, 0))
 	c.Buf.AddBranch(kindCB, cbArg(tmp3, W64, false), out)
+	l.stackCheck(f, out)
 	l.emit(AddSubImm(ADD, W64, tmp2, tmp2, 1))
 	l.emit(LdStImm(STRX, tmp2, ctxr, count))
 	l.unwind(f)
@@ -83,6 +86,7 @@ func (l *lowerer) tailCall(f *emit.Func, i int) {
 		l.emit(LdStImm(LDRX, tmp2, ctxr, count))
 		l.emit(CmpImm(W64, tmp2, emit.MaxTailCalls))
 		c.Buf.AddBranch(kindBCond, uint8(HS), out)
+		l.stackCheck(f, out)
 		l.emit(AddSubImm(ADD, W64, tmp2, tmp2, 1))
 		l.emit(LdStImm(STRX, tmp2, ctxr, count))
 		l.unwind(f)
@@ -128,6 +132,29 @@ func (*Backend) PokeJump(from, to uint64) (uint64, bool) {
 		return 0, false
 	}
 	return uint64(i), true
+}
+
+// stackCheck emits, for a tail call in a BPF-to-BPF callee, the fall-through to out when
+// the run has used more native stack than TailCallStackLimit (emit.TailCallBackend):
+//
+//	ldr  x10, [x23, #top]
+//	mov  x16, sp
+//	sub  x10, x10, x16
+//	mov  x16, #limit
+//	cmp  x10, x16
+//	b.hi out
+//
+// It writes only x10 and x16. The main function's tail calls reuse its frame: no check.
+func (l *lowerer) stackCheck(f *emit.Func, out emit.Label) {
+	if f.Index == 0 {
+		return
+	}
+	l.emit(LdStImm(LDRX, tmp, ctxr, int64(l.be.StackTopDisp)))
+	l.emit(Mov(W64, ip0, SP))
+	l.emit(AddSubReg(SUB, W64, tmp, tmp, ip0))
+	l.seq(MovImm(W64, ip0, uint64(l.be.TailCallStackLimit)))
+	l.emit(CmpReg(W64, tmp, ip0))
+	l.c.Buf.AddBranch(kindBCond, uint8(HI), out)
 }
 
 // unwind undoes f's prologue after the patchable entry (the epilogue without its ret):

@@ -9,7 +9,7 @@ import (
 	"github.com/bpfjit/bpfjit/isa/asm"
 )
 
-var tcBackend = &Backend{GateEntryDisp: 40, TailCallCountDisp: 184}
+var tcBackend = &Backend{GateEntryDisp: 40, TailCallCountDisp: 184, StackTopDisp: 192, TailCallStackLimit: 20000}
 
 // The direct site: a b (the bypass) in front of the indirect sequence, then the stub and
 // the brk that becomes the target's b; the tail-call entry follows the run init.
@@ -21,7 +21,7 @@ func TestTailCallListings(t *testing.T) {
 	}
 	s := img.TailCalls[0]
 	f := img.Funcs[0]
-	if got := wordsText(img.Code, f.Entry, f.TailEntry); strings.Join(got, "; ") != "mov x9, x30; nop; str xzr, [x23,#184]" {
+	if got := wordsText(img.Code, f.Entry, f.TailEntry); strings.Join(got, "; ") != "mov x9, x30; nop; str xzr, [x23,#184]; mov x16, sp; str x16, [x23,#192]" {
 		t.Errorf("entry before the tail-call entry: %q", got)
 	}
 	want := []string{
