@@ -32,6 +32,7 @@ type Program struct {
 	slots    slotRefs    // program-array slots holding the program (tailcall.go)
 	poked    []*maps.Map // program arrays tracking the program's direct tail calls
 	pokes    []*pokeSite
+	budgeted bool // loaded WithBudget: not a tail-call target (tailcall.go)
 }
 
 func load(p *isa.Program, c *config, be emit.Backend) (*Program, error) {
@@ -75,6 +76,7 @@ func load(p *isa.Program, c *config, be emit.Backend) (*Program, error) {
 		return nil, fmt.Errorf("bpfjit: loading native code: %w", err)
 	}
 	prog := &Program{name: p.Name, lst: lst, img: img, helpers: helpers, runners: runners, table: c.table, ownTable: c.ownTable}
+	prog.budgeted = c.budget > 0
 	if err := prog.trackPokes(c, be); err != nil {
 		prog.Close()
 		return nil, err

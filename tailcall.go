@@ -1,6 +1,7 @@
 package bpfjit
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -50,9 +51,20 @@ func (p *Program) TailCallEntry() uintptr {
 	return p.img.Addr() + uintptr(off)
 }
 
+// ErrBudgetTailCall refuses a program loaded WithBudget as a program-array entry: code
+// entered by a tail call counts against the caller's budget, which a caller loaded
+// without one never sets.
+var ErrBudgetTailCall = errors.New("bpfjit: a program with an execution budget cannot be a tail-call target")
+
 // Retain implements maps.Retainer: a program array calls it when p enters a slot. A
-// closed program cannot enter one (ErrClosed).
-func (p *Program) Retain() error { return p.slots.retain() }
+// closed program cannot enter one (ErrClosed), nor one loaded WithBudget
+// (ErrBudgetTailCall).
+func (p *Program) Retain() error {
+	if p.budgeted {
+		return ErrBudgetTailCall
+	}
+	return p.slots.retain()
+}
 
 // Release implements maps.Retainer: a program array calls it when p leaves a slot. The
 // last release of a closed program retires its code.

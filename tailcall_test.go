@@ -490,3 +490,16 @@ func TestTailCallsFromDeepCalleesStopBeforeTheStackOverflows(t *testing.T) {
 		})
 	}
 }
+
+// A program loaded with an execution budget cannot enter a program array.
+func TestBudgetedProgramIsNoTailCallTarget(t *testing.T) {
+	requireJIT(t)
+	w := newTCWorld(t)
+	p := w.load("mov %r0, 1\nexit", bpfjit.WithBudget(100))
+	if err := w.jit.Map(0).SetProgram(0, p.jit); !errors.Is(err, maps.ErrBadProgram) {
+		t.Fatalf("SetProgram: %v", err)
+	}
+	if w.jit.Map(0).Program(0) != nil {
+		t.Fatal("the slot holds the budgeted program")
+	}
+}
