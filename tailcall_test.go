@@ -3,6 +3,7 @@ package bpfjit_test
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -501,5 +502,55 @@ func TestBudgetedProgramIsNoTailCallTarget(t *testing.T) {
 	}
 	if w.jit.Map(0).Program(0) != nil {
 		t.Fatal("the slot holds the budgeted program")
+	}
+}
+
+// Random program arrays (programs tail-calling fixed or computed slots, empty slots,
+// out-of-range keys) changed between runs: the JIT agrees with the interpreter on r0 and
+// the context after every run.
+func TestTailCallsDifferentialAgainstInterpreter(t *testing.T) {
+	requireJIT(t)
+	rounds := 200
+	if testing.Short() {
+		rounds = 50
+	}
+	r := rand.New(rand.NewPCG(7, 11))
+	for round := range rounds / 10 {
+		w := newTCWorld(t)
+		var progs []tcProg
+		for id := range 4 {
+			key := r.IntN(6) // 4 and 5 are out of range
+			src := fmtSrc(`
+				mov %%r6, %%r1
+				ldxw %%r7, [%%r6]
+				mul %%r7, 3
+				add %%r7, %d
+				stxw [%%r6], %%r7
+				mov %%r1, %%r6
+				lddw %%r2, map_idx 0
+				%s
+				call 12
+				ldxw %%r0, [%%r6]
+				add %%r0, %d
+				exit`, id+1, map[bool]string{
+				true:  fmtSrc("mov %%r3, %d", key),
+				false: fmtSrc("ldxw %%r3, [%%r6+4]\nadd %%r3, %d", key),
+			}[r.IntN(2) == 0], 100*id)
+			progs = append(progs, w.load(src))
+		}
+		for run := range 10 {
+			for slot := range uint32(4) {
+				switch k := r.IntN(6); {
+				case k < 4:
+					w.set(slot, progs[k])
+				case k == 4 && w.jit.Map(0).Program(slot) != nil:
+					w.del(slot)
+				}
+			}
+			start := progs[r.IntN(4)]
+			if _, _, _ = w.run(start); t.Failed() {
+				t.Fatalf("round %d run %d", round, run)
+			}
+		}
 	}
 }
