@@ -17,10 +17,10 @@ const MaxTailCalls = 33
 // call (a BPF-to-BPF callee's caller gets the target's r0), as the kernel does.
 //
 // A tail call from a BPF-to-BPF callee keeps the frames below it, so a chain of them grows
-// the native stack (up to 33 times a program's deepest call chain, which no verifier
-// check bounds). The main function therefore records the stack pointer at entry, and such
-// a call also falls through when the run has used more than the backend's limit of native
-// stack: a tail call that could overflow the stack fails as one past the limit does.
+// the native stack by up to 33 times a program's deepest call chain. The main function
+// therefore also records the stack pointer at entry, and such a call falls through when
+// the run has used more than the backend's limit of native stack: a tail call that could
+// overflow the stack fails as one past the count limit does.
 type TailCallBackend interface {
 	// TailCalls reports whether this backend instance can lower tail calls (it may need
 	// configuration, such as where the counter lives).
