@@ -554,3 +554,26 @@ func TestTailCallsDifferentialAgainstInterpreter(t *testing.T) {
 		}
 	}
 }
+
+// The index is a u32, as in the kernel (both its interpreter and its JITs truncate r3):
+// 2^32+1 selects slot 1. maps.TailCaller makes the interpreter fail such a call instead,
+// so the JIT alone is checked here.
+func TestTailCallIndexIsTruncatedToU32(t *testing.T) {
+	requireJIT(t)
+	w := newTCWorld(t)
+	target := w.load("mov %r0, 55\nexit")
+	w.set(1, target)
+	for _, index := range []string{"lddw %r3, 0x100000001", "ldxw %r3, [%r6+4]\nlddw %r4, 0x100000001\nadd %r3, %r4"} {
+		p := w.load(`
+			mov %r6, %r1
+			mov %r1, %r6
+			lddw %r2, map_idx 0
+			` + index + `
+			call 12
+			mov %r0, 7
+			exit`)
+		if r0, err := p.jit.Run(make([]byte, 8)); err != nil || r0 != 55 {
+			t.Errorf("%q: r0 %d, %v; want the program in slot 1", index, r0, err)
+		}
+	}
+}
