@@ -78,6 +78,7 @@ func load(p *isa.Program, c *config, be emit.Backend) (*Program, error) {
 	prog := &Program{name: p.Name, lst: lst, img: img, helpers: helpers, runners: runners, table: c.table, ownTable: c.ownTable}
 	prog.budgeted = c.budget > 0
 	if err := prog.trackPokes(c, be); err != nil {
+		prog.ownTable = false // Load closes the table it created when load fails
 		prog.Close()
 		return nil, err
 	}
