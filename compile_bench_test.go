@@ -13,44 +13,6 @@ import (
 // both back ends are measured natively on any host (never under an emulator). Figures
 // from a shared machine are provisional; recorded numbers come from a quiet one.
 
-// bigProgram concatenates generated straight-line and branching code up to n slots.
-func bigProgram(n int) []isa.Instruction {
-	g := progen.New(1, progen.Options{})
-	var out []isa.Instruction
-	for len(out) < n {
-		p := g.Program()
-		// Keep only the main function's body (drop its exit and any subprogram).
-		for i, in := range p {
-			if in.IsExit() {
-				p = p[:i]
-				break
-			}
-		}
-		for _, in := range p {
-			if in.IsLocalCall() {
-				in = isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Dst: isa.R0, Imm: 1}
-			}
-			out = append(out, in)
-		}
-	}
-	out = out[:n-1]
-	if out[len(out)-1].IsLdImm64() {
-		out[len(out)-1] = isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 2}
-	}
-	// Jumps near the end may point past it: retarget them to the exit.
-	out = append(out, isa.Instruction{Opcode: isa.OpExit})
-	for i := range out {
-		if out[i].IsJump() && i+1+int(out[i].JumpOffset()) >= len(out) {
-			if out[i].Opcode == isa.OpJa32 {
-				out[i].Imm = int32(len(out) - 2 - i)
-			} else {
-				out[i].Off = int16(len(out) - 2 - i)
-			}
-		}
-	}
-	return out
-}
-
 // BenchmarkCompile reports the cost of compiling per BPF instruction and the native bytes
 // per instruction, for each architecture and program size (targets: ≤ 20 ns/insn,
 // ≤ 8 bytes/insn). Unverified: the verifier's cost is not the JIT's. Compiled on a
@@ -59,7 +21,7 @@ func bigProgram(n int) []isa.Instruction {
 func BenchmarkCompile(b *testing.B) {
 	for _, arch := range bpfjit.Archs() {
 		for _, n := range []int{1000, 10000, 100000} {
-			p := &isa.Program{Insns: bigProgram(n)}
+			p := &isa.Program{Insns: progen.Straight(n)}
 			b.Run(fmt.Sprintf("arch=%s/insns=%d", arch, n), func(b *testing.B) {
 				var l *bpfjit.Listing
 				for b.Loop() {

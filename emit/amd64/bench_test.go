@@ -9,44 +9,11 @@ import (
 	"github.com/bpfjit/bpfjit/isa"
 )
 
-// benchProgram concatenates the main bodies of generated programs up to n slots, with
-// jumps that would leave the program retargeted to its exit.
-func benchProgram(n int) []isa.Instruction {
-	g := progen.New(1, progen.Options{})
-	var out []isa.Instruction
-	for len(out) < n {
-		for _, in := range g.Program() {
-			if in.IsExit() {
-				break
-			}
-			if in.IsLocalCall() {
-				in = isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 1}
-			}
-			out = append(out, in)
-		}
-	}
-	out = out[:n-1]
-	if out[n-2].IsLdImm64() {
-		out[n-2] = isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 2}
-	}
-	out = append(out, isa.Instruction{Opcode: isa.OpExit})
-	for i := range out {
-		if out[i].IsJump() && i+1+int(out[i].JumpOffset()) >= len(out) {
-			if out[i].Opcode == isa.OpJa32 {
-				out[i].Imm = int32(len(out) - 2 - i)
-			} else {
-				out[i].Off = int16(len(out) - 2 - i)
-			}
-		}
-	}
-	return out
-}
-
 // BenchmarkCompile reports compile time and native size per BPF instruction
 // (targets ≤ 20 ns/insn and ≤ 8 bytes/insn); insns=2 is the fixed cost (target ≤ 5 µs).
 func BenchmarkCompile(b *testing.B) {
 	for _, n := range []int{2, 1000, 10000, 100000} {
-		insns := benchProgram(n)
+		insns := progen.Straight(n)
 		if n == 2 {
 			insns = []isa.Instruction{{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 1}, {Opcode: isa.OpExit}}
 		}

@@ -23,40 +23,6 @@ import (
 	"github.com/bpfjit/bpfjit/isa"
 )
 
-// benchProgram concatenates the main bodies of generated programs up to n slots, with
-// jumps that would leave the program retargeted to its exit (as the backends' compile
-// benchmarks build theirs).
-func benchProgram(n int) []isa.Instruction {
-	g := progen.New(1, progen.Options{})
-	var out []isa.Instruction
-	for len(out) < n {
-		for _, in := range g.Program() {
-			if in.IsExit() {
-				break
-			}
-			if in.IsLocalCall() {
-				in = isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 1}
-			}
-			out = append(out, in)
-		}
-	}
-	out = out[:n-1]
-	if out[n-2].IsLdImm64() {
-		out[n-2] = isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 2}
-	}
-	out = append(out, isa.Instruction{Opcode: isa.OpExit})
-	for i := range out {
-		if out[i].IsJump() && i+1+int(out[i].JumpOffset()) >= len(out) {
-			if out[i].Opcode == isa.OpJa32 {
-				out[i].Imm = int32(len(out) - 2 - i)
-			} else {
-				out[i].Off = int16(len(out) - 2 - i)
-			}
-		}
-	}
-	return out
-}
-
 func main() {
 	arch := flag.String("arch", "amd64", "backend: amd64 or arm64 (compiling only, on any host)")
 	n := flag.Int("n", 10000, "program slots (2 gives the fixed-cost program)")
@@ -67,7 +33,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "compilebench: -n must be at least 2")
 		os.Exit(2)
 	}
-	insns := benchProgram(*n)
+	insns := progen.Straight(*n)
 	if *n == 2 {
 		insns = []isa.Instruction{{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 1}, {Opcode: isa.OpExit}}
 	}
