@@ -240,11 +240,7 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		if err := opts.Facts.check(len(insns)); err != nil {
 			return nil, err
 		}
-		var zextOK bool
-		insns, c.skip, zextOK = applyFacts(insns, opts.Facts)
-		if !zextOK {
-			c.facts = &Facts{Dead: opts.Facts.Dead, Branch: opts.Facts.Branch}
-		}
+		insns, c.skip = applyFacts(insns, opts.Facts)
 	}
 	if err := c.plain.reset(insns); err != nil {
 		return nil, err

@@ -59,23 +59,15 @@ func (f *Facts) oneOutcome(i int) uint8 {
 // only when there is one; the caller's slice is never written): the jump keeps its offset,
 // so the stream scan derives the same target, and constant blinding has no immediate left
 // to hide there. It also returns the program slots that emit no code: dead slots and
-// conditional jumps that are never taken (nil when there are none), and whether the
-// zero-extension facts may be used.
-func applyFacts(insns []isa.Instruction, f *Facts) ([]isa.Instruction, []bool, bool) {
+// conditional jumps that are never taken (nil when there are none).
+func applyFacts(insns []isa.Instruction, f *Facts) ([]isa.Instruction, []bool) {
 	if f == nil {
-		return insns, nil, true
+		return insns, nil
 	}
-	zextOK := true
 	out := insns
 	var skip []bool
 	for i := 0; i < len(insns); i++ {
 		in := &insns[i]
-		if in.Opcode.Class() == isa.ClassALU && in.Opcode.ALUOp() == isa.ALUEnd && in.Imm == 64 {
-			// A 64-bit byte swap encoded in the 32-bit class reads the whole register,
-			// which the verifier's liveness counts as a 32-bit read: do not trust the
-			// zero-extension facts of such a program.
-			zextOK = false
-		}
 		drop := f.dead(i)
 		if !drop && in.IsJump() && !in.IsUnconditionalJump() {
 			switch f.oneOutcome(i) {
@@ -95,7 +87,7 @@ func applyFacts(insns []isa.Instruction, f *Facts) ([]isa.Instruction, []bool, b
 			skip[i] = true
 		}
 	}
-	return out, skip, zextOK
+	return out, skip
 }
 
 func (f *Facts) dead(i int) bool { return f.Dead != nil && f.Dead[i] }

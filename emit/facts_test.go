@@ -10,6 +10,7 @@ import (
 	"github.com/bpfjit/bpfjit/emit/arm64"
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/isa/asm"
+	"github.com/bpfjit/bpfjit/verifier"
 )
 
 func assemble(t *testing.T, text string) []isa.Instruction {
@@ -141,21 +142,26 @@ func TestFactsDropUnreadZeroExtension(t *testing.T) {
 	}
 }
 
-// be64 in the 32-bit class reads the whole register; the zero-extension facts are not
-// trusted for a program that has one.
-func TestFactsIgnoreZextFactsAroundBe64(t *testing.T) {
+// be64 in the 32-bit class reads the whole register: the verifier's facts say so, and the
+// zero-extension before it is kept.
+func TestZextBeforeA64BitSwapInThe32BitClassIsKept(t *testing.T) {
 	insns := []isa.Instruction{
-		{Opcode: isa.ALU(isa.ClassALU, isa.ALUMov, isa.SourceX), Dst: isa.R1, Src: isa.R1},
+		{Opcode: isa.ALU(isa.ClassALU, isa.ALUMov, isa.SourceX), Dst: isa.R1, Src: isa.R2},
 		{Opcode: isa.ALU(isa.ClassALU, isa.ALUEnd, isa.SourceX), Dst: isa.R1, Imm: 64},
 		{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceX), Dst: isa.R0, Src: isa.R1},
 		{Opcode: isa.OpExit},
 	}
-	img, err := emit.Compile(insns, emit.Options{Facts: &emit.Facts{ZeroExtend: make([]bool, 4)}}, &amd64.Backend{})
+	vf, err := verifier.Check(&isa.Program{Insns: insns}, verifier.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if slotSize(img, 0) == 0 {
-		t.Error("mov32 r1, r1 dropped before a be64 that reads its upper half")
+	facts := &emit.Facts{Dead: vf.Dead, Branch: vf.Branch, ZeroExtend: vf.ZeroExtend}
+	img, err := emit.Compile(insns, emit.Options{Facts: facts}, &amd64.Backend{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !vf.ZeroExtend[0] || slotSize(img, 0) == 0 {
+		t.Errorf("mov32 r1, r2 dropped before a be64 that reads its upper half (ZeroExtend %v)", vf.ZeroExtend)
 	}
 }
 

@@ -197,6 +197,8 @@ func (v *verifier) usesDefs(i int) (use, def regset, use64 regset) {
 		}
 		if c == isa.ClassALU64 {
 			use64 = use
+		} else if op.ALUOp() == isa.ALUEnd && in.Imm == 64 {
+			use64 = d // le64/be64 in the 32-bit class read and write all 64 bits
 		}
 	case isa.ClassLDX:
 		use, def, use64 = s, d, s

@@ -422,6 +422,13 @@ var cases = []vcase{
 				t.Errorf("ZeroExtend = %v, want [false true false]", f.ZeroExtend)
 			}
 		}},
+	{name: "facts/le64 in the 32-bit class reads the whole register", insns: prog(mov32(r0, -1),
+		isa.Instruction{Opcode: isa.ALU(isa.ClassALU, isa.ALUEnd, isa.SourceK), Dst: r0, Imm: 64}, exit()),
+		facts: func(t *testing.T, f *Facts) {
+			if !f.ZeroExtend[0] || f.ZeroExtend[1] {
+				t.Errorf("ZeroExtend = %v, want [true false false]: le64 reads and writes 64 bits", f.ZeroExtend)
+			}
+		}},
 	{name: "facts/processed count", kernel: true, insns: prog(mov(r0, 0), exit()),
 		facts: func(t *testing.T, f *Facts) {
 			if f.Processed != 2 {

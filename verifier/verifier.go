@@ -622,6 +622,9 @@ func (v *verifier) def32(in isa.Instruction) (isa.Register, bool) {
 	op := in.Opcode
 	switch op.Class() {
 	case isa.ClassALU:
+		if op.ALUOp() == isa.ALUEnd && in.Imm == 64 {
+			return 0, false // le64/be64: a full 64-bit result despite the class
+		}
 		return in.Dst, true
 	case isa.ClassLDX:
 		if op.Mode() == isa.ModeMEM && op.Size() != isa.SizeDW {
