@@ -93,9 +93,10 @@ type TailCaller struct{}
 // TailCall implements interp.TailCaller.
 func (TailCaller) TailCall(_ *interp.Memory, handle, index uint64) *interp.Program {
 	m := FromHandle(handle)
-	if m == nil || index > 0xffffffff {
+	if m == nil {
 		return nil
 	}
+	// The index argument is a u32, as in the kernel: the upper half of r3 is ignored.
 	if p, ok := m.Program(uint32(index)).(InterpProgram); ok {
 		return p.Interp()
 	}

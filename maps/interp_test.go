@@ -171,6 +171,18 @@ func TestInterpreterTailCallsThroughProgramArrays(t *testing.T) {
 			t.Errorf("%s: %+v, %v; want r0 %d after %d tail calls", c.name, res, err, c.wantR0, c.wantCalls)
 		}
 	}
+	// The index is a u32: 1<<32 | 0 names slot 0, as the kernel (and the JIT) read it.
+	high, err := asm.AssembleProgram("lddw %r2, map_idx 0\nlddw %r3, 0x100000000\ncall 12\nmov %r0, 99\nexit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp, err := interp.New(high, &interp.Options{Maps: TableOf(pa)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := RunInterp(hp, interp.Env{}); err != nil || res.TailCalls == 0 {
+		t.Errorf("index 1<<32: %+v, %v; want a tail call into slot 0", res, err)
+	}
 	if err := pa.Delete(u32(0)); err != nil {
 		t.Fatal(err)
 	}
