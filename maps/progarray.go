@@ -2,6 +2,7 @@ package maps
 
 import (
 	"encoding/binary"
+	"fmt"
 	"sync/atomic"
 )
 
@@ -165,7 +166,8 @@ func (m *Map) SetProgram(i uint32, p Program) error {
 	}
 	if r, ok := p.(Retainer); ok {
 		if err := r.Retain(); err != nil {
-			return &Error{Op: "update", Map: m.spec.Name, Err: ErrBadProgram, Detail: err.Error()}
+			// Both causes stay matchable: errors.Is(err, ErrBadProgram) and the program's own.
+			return &Error{Op: "update", Map: m.spec.Name, Err: fmt.Errorf("%w: %w", ErrBadProgram, err)}
 		}
 	}
 	pa.set(i, p)

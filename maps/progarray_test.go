@@ -16,11 +16,13 @@ type fakeProg struct {
 
 func (p *fakeProg) TailCallEntry() uintptr { return p.entry }
 
+var errProgClosed = errors.New("program closed")
+
 func (p *fakeProg) Retain() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return errors.New("program closed")
+		return errProgClosed
 	}
 	p.refs++
 	return nil
@@ -101,7 +103,7 @@ func TestProgramArraySlotsHoldAndReleasePrograms(t *testing.T) {
 		t.Errorf("Len %d, want 1", pa.Len())
 	}
 	closed := &fakeProg{closed: true}
-	if err := pa.SetProgram(0, closed); !errors.Is(err, ErrBadProgram) || pa.Program(0) != nil {
+	if err := pa.SetProgram(0, closed); !errors.Is(err, ErrBadProgram) || !errors.Is(err, errProgClosed) || pa.Program(0) != nil {
 		t.Errorf("closed program: %v", err)
 	}
 	pa.Close()
