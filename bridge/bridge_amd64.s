@@ -8,28 +8,38 @@
 //
 // An ordinary frame with a frame pointer (never SPWRITE): its return
 // address and saved BP are what every unwinder sees as gate's caller while
-// a helper runs. The runner sequence is bumped with plain read-modify-write
-// instructions; only this thread writes it, and retirement orders itself
-// against these stores with membarrier (see execmem.Runner). The exit store
-// is a plain MOV, which is a release on amd64.
-TEXT ·enter(SB), NOSPLIT, $8-24
+// a helper runs. The runner sequence is read once and written with plain
+// stores: only this thread writes it while the run lasts (a nested run
+// takes another stack), and retirement orders itself against these stores
+// with membarrier (see execmem.Runner). The exit value is computed before
+// the call and parked in the frame, so the exit store does not wait on a
+// second read of the word just written, which would chain every run's
+// entry to the previous run's exit. The exit store is a plain MOV, which is
+// a release on amd64.
+TEXT ·enter(SB), NOSPLIT, $16-24
 	NO_LOCAL_POINTERS
 	MOVQ c+0(FP), DI
 	MOVQ img+8(FP), SI
 	MOVQ Context_runner(DI), R8
-	INCQ 0(R8)                  // runner inside (execmem.RunnerSeqOffset)
+	MOVQ 0(R8), R10             // runner sequence (execmem.RunnerSeqOffset)
+	LEAQ 1(R10), R11
+	MOVQ R11, 0(R8)             // inside
 	MOVQ 0(SI), AX              // img entry (execmem.ImageEntryOffset)
 	TESTQ AX, AX
 	JZ retired
+	ADDQ $2, R10
+	MOVQ R8, 0(SP)              // the runner and its exit value survive the
+	MOVQ R10, 8(SP)             // call in the frame (copied if the stack moves)
 	MOVQ ·entryThunk(SB), R9
 	CALL R9
-	MOVQ c+0(FP), DI            // the stack may have moved: reload from FP
-	MOVQ Context_runner(DI), R8
-	INCQ 0(R8)                  // runner outside
+	MOVQ 0(SP), R8
+	MOVQ 8(SP), R10
+	MOVQ R10, 0(R8)             // runner outside
 	MOVQ AX, ret+16(FP)
 	RET
 retired:
-	INCQ 0(R8)
+	ADDQ $2, R10
+	MOVQ R10, 0(R8)
 	MOVQ $1, Context_status(DI)
 	MOVQ $0, ret+16(FP)
 	RET

@@ -8,31 +8,33 @@
 //
 // An ordinary frame (LR at 0(RSP), FP record below it; never SPWRITE): its
 // return address and frame record are what every unwinder sees as gate's
-// caller while a helper runs. The runner sequence is bumped with a plain
-// store on entry (retirement orders itself against it with membarrier, see
-// execmem.Runner) and a store-release on exit, so nothing done inside the
-// image is reordered after the exit mark.
-TEXT ·enter(SB), NOSPLIT, $16-24
+// caller while a helper runs. The runner sequence is read once and written
+// with a plain store on entry (retirement orders itself against it with
+// membarrier, see execmem.Runner) and a store-release on exit, so nothing
+// done inside the image is reordered after the exit mark. Only this thread
+// writes the sequence while the run lasts, so the exit value is computed
+// before the call and parked in the frame instead of re-reading the word.
+TEXT ·enter(SB), NOSPLIT, $32-24
 	NO_LOCAL_POINTERS
 	MOVD c+0(FP), R0
 	MOVD img+8(FP), R2
 	MOVD Context_runner(R0), R3
 	MOVD (R3), R4               // runner sequence (execmem.RunnerSeqOffset)
-	ADD  $1, R4
-	MOVD R4, (R3)               // inside
+	ADD  $1, R4, R6
+	MOVD R6, (R3)               // inside
 	MOVD (R2), R1               // img entry (execmem.ImageEntryOffset)
+	ADD  $2, R4
 	CBZ  R1, retired
+	MOVD R3, runner-16(SP)      // the runner and its exit value survive the
+	MOVD R4, exit-8(SP)         // call in the frame (copied if the stack moves)
 	MOVD ·entryThunk(SB), R5
 	CALL (R5)
-	MOVD c+0(FP), R1            // the stack may have moved: reload from FP
-	MOVD Context_runner(R1), R3
-	MOVD (R3), R4
-	ADD  $1, R4
+	MOVD runner-16(SP), R3
+	MOVD exit-8(SP), R4
 	STLR R4, (R3)               // outside (release)
 	MOVD R0, ret+16(FP)
 	RET
 retired:
-	ADD  $1, R4
 	MOVD R4, (R3)
 	MOVD $1, R5
 	MOVD R5, Context_status(R0)

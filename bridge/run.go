@@ -142,7 +142,7 @@ func (mc *Machine) Release() {
 }
 
 // Run is like the package-level Run, on this machine's stack.
-func (mc *Machine) Run(img *execmem.Image, h *Helpers, args Args) (r0 uint64, err error) {
+func (mc *Machine) Run(img *execmem.Image, h *Helpers, args Args) (uint64, error) {
 	if img == nil {
 		return 0, ErrNilImage
 	}
@@ -153,9 +153,15 @@ func (mc *Machine) Run(img *execmem.Image, h *Helpers, args Args) (r0 uint64, er
 	if h.Len() == 0 {
 		return m.ctx.outcome(enter(m.prepare(nil, &args), img), nil)
 	}
+	return mc.runWithHelpers(img, h, &args)
+}
+
+// runWithHelpers is Machine.Run's path with helpers, kept out of Run so
+// that the helper-less path pays nothing for the deferred finish.
+func (mc *Machine) runWithHelpers(img *execmem.Image, h *Helpers, args *Args) (r0 uint64, err error) {
 	mc.busy = true
 	defer mc.finish(h, &err)
-	c := m.prepare(h, &args)
+	c := mc.m.prepare(h, args)
 	r0 = enter(c, img)
 	runtime.KeepAlive(h)
 	return c.outcome(r0, h)
