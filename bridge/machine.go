@@ -39,9 +39,11 @@ type machine struct {
 type pCache struct {
 	m          *machine
 	gets, puts uint64 // written only by the owning P, while pinned
-	// own runs helper-less code while its P stays pinned for the whole
-	// call (see runPinned); it never leaves this cache.
-	own *machine
+	// own is the Context of the machine that runs helper-less code while
+	// its P stays pinned for the whole call (see runPinned); the machine
+	// never leaves this cache. Holding the Context, not the machine, saves
+	// a dependent load on the fast path (machines are never freed).
+	own *Context
 	_   [32]byte
 }
 
@@ -138,8 +140,9 @@ func putMachine(m *machine) {
 func runPinned(img *execmem.Image, args *Args) (r0 uint64, ran bool, err error) {
 	pid := procPin()
 	if pid < len(pcaches) {
-		if m := pcaches[pid].own; m != nil {
-			c := m.prepare(nil, args)
+		if c := pcaches[pid].own; c != nil {
+			// helperN stays 0: see Run. Element-wise, as in prepare.
+			c.args[0], c.args[1], c.args[2], c.args[3], c.args[4] = args[0], args[1], args[2], args[3], args[4]
 			r0, err = c.outcome(enter(c, img), nil)
 			procUnpin()
 			return r0, true, err
@@ -154,7 +157,7 @@ func runPinned(img *execmem.Image, args *Args) (r0 uint64, ran bool, err error) 
 	}
 	pid = procPin()
 	if pid < len(pcaches) && pcaches[pid].own == nil {
-		pcaches[pid].own = m
+		pcaches[pid].own = m.ctx
 		m = nil
 	}
 	procUnpin()

@@ -29,10 +29,9 @@ func Run(img *execmem.Image, h *Helpers, args Args) (uint64, error) {
 		// The fast path of runPinned, inline.
 		pid := procPin()
 		if uint(pid) < uint(len(pcaches)) { // one unsigned check, no bounds check
-			if m := pcaches[pid].own; m != nil {
+			if c := pcaches[pid].own; c != nil {
 				// An own machine never runs helpers, so its helperN stays 0
 				// from newMachine: only the arguments need storing.
-				c := m.ctx
 				c.args[0], c.args[1], c.args[2], c.args[3], c.args[4] = args[0], args[1], args[2], args[3], args[4]
 				r0, err := c.outcome(enter(c, img), nil)
 				procUnpin()
