@@ -17,7 +17,8 @@ run() { # name package regexp
 run bridge ./bridge/ 'RunEmpty|MachineRunEmpty|HelperGate|HelperExitReenter|GoIndirectCall|RunOneHelperCall'
 run interp ./interp/ 'InterpLoop|InterpRunOverhead'
 run jit . 'Checksum1500|ALULoop32|LoadFixedCost'
-run compile . 'Compile'
+run compile . 'BenchmarkCompile'
+run tailcalls . 'TailCall|ProgArrayUpdate|ArrayLookup'
 run verifier ./verifier/ 'Verify'
-run maps ./maps/ 'Lookup|Update|SetProgram|Grace'
+run maps ./maps/ 'Lookup|Update'
 echo "results in $out" >&2
