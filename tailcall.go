@@ -156,7 +156,7 @@ func (p *Program) trackPokes(c *config, be emit.Backend) error {
 		m := c.table.Map(v.Map)
 		ps := &pokeSite{img: p.img, enc: enc, site: s, bypass: s.Indirect}
 		p.pokes = append(p.pokes, ps)
-		if err := m.TrackPoke(p, uint32(v.Key), ps); err != nil {
+		if err := m.TrackPoke(p.pokeOwner(), uint32(v.Key), ps); err != nil {
 			return &emit.Error{Index: s.Slot, Err: err, Detail: "tracking direct tail call"}
 		}
 		if !slices.Contains(p.poked, m) {
@@ -169,10 +169,15 @@ func (p *Program) trackPokes(c *config, be emit.Backend) error {
 // untrackPokes stops every program array from patching p's code.
 func (p *Program) untrackPokes() {
 	for _, m := range p.poked {
-		m.UntrackPokes(p)
+		m.UntrackPokes(p.pokeOwner())
 	}
 	p.poked = nil
 }
+
+// pokeOwner is the key p's sites are tracked under: its image's address, unique among
+// live images (p untracks before its image is retired). Not p itself: a program array
+// holding p would keep a program dropped without Close from ever being finalized.
+func (p *Program) pokeOwner() maps.PokeOwner { return maps.PokeOwner(p.img.Addr()) }
 
 // pokeSite is one direct tail call of a loaded program (emit.TailCallSite). Its states:
 //

@@ -100,8 +100,8 @@ func BenchmarkSetProgramWithPokes(b *testing.B) {
 	for _, n := range []int{1, 10, 100} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			pa := mustNew(b, Spec{Type: ProgArray, KeySize: 4, ValueSize: 4, MaxEntries: 4})
-			for range n {
-				if err := pa.TrackPoke(&fakeProg{}, 0, nopSite{}); err != nil {
+			for k := range n {
+				if err := pa.TrackPoke(PokeOwner(k+1), 0, nopSite{}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -39,7 +39,8 @@
 //
 // A slot holds a Program (its TailCallEntry is written to the native slot table) and
 // keeps it retained until the slot changes. The JIT registers each direct tail-call site
-// with TrackPoke(owner, key, site); every change of slot key calls site.Retarget(old, new)
+// with TrackPoke(owner, key, site), owner being a key for its code (never the program:
+// the array must not keep a dropped program reachable); every change of slot key calls site.Retarget(old, new)
 // under the array's lock, and registration itself retargets the site to the current
 // program, so a site emitted in its fall-through state is never stale. A closed program
 // calls UntrackPokes(owner) on each array it pokes into; closing the array empties every

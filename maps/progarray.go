@@ -24,6 +24,14 @@ type Retainer interface {
 	Release()
 }
 
+// PokeOwner names the code a group of poke sites patches, so that UntrackPokes can remove
+// them together; the JIT uses the address of the program's image. It is a key and not the
+// program itself because the array outlives the programs that poke into it: holding them
+// would keep a program dropped without Close reachable, so its finalizer (which untracks
+// its sites and retires its code) would never run. For the same reason a PokeSite must
+// not reference its program.
+type PokeOwner uintptr
+
 // PokeSite is one direct tail-call site: a patchable jump in some program's code to the
 // program in one slot of one program array.
 type PokeSite interface {
@@ -36,7 +44,7 @@ type PokeSite interface {
 }
 
 type poke struct {
-	owner Program
+	owner PokeOwner
 	key   uint32
 	site  PokeSite
 }
@@ -54,7 +62,7 @@ type progArray struct {
 	max    uint32
 	n      int
 	pokes  map[uint32][]*poke
-	owners map[Program][]*poke
+	owners map[PokeOwner][]*poke
 }
 
 func newProgArray(m *Map) (*progArray, error) {
@@ -64,7 +72,7 @@ func newProgArray(m *Map) (*progArray, error) {
 		return nil, err
 	}
 	pa := &progArray{m: m, slab: sl, table: sl.addr(), progs: make([]atomic.Pointer[slotEntry], max),
-		max: max, pokes: make(map[uint32][]*poke), owners: make(map[Program][]*poke)}
+		max: max, pokes: make(map[uint32][]*poke), owners: make(map[PokeOwner][]*poke)}
 	m.setStride(pa.table, 8)
 	return pa, nil
 }
@@ -187,14 +195,14 @@ func (m *Map) Program(i uint32) Program {
 	return nil
 }
 
-// TrackPoke registers a direct tail-call site of program owner that jumps to slot key.
+// TrackPoke registers a direct tail-call site of the code owner that jumps to slot key.
 // Before TrackPoke returns, the site is retargeted to the slot's current program (if
 // any), under the same lock as later updates, so no update can be missed: the site's
 // code starts out falling through. Every later SetProgram or Delete of the slot, and
 // Close of the array, retargets it. UntrackPokes(owner) removes the owner's sites.
-func (m *Map) TrackPoke(owner Program, key uint32, site PokeSite) error {
-	if owner == nil || site == nil {
-		return m.err("track_poke", ErrBadProgram, "nil owner or site")
+func (m *Map) TrackPoke(owner PokeOwner, key uint32, site PokeSite) error {
+	if owner == 0 || site == nil {
+		return m.err("track_poke", ErrBadProgram, "zero owner or nil site")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -214,10 +222,10 @@ func (m *Map) TrackPoke(owner Program, key uint32, site PokeSite) error {
 	return nil
 }
 
-// UntrackPokes removes every site owner registered (a program being closed calls it
-// for each program array it pokes into) and returns how many there were. The sites
-// are not retargeted: the owner's code is going away.
-func (m *Map) UntrackPokes(owner Program) int {
+// UntrackPokes removes every site owner registered (a program being closed, or
+// finalized, calls it for each program array it pokes into) and returns how many there
+// were. The sites are not retargeted: the owner's code is going away.
+func (m *Map) UntrackPokes(owner PokeOwner) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	pa, err := m.progArray("untrack_pokes")

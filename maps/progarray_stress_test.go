@@ -55,7 +55,7 @@ func TestProgramArrayUnderConcurrentUpdates(t *testing.T) {
 		defer wg.Done()
 		for i := range sites {
 			sites[i] = &countSite{}
-			owner := &fakeProg{}
+			owner := PokeOwner(i + 1)
 			if err := pa.TrackPoke(owner, 0, sites[i]); err != nil {
 				t.Error(err)
 			}

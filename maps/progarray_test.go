@@ -114,14 +114,14 @@ func TestProgramArraySlotsHoldAndReleasePrograms(t *testing.T) {
 
 func TestPokeSitesFollowTheirSlot(t *testing.T) {
 	pa := mustNew(t, Spec{Type: ProgArray, KeySize: 4, ValueSize: 4, MaxEntries: 4})
-	owner1, owner2 := &fakeProg{entry: 0x100}, &fakeProg{entry: 0x200}
+	owner1, owner2 := PokeOwner(0x100), PokeOwner(0x200)
 	a, b := &fakeProg{entry: 0x1000}, &fakeProg{entry: 0x2000}
 	if err := pa.SetProgram(0, a); err != nil {
 		t.Fatal(err)
 	}
 	s0, s0bis, s1 := &recSite{}, &recSite{}, &recSite{}
 	for _, r := range []struct {
-		owner Program
+		owner PokeOwner
 		key   uint32
 		site  *recSite
 	}{{owner1, 0, s0}, {owner2, 0, s0bis}, {owner1, 1, s1}} {
@@ -138,6 +138,12 @@ func TestPokeSitesFollowTheirSlot(t *testing.T) {
 	}
 	if err := pa.TrackPoke(owner1, 4, &recSite{}); !errors.Is(err, ErrOutOfRange) {
 		t.Errorf("poke into slot 4: %v", err)
+	}
+	if err := pa.TrackPoke(0, 1, &recSite{}); !errors.Is(err, ErrBadProgram) {
+		t.Errorf("poke with a zero owner: %v", err)
+	}
+	if err := pa.TrackPoke(owner1, 1, nil); !errors.Is(err, ErrBadProgram) {
+		t.Errorf("poke with a nil site: %v", err)
 	}
 	if pa.TrackedPokes(0) != 2 || pa.TrackedPokes(1) != 1 {
 		t.Errorf("tracked: %d, %d", pa.TrackedPokes(0), pa.TrackedPokes(1))
@@ -192,7 +198,7 @@ func TestProgramArrayMethodsOnOtherMapsFail(t *testing.T) {
 	if err := h.SetProgram(0, &fakeProg{}); !errors.Is(err, ErrNotSupported) {
 		t.Errorf("SetProgram on a hash: %v", err)
 	}
-	if err := h.TrackPoke(&fakeProg{}, 0, &recSite{}); !errors.Is(err, ErrNotSupported) {
+	if err := h.TrackPoke(1, 0, &recSite{}); !errors.Is(err, ErrNotSupported) {
 		t.Errorf("TrackPoke on a hash: %v", err)
 	}
 	if h.Program(0) != nil {
