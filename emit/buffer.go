@@ -14,147 +14,275 @@ const NoLabel Label = -1
 
 // Branch is a pc-relative instruction whose size depends on the distance to its target
 // (a jump with a short and a long form), or whose bytes depend on it (a call or an address
-// computation of fixed size). Its bytes are not in Buffer.Code: it sits between
-// Code[At-1] and Code[At] and is written by Link.
+// computation of fixed size). Its short form's bytes are reserved in Buffer.Code from At
+// on; Link grows it to the long form when the short one does not reach, and writes it.
 type Branch struct {
-	At     int32 // offset in Code before which the branch is placed
+	At     int32 // offset in Code (before Link) of the branch's reserved bytes
 	Target Label
 	Kind   uint8 // architecture-defined
 	Arg    uint8 // architecture-defined (condition code, register)
-	Long   bool  // the long form is selected
+	Long   bool  // the long form is selected (by Link)
 }
 
 // BranchEncoder is what an architecture tells Link about its branches.
 type BranchEncoder interface {
-	// BranchSize returns the size in bytes of a branch of kind k in its short or long form.
+	// BranchSize returns the size in bytes of a branch of kind k in its short or long form
+	// (at least 1; a fixed-size kind has equal sizes).
 	BranchSize(k uint8, long bool) int
 	// ShortReaches reports whether the short form of kind k placed at from reaches to
-	// (both byte offsets in the final code).
+	// (both byte offsets in the final code). The offsets it accepts for to-from must form
+	// one interval around 0.
 	ShortReaches(k uint8, from, to int) bool
 	// PutBranch writes the branch into dst (exactly BranchSize bytes).
 	PutBranch(dst []byte, b Branch, from, to int) error
 }
 
-type labelPos struct {
-	off int32 // offset in Code, -1 while unbound
-	nbr int32 // number of branches placed before the label
-}
-
-// Buffer accumulates the fixed-size code of a compilation and the branches between it.
-// Code is emitted once; Link then chooses branch sizes on the (much shorter) branch list
-// and lays the final image out, so a size change never re-emits instructions.
+// Buffer accumulates the code of a compilation. Every branch is reserved in Code at its
+// short size where it is emitted, so labels are plain offsets and a program whose branches
+// all reach in their short form links with one copy and no layout pass. Link grows only
+// the branches that do not reach.
 type Buffer struct {
 	Code     []byte
 	Branches []Branch
-	labels   []labelPos
+	// Label l's offset in Code, -1 while unbound: slots[l] for the first len(slots)
+	// labels (the driver's slot labels, see reserveSlots), then labels[l-len(slots)].
+	slots  []int32
+	labels []int32
 
-	// After Link: the size of each branch and the final offset of each branch's start.
-	sizes []int32
-	pre   []int32 // pre[k] = total size of branches 0..k-1
+	enc   BranchEncoder
+	sizes [256]branchSizes // by kind, cached from enc; zero until asked
+
+	// After Link: whether any branch grew, and then pre[k], the bytes branches 0..k-1 grew.
+	grew bool
+	pre  []int32
+	tgt  []int32 // scratch of relax: the branch index at each branch's target
+}
+
+type branchSizes struct{ short, long uint8 }
+
+// Init empties the buffer for a compilation whose branches enc encodes: AddBranch needs
+// it to know their short size.
+func (b *Buffer) Init(enc BranchEncoder) {
+	b.Reset()
+	if b.enc != enc {
+		b.enc, b.sizes = enc, [256]branchSizes{}
+	}
+}
+
+// kindSizes returns the short and long sizes of branch kind k.
+func (b *Buffer) kindSizes(k uint8) branchSizes {
+	s := b.sizes[k]
+	if s.short == 0 {
+		s = branchSizes{uint8(b.enc.BranchSize(k, false)), uint8(b.enc.BranchSize(k, true))}
+		b.sizes[k] = s
+	}
+	return s
 }
 
 // NewLabel returns a fresh unbound label.
 func (b *Buffer) NewLabel() Label {
-	b.labels = append(b.labels, labelPos{off: -1})
-	return Label(len(b.labels) - 1)
+	b.labels = append(b.labels, -1)
+	return Label(len(b.slots) + len(b.labels) - 1)
 }
 
 // NewLabels allocates n consecutive labels and returns the first.
 func (b *Buffer) NewLabels(n int) Label {
-	first := Label(len(b.labels))
-	b.labels = slices.Grow(b.labels, n)[:len(b.labels)+n]
-	for i := int(first); i < len(b.labels); i++ {
-		b.labels[i] = labelPos{off: -1}
+	first := len(b.labels)
+	b.labels = slices.Grow(b.labels, n)[:first+n]
+	for i := first; i < len(b.labels); i++ {
+		b.labels[i] = -1
 	}
-	return first
+	return Label(len(b.slots) + first)
 }
 
-// reserveLabels allocates n consecutive labels without marking them unbound, for callers
-// that bind every one of them before Link (the driver's slot labels): it spares a pass
-// over the largest label block.
-func (b *Buffer) reserveLabels(n int) Label {
-	first := Label(len(b.labels))
-	b.labels = slices.Grow(b.labels, n)[:len(b.labels)+n]
-	return first
+// reserveSlots makes labels 0..n-1 the slot labels, in an array that never moves during
+// the compilation (so a backend may hold it, Compiler.SlotOffsets), and leaves them
+// unmarked: the driver binds every one of them before Link. It must be called before any
+// other label is allocated.
+func (b *Buffer) reserveSlots(n int) Label {
+	b.slots = grow(b.slots, n)
+	return 0
 }
+
+// ref returns where label l's offset is kept.
+func (b *Buffer) ref(l Label) *int32 {
+	if int(l) < len(b.slots) {
+		return &b.slots[l]
+	}
+	return &b.labels[int(l)-len(b.slots)]
+}
+
+// offset returns label l's offset in the emitted code (-1 when unbound).
+func (b *Buffer) offset(l Label) int32 { return *b.ref(l) }
 
 // Bind places l at the current end of the code.
-func (b *Buffer) Bind(l Label) {
-	b.labels[l] = labelPos{off: int32(len(b.Code)), nbr: int32(len(b.Branches))}
-}
+func (b *Buffer) Bind(l Label) { *b.ref(l) = int32(len(b.Code)) }
 
 // Bound reports whether l has been bound.
-func (b *Buffer) Bound(l Label) bool { return b.labels[l].off >= 0 }
+func (b *Buffer) Bound(l Label) bool { return b.offset(l) >= 0 }
 
-// AddBranch places a branch of kind k at the current end of the code.
+// AddBranch places a branch of kind k at the current end of the code, reserving its
+// short form's bytes.
 func (b *Buffer) AddBranch(k, arg uint8, target Label) {
-	b.Branches = append(b.Branches, Branch{At: int32(len(b.Code)), Target: target, Kind: k, Arg: arg, Long: true})
+	at := len(b.Code)
+	n := int(b.kindSizes(k).short)
+	b.Code = slices.Grow(b.Code, n)[:at+n]
+	clear(b.Code[at:])
+	b.Branches = append(b.Branches, Branch{At: int32(at), Target: target, Kind: k, Arg: arg})
+}
+
+// PlaceBranch records a branch of kind k whose short form's bytes the backend has already
+// reserved at Code[at:] (any content: Link overwrites them). It is AddBranch for backends
+// that append to the code without going through the Buffer.
+func (b *Buffer) PlaceBranch(at int, k, arg uint8, target Label) {
+	b.Branches = append(b.Branches, Branch{At: int32(at), Target: target, Kind: k, Arg: arg})
 }
 
 // ErrUnboundLabel is returned by Link when a branch targets a label that was never bound.
 var ErrUnboundLabel = errors.New("branch to unbound label")
 
-// MaxRelaxPasses bounds the branch-shrinking iterations of Link. Every intermediate state
-// is a valid layout (see Link), so stopping early costs only size, never correctness.
+// MaxRelaxPasses bounds the branch-growing iterations of Link; after them every branch
+// that might not reach is made long at once (see Link).
 const MaxRelaxPasses = 16
 
 // Link chooses the size of every branch and returns the final code.
 //
-// All branches start long. Each pass lays the code out with the current sizes and
-// shrinks every long branch whose short form reaches its target in that layout.
-// Shrinking only ever reduces distances, so a branch that fit stays fitting: the sizes
-// decrease monotonically, the loop terminates (at the latest when nothing shrinks, and
-// after MaxRelaxPasses passes regardless), and the state after any pass is a valid
-// layout. No padding or re-growth is ever needed.
+// Branches start short, as emitted. A pass lays the code out with the current sizes and
+// grows every short branch that does not reach its target there. Growing only lengthens
+// distances, so a grown branch never needs to shrink again: the sizes only increase,
+// and the loop stops at the smallest layout in which every branch reaches. Should it
+// not settle within MaxRelaxPasses, one last pass grows every branch that would not
+// reach if all branches were long: the remaining ones reach in any layout, so that is
+// a valid one too.
 func (b *Buffer) Link(enc BranchEncoder) ([]byte, error) {
-	n := len(b.Branches)
-	b.sizes = grow(b.sizes, n)
-	b.pre = grow(b.pre, n+1)
-	for k := range b.Branches {
-		br := &b.Branches[k]
-		if b.labels[br.Target].off < 0 {
-			return nil, fmt.Errorf("%w %d", ErrUnboundLabel, br.Target)
-		}
-		br.Long = true
-		b.sizes[k] = int32(enc.BranchSize(br.Kind, true))
+	if b.enc != enc { // sizes cached from another encoder do not apply
+		b.enc, b.sizes = enc, [256]branchSizes{}
 	}
-	b.prefix()
-	for pass := 0; pass < MaxRelaxPasses; pass++ {
-		changed := false
-		for k := range b.Branches {
-			br := &b.Branches[k]
-			if !br.Long {
-				continue
-			}
-			short := int32(enc.BranchSize(br.Kind, false))
-			if short == b.sizes[k] {
-				continue // fixed-size kind (call, address): nothing to choose
-			}
-			from := int(br.At + b.pre[k])
-			if enc.ShortReaches(br.Kind, from, b.LabelOffset(br.Target)) {
-				br.Long = false
-				b.sizes[k] = short
-				changed = true
+	br := b.Branches
+	b.grew = false
+	for k := range br {
+		x := &br[k]
+		to := b.offset(x.Target)
+		if to < 0 {
+			return nil, fmt.Errorf("%w %d", ErrUnboundLabel, x.Target)
+		}
+		// A fixed-size kind counts as long (its only form), as encoders expect.
+		s := b.kindSizes(x.Kind)
+		x.Long = s.short == s.long
+		if !x.Long && !enc.ShortReaches(x.Kind, int(x.At), int(to)) {
+			x.Long, b.grew = true, true
+		}
+	}
+	extra := 0
+	if b.grew {
+		extra = b.relax(enc)
+	}
+	out := make([]byte, len(b.Code)+extra)
+	if !b.grew {
+		copy(out, b.Code)
+		for k := range br {
+			x := &br[k]
+			n := int(b.kindSizes(x.Kind).short)
+			if err := enc.PutBranch(out[x.At:int(x.At)+n], *x, int(x.At), int(b.offset(x.Target))); err != nil {
+				return nil, err
 			}
 		}
-		b.prefix()
+		return out, nil
+	}
+	src, dst := 0, 0
+	for k := range br {
+		x := &br[k]
+		dst += copy(out[dst:], b.Code[src:x.At])
+		s := b.kindSizes(x.Kind)
+		src = int(x.At) + int(s.short)
+		n := int(s.short)
+		if x.Long {
+			n = int(s.long)
+		}
+		to := int(b.offset(x.Target) + b.pre[b.tgt[k]])
+		if err := enc.PutBranch(out[dst:dst+n], *x, dst, to); err != nil {
+			return nil, err
+		}
+		dst += n
+	}
+	copy(out[dst:], b.Code[src:])
+	return out, nil
+}
+
+// relax runs the growing passes of Link after the first one grew some branch, leaves
+// b.pre set for the final layout and returns the total growth.
+func (b *Buffer) relax(enc BranchEncoder) int {
+	br := b.Branches
+	n := len(br)
+	b.pre = grow(b.pre, n+1)
+	b.tgt = grow(b.tgt, n)
+	for k := range br {
+		b.tgt[k] = int32(b.branchesBefore(b.offset(br[k].Target)))
+	}
+	for pass := 1; ; pass++ {
+		b.prefix(false)
+		if pass == MaxRelaxPasses {
+			b.prefix(true)
+			for k := range br {
+				b.growIfShort(enc, k)
+			}
+			b.prefix(false)
+			break
+		}
+		changed := false
+		for k := range br {
+			changed = b.growIfShort(enc, k) || changed
+		}
 		if !changed {
 			break
 		}
 	}
-	out := make([]byte, len(b.Code)+int(b.pre[n]))
-	src, dst := 0, 0
-	for k, br := range b.Branches {
-		dst += copy(out[dst:], b.Code[src:br.At])
-		src = int(br.At)
-		size := int(b.sizes[k])
-		if err := enc.PutBranch(out[dst:dst+size], br, dst, b.LabelOffset(br.Target)); err != nil {
-			return nil, err
-		}
-		dst += size
+	return int(b.pre[n])
+}
+
+// growIfShort makes branch k long when its short form does not reach in the layout b.pre
+// describes, and reports whether it did.
+func (b *Buffer) growIfShort(enc BranchEncoder, k int) bool {
+	x := &b.Branches[k]
+	if x.Long { // or fixed-size
+		return false
 	}
-	copy(out[dst:], b.Code[src:])
-	return out, nil
+	from := int(x.At + b.pre[k])
+	to := int(b.offset(x.Target) + b.pre[b.tgt[k]])
+	if enc.ShortReaches(x.Kind, from, to) {
+		return false
+	}
+	x.Long = true
+	return true
+}
+
+// prefix sets b.pre[k] to the growth of branches 0..k-1: of the long ones, or with
+// allLong of every branch that has two sizes.
+func (b *Buffer) prefix(allLong bool) {
+	var sum int32
+	for k := range b.Branches {
+		x := &b.Branches[k]
+		b.pre[k] = sum
+		if x.Long || allLong { // fixed-size kinds add 0
+			s := b.kindSizes(x.Kind)
+			sum += int32(s.long) - int32(s.short)
+		}
+	}
+	b.pre[len(b.Branches)] = sum
+}
+
+// branchesBefore returns how many branches start before offset off of the emitted code.
+func (b *Buffer) branchesBefore(off int32) int {
+	lo, hi := 0, len(b.Branches) // the answer is in [lo, hi]
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if b.Branches[m].At < off {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 // grow returns s resized to n elements, reusing its array when large enough.
@@ -169,23 +297,43 @@ func grow[T any](s []T, n int) []T {
 func (b *Buffer) Reset() {
 	b.Code = b.Code[:0]
 	b.Branches = b.Branches[:0]
+	b.slots = b.slots[:0]
 	b.labels = b.labels[:0]
-	b.sizes = b.sizes[:0]
 	b.pre = b.pre[:0]
-}
-
-func (b *Buffer) prefix() {
-	var s int32
-	for k, sz := range b.sizes {
-		b.pre[k] = s
-		s += sz
-	}
-	b.pre[len(b.sizes)] = s
+	b.grew = false
 }
 
 // LabelOffset returns the offset of a bound label in the linked code (valid during and
 // after Link).
 func (b *Buffer) LabelOffset(l Label) int {
-	p := b.labels[l]
-	return int(p.off + b.pre[p.nbr])
+	off := b.offset(l)
+	if !b.grew {
+		return int(off)
+	}
+	return int(off + b.pre[b.branchesBefore(off)])
+}
+
+// slotOffsets writes the linked offsets of the first len(out) slot labels into out. The
+// driver binds them in increasing order, so one walk beside the branches places them all.
+func (b *Buffer) slotOffsets(out []int) {
+	offs := b.slots[:len(out)]
+	if !b.grew {
+		for i, off := range offs {
+			out[i] = int(off)
+		}
+		return
+	}
+	i := 0
+	for k, x := range b.Branches {
+		// Labels up to the branch's start precede it: they moved by the growth before it.
+		d := b.pre[k]
+		for i < len(offs) && offs[i] <= x.At {
+			out[i] = int(offs[i] + d)
+			i++
+		}
+	}
+	d := b.pre[len(b.Branches)]
+	for ; i < len(offs); i++ {
+		out[i] = int(offs[i] + d)
+	}
 }

@@ -40,6 +40,8 @@ func TestLinkPlacesEveryBranchWithinReachAndKeepsLabelsExact(t *testing.T) {
 	shortened, relaxable := 0, 0
 	for trial := 0; trial < 200; trial++ {
 		var b Buffer
+		enc := toyEncoder{reach: 40}
+		b.Init(enc)
 		const nLabels = 40
 		first := b.NewLabels(nLabels)
 		type mark struct {
@@ -66,7 +68,7 @@ func TestLinkPlacesEveryBranchWithinReachAndKeepsLabelsExact(t *testing.T) {
 				}
 			}
 		}
-		out, err := b.Link(toyEncoder{reach: 40})
+		out, err := b.Link(enc)
 		if err != nil {
 			t.Fatalf("trial %d: %v", trial, err)
 		}
@@ -92,6 +94,7 @@ func TestLinkPlacesEveryBranchWithinReachAndKeepsLabelsExact(t *testing.T) {
 
 func TestLinkRejectsUnboundLabels(t *testing.T) {
 	var b Buffer
+	b.Init(toyEncoder{reach: 10})
 	l := b.NewLabel()
 	b.AddBranch(0, 0, l)
 	if _, err := b.Link(toyEncoder{reach: 10}); !errors.Is(err, ErrUnboundLabel) {

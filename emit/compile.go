@@ -118,6 +118,26 @@ type Backend interface {
 	Lower(c *Compiler, f *Func, i int) (int, error)
 }
 
+// RangeBackend is the fast lowering contract, optional beside Backend.Lower: the driver
+// hands the backend a whole run of slots per call, so the per-slot work is the backend's
+// own tight loop (no interface call, no label binding call per slot).
+//
+// LowerRange emits stream slots [from, to) of f. The range never splits an lddw and holds
+// no slot the facts drop (the driver lowers those runs around them). For each slot i it
+// lowers, before emitting any of the slot's bytes, the backend
+//
+//   - stores int32(len(c.Buf.Code)) into c.SlotOffsets()[i] (for an lddw, into both
+//     halves' entries: the first before its bytes, the second after them);
+//   - calls c.Lowering(i) if anything it calls may ask c.NeedZext.
+//
+// Everything else is as in Lower: branches go through c.Buf.AddBranch (or PlaceBranch,
+// with the short form's bytes appended by the backend itself), targets are c.Label of
+// c.S.Target, relocations use c.AddReloc. On failure it returns c.SlotError(i, err).
+type RangeBackend interface {
+	Backend
+	LowerRange(c *Compiler, f *Func, from, to int) error
+}
+
 // Reloc is an address the loader must write into the image: an 8-byte little-endian
 // immediate at Code[Off:Off+8] for the lddw at program slot Slot.
 type Reloc struct {
@@ -161,7 +181,8 @@ type Compiler struct {
 	S      *Stream
 	Funcs  []Func
 	Relocs []Reloc // Off holds a label until Link resolves it
-	// SlotLabel[i] is bound at the start of stream slot i.
+	// SlotLabel+i is bound at the start of stream slot i (SlotLabel is 0: the slot
+	// labels come first, see SlotOffsets).
 	SlotLabel Label
 	// Budget and BudgetHelper are Options.Budget and Options.BudgetHelper; BudgetStub is
 	// where backward jumps and calls go when the budget is exhausted.
@@ -199,6 +220,24 @@ func (c *Compiler) release() {
 // Label returns the label bound at stream slot i.
 func (c *Compiler) Label(i int32) Label { return c.SlotLabel + Label(i) }
 
+// SlotOffsets returns where the slot labels are kept: element i is the offset in
+// c.Buf.Code of stream slot i's first byte (element len(c.S.Insns) marks the end). A
+// RangeBackend writes them directly; the array never moves during a compilation.
+func (c *Compiler) SlotOffsets() []int32 { return c.Buf.slots }
+
+// Lowering records that stream slot i is being lowered, for NeedZext.
+func (c *Compiler) Lowering(i int) { c.cur = i }
+
+// SlotError returns err as the error of lowering stream slot i: an *Error as it is, any
+// other error wrapped in one naming the program slot.
+func (c *Compiler) SlotError(i int, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &Error{Index: int(c.S.Orig[i]), Err: err}
+}
+
 // FuncEntry returns the entry label of the function starting at stream slot i.
 func (c *Compiler) FuncEntry(i int32) (Label, bool) {
 	f, ok := c.funcAt[i]
@@ -235,6 +274,7 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	// pooled: only the Image is allocated per program.
 	c := compilers.Get().(*Compiler)
 	defer c.release()
+	c.Buf.Init(be)
 	c.facts, c.skip = opts.Facts, nil
 	if opts.Facts != nil {
 		if err := opts.Facts.check(len(insns)); err != nil {
@@ -291,7 +331,7 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	}
 	// Every slot label is bound by the loop below (functions tile the stream, and the
 	// second half of an lddw is bound after its first), so they need no unbound marking.
-	c.SlotLabel = c.Buf.reserveLabels(len(s.Insns) + 1)
+	c.SlotLabel = c.Buf.reserveSlots(len(s.Insns) + 1)
 	for f := range c.Funcs {
 		fn := &c.Funcs[f]
 		fn.Entry, fn.Body, fn.Exit = c.Buf.NewLabel(), c.Buf.NewLabel(), c.Buf.NewLabel()
@@ -302,25 +342,14 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	}
 	// Rough preallocation: most instructions lower to under 8 bytes.
 	c.Buf.Code = slices.Grow(c.Buf.Code[:0], len(s.Insns)*8+64)
+	rb, _ := be.(RangeBackend)
 	for f := range c.Funcs {
 		fn := &c.Funcs[f]
 		c.Buf.Bind(fn.Entry)
 		be.Prologue(c, fn)
 		c.Buf.Bind(fn.Body)
-		for i := fn.Start; i < fn.End; {
-			c.Buf.Bind(c.Label(int32(i)))
-			n, err := c.lower(be, fn, i)
-			if err != nil {
-				var e *Error
-				if errors.As(err, &e) {
-					return nil, err
-				}
-				return nil, &Error{Index: int(s.Orig[i]), Err: err}
-			}
-			for j := 1; j < n; j++ {
-				c.Buf.Bind(c.Label(int32(i + j)))
-			}
-			i += n
+		if err := c.lowerBody(be, rb, fn); err != nil {
+			return nil, err
 		}
 		c.Buf.Bind(fn.Exit)
 		be.Epilogue(c, fn)
@@ -341,11 +370,7 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	img.Slots = make([]int, len(insns)+1)
 	img.Slots[len(insns)] = len(code)
 	if s == &c.plain { // stream slot i is program slot i
-		labels, pre := c.Buf.labels[c.SlotLabel:int(c.SlotLabel)+len(insns)], c.Buf.pre
-		slots := img.Slots[:len(labels)]
-		for i, p := range labels {
-			slots[i] = int(p.off + pre[p.nbr])
-		}
+		c.Buf.slotOffsets(img.Slots[:len(insns)])
 	} else {
 		for i := range insns {
 			img.Slots[i] = -1

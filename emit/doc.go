@@ -18,12 +18,17 @@
 //     local call or function-address lddw is the stream index c.S.Target[i], whose label is
 //     c.Label(target); a call's callee entry is c.FuncEntry(target). Map lddw leave an
 //     8-byte hole registered with c.AddReloc for the loader.
-//   - Branches are not emitted as bytes: c.Buf.AddBranch(kind, arg, label) records one at
-//     the current position, and Link later asks the backend (BranchEncoder) for each kind's
-//     short and long size, whether the short form reaches, and the final bytes. Branches
+//   - Branches are emitted as room for their short form: c.Buf.AddBranch(kind, arg, label)
+//     reserves it at the current position (or PlaceBranch records room the backend appended
+//     itself), and Link asks the backend (BranchEncoder) whether the short form reaches,
+//     grows the branches that do not reach to their long size, and writes every branch's
+//     final bytes. Branches
 //     that exist only inside one slot's sequence (around a division, a cmpxchg loop) use
 //     fresh labels from c.Buf.NewLabel the same way. Fixed-size pc-relative forms (calls,
 //     address computations) are branch kinds whose two sizes are equal.
+//   - Optionally RangeBackend: LowerRange lowers a whole run of slots per call, recording
+//     each slot's start in c.SlotOffsets() itself (the fast path; Lower stays the contract
+//     for everything else).
 //   - Optionally BudgetBackend, for Options.Budget: charge the budget at backward jumps and
 //     calls and emit the exhausted stub at c.BudgetStub.
 //

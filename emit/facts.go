@@ -92,17 +92,57 @@ func applyFacts(insns []isa.Instruction, f *Facts) ([]isa.Instruction, []bool) {
 
 func (f *Facts) dead(i int) bool { return f.Dead != nil && f.Dead[i] }
 
-// lower emits stream slot i, or nothing for a slot of a program slot that is never
-// executed (dead) or is a conditional jump never taken; it returns the slots consumed.
-func (c *Compiler) lower(be Backend, fn *Func, i int) (int, error) {
-	if c.skip != nil && c.skip[c.S.Orig[i]] {
-		if c.S.Insns[i].IsLdImm64() { // both halves, as Lower would
-			return 2, nil
+// lowerBody emits the slots of fn, nothing for a slot of a program slot that is never
+// executed (dead) or is a conditional jump never taken. A RangeBackend gets each run of
+// emitted slots in one call; otherwise the backend lowers slot by slot.
+func (c *Compiler) lowerBody(be Backend, rb RangeBackend, fn *Func) error {
+	s := c.S
+	for i := fn.Start; i < fn.End; {
+		if c.skip != nil && c.skip[s.Orig[i]] {
+			c.Buf.Bind(c.Label(int32(i)))
+			if s.Insns[i].IsLdImm64() && i+1 < fn.End { // both halves, as Lower would
+				i++
+				c.Buf.Bind(c.Label(int32(i)))
+			}
+			i++
+			continue
 		}
-		return 1, nil
+		if rb != nil {
+			end := c.runEnd(i, fn.End)
+			if err := rb.LowerRange(c, fn, i, end); err != nil {
+				return err
+			}
+			i = end
+			continue
+		}
+		c.Buf.Bind(c.Label(int32(i)))
+		c.cur = i
+		n, err := be.Lower(c, fn, i)
+		if err != nil {
+			return c.SlotError(i, err)
+		}
+		for j := 1; j < n; j++ {
+			c.Buf.Bind(c.Label(int32(i + j)))
+		}
+		i += n
 	}
-	c.cur = i
-	return be.Lower(c, fn, i)
+	return nil
+}
+
+// runEnd returns the end of the run of emitted slots that starts at stream slot i (before
+// end): the next slot the facts drop, never between the halves of an lddw.
+func (c *Compiler) runEnd(i, end int) int {
+	if c.skip == nil {
+		return end
+	}
+	s := c.S
+	for i < end && !c.skip[s.Orig[i]] {
+		if s.Insns[i].IsLdImm64() {
+			i++
+		}
+		i++
+	}
+	return min(i, end)
 }
 
 // NeedZext reports whether the 32-bit result of the stream slot being lowered must have
