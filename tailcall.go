@@ -154,7 +154,7 @@ func (p *Program) trackPokes(c *config, be emit.Backend) error {
 	for _, s := range sites {
 		v := bySlot[s.Slot]
 		m := c.table.Map(v.Map)
-		ps := &pokeSite{img: p.img, enc: enc, site: s, bypass: s.Indirect}
+		ps := &pokeSite{img: p.img, enc: enc, site: s, bypass: toIndirect}
 		p.pokes = append(p.pokes, ps)
 		if err := m.TrackPoke(p.pokeOwner(), uint32(v.Key), ps); err != nil {
 			return &emit.Error{Index: s.Slot, Err: err, Detail: "tracking direct tail call"}
@@ -179,26 +179,35 @@ func (p *Program) untrackPokes() {
 // holding p would keep a program dropped without Close from ever being finalized.
 func (p *Program) pokeOwner() maps.PokeOwner { return maps.PokeOwner(p.img.Addr()) }
 
-// pokeSite is one direct tail call of a loaded program (emit.TailCallSite). Its states:
+// pokeSite is one direct tail call of a loaded program (emit.TailCallSite). Its states,
+// by what the bypass word does:
 //
-//	bypass → indirect   emitted state; also for a target out of the jump's reach
-//	bypass → out        empty slot: fall through
-//	bypass → stub       target → the slot's program
+//	jump to indirect   emitted state; also for a target out of the jump's reach
+//	jump to out        empty slot: fall through
+//	nop                on to the target word, which jumps to the slot's program
 //
-// Every transition is one or two aligned word stores, and the target word is written
-// only while the bypass does not lead to it, or from one valid target to another (a
-// thread that passed the bypass jumps to the old or the new program; the old one stays
-// alive until every run that could be inside it has returned, by the slot's Release and
-// the arena's grace period). Unlike the kernel's scheme, no state sends a thread into a
-// nop after the frame is unwound, so no grace wait is needed between the stores.
+// Every transition is one or two aligned word stores. The target word is written before
+// the bypass becomes a nop, and afterwards only from one valid target to another: a
+// thread that passed the bypass jumps to the old or the new program, and the old one
+// stays alive until every run that could be inside it has returned (the slot's Release
+// and the arena's grace period). Unlike the kernel's scheme, no state sends a thread into
+// a nop after the frame is unwound, so no grace wait is needed between the stores.
 type pokeSite struct {
 	img    *execmem.Image
 	enc    emit.PokeEncoder
 	site   emit.TailCallSite
-	bypass int    // offset the bypass jumps to now
-	target uint64 // address the target word jumps to (0: never set)
-	err    error  // the first patch failure (tests)
+	bypass bypassState // what the bypass word does now
+	target uint64      // address the target word jumps to (0: never set)
+	err    error       // the first patch failure (tests)
 }
+
+type bypassState uint8
+
+const (
+	toIndirect bypassState = iota
+	toOut
+	toTarget
+)
 
 // Retarget implements maps.PokeSite. It runs under the program array's lock.
 func (s *pokeSite) Retarget(_, next maps.Program) {
@@ -206,39 +215,48 @@ func (s *pokeSite) Retarget(_, next maps.Program) {
 	if next != nil {
 		entry = uint64(next.TailCallEntry())
 	}
-	base := uint64(s.img.Addr())
-	switch {
-	case entry == 0:
-		s.setBypass(s.site.Out)
-		return
-	case entry == s.target && s.bypass == s.site.Stub:
+	if entry == 0 {
+		s.setBypass(toOut)
 		return
 	}
-	w, ok := s.enc.PokeJump(base+uint64(s.site.Target), entry)
+	w, ok := s.enc.PokeJump(uint64(s.img.Addr())+uint64(s.site.Target), entry)
 	if !ok {
-		s.setBypass(s.site.Indirect)
+		s.setBypass(toIndirect)
 		return
 	}
-	s.patch(s.site.Target, w)
-	s.target = entry
-	s.setBypass(s.site.Stub)
+	if entry != s.target {
+		if !s.patch(s.site.Target, w) {
+			return
+		}
+		s.target = entry
+	}
+	s.setBypass(toTarget)
 }
 
-func (s *pokeSite) setBypass(to int) {
+func (s *pokeSite) setBypass(to bypassState) {
 	if s.bypass == to {
 		return
 	}
-	base := uint64(s.img.Addr())
-	w, ok := s.enc.PokeJump(base+uint64(s.site.Bypass), base+uint64(to))
-	if !ok { // same image: always in reach
-		s.fail(fmt.Errorf("bypass jump %#x -> %#x out of reach", s.site.Bypass, to))
-		return
+	w := s.enc.PokeNop()
+	if to != toTarget {
+		dest := s.site.Out
+		if to == toIndirect {
+			dest = s.site.Indirect
+		}
+		base := uint64(s.img.Addr())
+		var ok bool
+		if w, ok = s.enc.PokeJump(base+uint64(s.site.Bypass), base+uint64(dest)); !ok { // same image: always in reach
+			s.fail(fmt.Errorf("bypass jump %#x -> %#x out of reach", s.site.Bypass, dest))
+			return
+		}
 	}
-	s.patch(s.site.Bypass, w)
-	s.bypass = to
+	if s.patch(s.site.Bypass, w) {
+		s.bypass = to
+	}
 }
 
-func (s *pokeSite) patch(off int, w uint64) {
+// patch stores w at off and reports whether it did.
+func (s *pokeSite) patch(off int, w uint64) bool {
 	var err error
 	if s.enc.PokeWordSize() == 8 {
 		err = s.img.Patch64(off, w)
@@ -247,7 +265,9 @@ func (s *pokeSite) patch(off int, w uint64) {
 	}
 	if err != nil {
 		s.fail(err)
+		return false
 	}
+	return true
 }
 
 func (s *pokeSite) fail(err error) {

@@ -56,20 +56,28 @@ const (
 	HeaderMaxEntriesOffset = 8 // u32
 )
 
-// TailCallSite is one direct tail call in an image: a bypass word that jumps to Indirect
-// (the indirect sequence, correct for any slot content: the state the code is emitted in),
-// to Out (empty slot: fall through) or to Stub (count the call, unwind the frame, then the
-// target word's jump). The target word jumps to the slot's program; it is only reachable
-// through the bypass, so it is rewritten only while the bypass does not lead to it or
-// from one valid target to another. Every state change is one aligned word store, so
-// a running thread always executes a whole old or a whole new word (PokeEncoder).
+// TailCallSite is one direct tail call in an image. Its code checks the run's tail-call
+// count (and, in a BPF-to-BPF callee, the native stack), falling through to Out when the
+// call is not allowed, then reaches the bypass word, which is one of
+//
+//	jump to Indirect   the indirect sequence, correct for any slot content: the state the
+//	                   code is emitted in, and the one for a target out of a jump's reach
+//	jump to Out        empty slot: fall through, nothing counted
+//	PokeNop            the slot's program: go on to count the call, unwind the frame and
+//	                   take the target word's jump
+//
+// and the target word jumps straight to the slot program's tail-call entry. So a call to a
+// filled slot costs the count check, the frame work every tail call does, and one direct
+// jump. The target word is reachable only through a nop bypass: it is rewritten only from
+// one valid target to another, or while the bypass leads elsewhere. Every state change is
+// one aligned word store (PokeEncoder), so a running thread executes a whole old or a
+// whole new word.
 type TailCallSite struct {
 	Slot     int // program slot of the call
 	Bypass   int // offset of the bypass word
 	Target   int // offset of the target word
-	Stub     int
-	Out      int
-	Indirect int
+	Out      int // where a call that is not made continues
+	Indirect int // the indirect sequence
 }
 
 // PokeEncoder is implemented by backends that emit direct tail calls.
@@ -79,6 +87,8 @@ type PokeEncoder interface {
 	// PokeJump returns the word that jumps from code address from to address to, or
 	// false when the jump cannot reach.
 	PokeJump(from, to uint64) (uint64, bool)
+	// PokeNop returns the word that falls through to the next one.
+	PokeNop() uint64
 }
 
 // tailState is a compilation's direct tail-call bookkeeping.
@@ -89,9 +99,9 @@ type tailState struct {
 }
 
 type tailSiteLabels struct {
-	slot                                int
-	bypass, target, stub, out, indirect Label
-	fixup                               func(code []byte, s *TailCallSite) error
+	slot                          int
+	bypass, target, out, indirect Label
+	fixup                         func(code []byte, s *TailCallSite) error
 }
 
 func (t *tailState) reset(opts Options, n int) {
@@ -124,8 +134,8 @@ func (c *Compiler) DirectTailCall(i int) bool {
 // end of the compilation. fixup, when non-nil, runs on the linked code with the labels
 // resolved into s, to write (and record in s) what depends on final positions, such as
 // aligned patch words.
-func (c *Compiler) AddTailCallSite(i int, bypass, target, stub, out, indirect Label, fixup func(code []byte, s *TailCallSite) error) {
-	c.tail.sites = append(c.tail.sites, tailSiteLabels{int(c.S.Orig[i]), bypass, target, stub, out, indirect, fixup})
+func (c *Compiler) AddTailCallSite(i int, bypass, target, out, indirect Label, fixup func(code []byte, s *TailCallSite) error) {
+	c.tail.sites = append(c.tail.sites, tailSiteLabels{int(c.S.Orig[i]), bypass, target, out, indirect, fixup})
 }
 
 // finish runs the fixups and resolves the sites' labels in the linked code.
@@ -136,7 +146,7 @@ func (t *tailState) finish(c *Compiler, code []byte) ([]TailCallSite, error) {
 	out := make([]TailCallSite, len(t.sites))
 	for k, s := range t.sites {
 		out[k] = TailCallSite{Slot: s.slot, Bypass: c.Buf.LabelOffset(s.bypass), Target: c.Buf.LabelOffset(s.target),
-			Stub: c.Buf.LabelOffset(s.stub), Out: c.Buf.LabelOffset(s.out), Indirect: c.Buf.LabelOffset(s.indirect)}
+			Out: c.Buf.LabelOffset(s.out), Indirect: c.Buf.LabelOffset(s.indirect)}
 		if s.fixup != nil {
 			if err := s.fixup(code, &out[k]); err != nil {
 				return nil, &Error{Index: s.slot, Err: err}

@@ -53,56 +53,69 @@ func (b *Backend) runInit(c *emit.Compiler, f *emit.Func) {
 //	<f's epilogue without ret>
 //	jmp   r9
 //	out:
+//
+// A direct call (emit.Compiler.DirectTailCall) puts its direct path (directTailCall) in
+// front of this sequence, which then serves as its indirect path.
 func (b *Backend) tailCall(c *emit.Compiler, f *emit.Func, i int) {
 	a := code(c)
 	out := c.Buf.NewLabel()
-	region, indirect := emit.NoLabel, emit.NoLabel
 	if c.DirectTailCall(i) {
-		region, indirect = c.Buf.NewLabel(), c.Buf.NewLabel()
-		c.Buf.AddBranch(kindJmp, 0, region)
-		c.Buf.Bind(indirect)
+		b.directTailCall(c, f, i, out)
 	}
 	a.Mov(W32, tmp, RDX)
 	a.Load(W32, tmp3, Mem{RSI, emit.HeaderMaxEntriesOffset})
 	a.ALU(CMP, W32, tmp, tmp3)
 	c.Buf.AddBranch(kindJcc, uint8(CondAE), out)
-	a.Load(W64, tmp3, Mem{ctx, b.TailCallCountDisp})
-	a.ALUImm(CMP, W64, tmp3, emit.MaxTailCalls)
-	c.Buf.AddBranch(kindJcc, uint8(CondAE), out)
+	b.countCheck(a, c, out)
 	a.Load(W64, tmp2, Mem{RSI, emit.HeaderBaseOffset})
 	a.ShiftImm(SHL, W64, tmp, 3)
 	a.ALU(ADD, W64, tmp2, tmp)
 	a.Load(W64, tmp2, Mem{tmp2, 0})
 	a.Test(W64, tmp2, tmp2)
 	c.Buf.AddBranch(kindJcc, uint8(CondE), out)
-	b.stackCheck(a, c, f, nil, out)
-	a.ALUImm(ADD, W64, tmp3, 1)
-	a.Store(W64, Mem{ctx, b.TailCallCountDisp}, tmp3)
-	b.unwind(a, f)
+	b.stackCheck(a, c, f, out)
+	b.countAndUnwind(a, f)
 	a.b(0x41, 0xff, 0xe1) // jmp r9
-	if region != emit.NoLabel {
-		b.directRegion(c, f, i, region, indirect, out)
-	}
 	c.Buf.Bind(out)
 }
 
-// Direct tail calls (emit.TailCallSite). The site jumps to a region that follows the
-// indirect sequence (whose jmp r9 keeps it out of the fall-through path); the region's
-// final bytes are written after linking, when its alignment is known:
+// countCheck loads the run's tail-call count into r10 and goes to out when it has
+// reached the limit.
+func (b *Backend) countCheck(a *Code, c *emit.Compiler, out emit.Label) {
+	a.Load(W64, tmp3, Mem{ctx, b.TailCallCountDisp})
+	a.ALUImm(CMP, W64, tmp3, emit.MaxTailCalls)
+	c.Buf.AddBranch(kindJcc, uint8(CondAE), out)
+}
+
+// countAndUnwind stores the count in r10 plus one and undoes f's frame: what every tail
+// call does between its checks and its jump.
+func (b *Backend) countAndUnwind(a *Code, f *emit.Func) {
+	a.ALUImm(ADD, W64, tmp3, 1)
+	a.Store(W64, Mem{ctx, b.TailCallCountDisp}, tmp3)
+	b.unwind(a, f)
+}
+
+// Direct tail calls (emit.TailCallSite). The direct path checks the count, then runs
+// through a region whose bytes are written after linking, when its alignment is known:
 //
-//	nop<n>                       pads the bypass to an 8-byte boundary
-//	bypass: jmp rel32; int3 x3   → indirect (as emitted) | out (empty) | stub (direct)
-//	stub:   mov r10, [r12+count]
+//	        mov r10, [r12+count]
 //	        cmp r10, 33
 //	        jae out
+//	        <stack check, in callees>
+//	        nop<n>               pads the bypass to an 8-byte boundary
+//	bypass: jmp rel32; int3 x3   → indirect (as emitted) | out (empty slot)
+//	        | nop8               (a filled slot: on to the target word)
 //	        add r10, 1
 //	        mov [r12+count], r10
 //	        <f's epilogue without ret>
 //	        nop<m>               pads the target to an 8-byte boundary
 //	target: ud2; int3 x6         → jmp rel32 to the slot's program; int3 x3
+//	indirect: <the indirect sequence, ending in jmp r9>
+//	out:
 //
 // Each word is replaced with one aligned 8-byte store (execmem Image.Patch64), so a
-// thread decodes either the whole old or the whole new jump.
+// thread decodes either the whole old or the whole new instruction. With the slot's
+// program in reach, a call takes no branch but the target word's jump.
 
 // PokeWordSize implements emit.PokeEncoder.
 func (*Backend) PokeWordSize() int { return 8 }
@@ -116,30 +129,33 @@ func (*Backend) PokeJump(from, to uint64) (uint64, bool) {
 	return 0xe9 | uint64(uint32(rel))<<8 | 0xcccccc<<40, true
 }
 
-// directRegion reserves the region of the direct site at stream slot i and registers the
-// fixup that writes it.
-func (b *Backend) directRegion(c *emit.Compiler, f *emit.Func, i int, region, indirect, out emit.Label) {
-	var stub Code
-	stub.Load(W64, tmp3, Mem{ctx, b.TailCallCountDisp})
-	stub.ALUImm(CMP, W64, tmp3, emit.MaxTailCalls)
-	stub.b(0x0f, 0x83) // jae rel32, written by the fixup
-	jae := len(stub)
-	stub.imm32(0)
-	ja := b.stackCheck(&stub, c, f, []byte{0x0f, 0x87}, out) // ja rel32, written by the fixup
-	stub.ALUImm(ADD, W64, tmp3, 1)
-	stub.Store(W64, Mem{ctx, b.TailCallCountDisp}, tmp3)
-	b.unwind(&stub, f)
-	size := 7 + 8 + len(stub) + 7 + 8
-	c.Buf.Bind(region)
+// PokeNop implements emit.PokeEncoder: one 8-byte nop (nop dword [rax+rax+0]).
+func (*Backend) PokeNop() uint64 { return 0x841f0f }
+
+// trapWord is the target word as emitted: ud2, then int3. No thread reaches it before
+// the bypass first becomes a nop, which happens only after the word holds a jump.
+const trapWord = 0xcccccccccccc0b0f
+
+// directTailCall emits the direct path of the tail call at stream slot i, up to the
+// label of its indirect path, and registers the fixup that writes its region.
+func (b *Backend) directTailCall(c *emit.Compiler, f *emit.Func, i int, out emit.Label) {
 	a := code(c)
+	b.countCheck(a, c, out)
+	b.stackCheck(a, c, f, out)
+	var tail Code // from the bypass word to the target word
+	b.countAndUnwind(&tail, f)
+	tailPad := (8 - len(tail)%8) % 8 // the bypass word is aligned, so this is fixed
+	size := 7 + 8 + len(tail) + tailPad + 8
+	region, indirect := c.Buf.NewLabel(), c.Buf.NewLabel()
+	c.Buf.Bind(region)
 	for range size {
 		a.b(0xcc)
 	}
-	c.AddTailCallSite(i, region, region, region, out, indirect, func(code []byte, s *emit.TailCallSite) error {
+	c.Buf.Bind(indirect)
+	c.AddTailCallSite(i, region, region, out, indirect, func(code []byte, s *emit.TailCallSite) error {
 		base := s.Bypass
 		r := code[base : base+size]
-		pad := (8 - base%8) % 8
-		n := putNop(r, pad)
+		n := putNop(r, (8-base%8)%8)
 		s.Bypass = base + n
 		w, ok := b.PokeJump(uint64(s.Bypass), uint64(s.Indirect))
 		if !ok {
@@ -147,18 +163,10 @@ func (b *Backend) directRegion(c *emit.Compiler, f *emit.Func, i int, region, in
 		}
 		binary.LittleEndian.PutUint64(r[n:], w)
 		n += 8
-		s.Stub = base + n
-		copy(r[n:], stub)
-		for _, at := range []int{jae, ja} {
-			if at >= 0 {
-				rel := int64(s.Out - (s.Stub + at + 4))
-				binary.LittleEndian.PutUint32(r[n+at:], uint32(int32(rel)))
-			}
-		}
-		n += len(stub)
-		n += putNop(r[n:], (8-(base+n)%8)%8)
+		n += copy(r[n:], tail)
+		n += putNop(r[n:], tailPad)
 		s.Target = base + n
-		binary.LittleEndian.PutUint64(r[n:], 0xcccccccccccc0b0f) // ud2: unreachable until set
+		binary.LittleEndian.PutUint64(r[n:], trapWord)
 		return nil
 	})
 }
@@ -186,24 +194,15 @@ func putNop(dst []byte, n int) int {
 //	cmp r11, limit
 //	ja  out
 //
-// It writes only r11. With rel32 non-nil the ja goes into a (the region's stub) as those
-// bytes and a zero rel32 whose offset in a it returns; otherwise it is a branch to out.
-// It returns -1 when f is the main function (its tail calls reuse its frame).
-func (b *Backend) stackCheck(a *Code, c *emit.Compiler, f *emit.Func, rel32 []byte, out emit.Label) int {
+// It writes only r11. The main function's tail calls reuse its frame: no check.
+func (b *Backend) stackCheck(a *Code, c *emit.Compiler, f *emit.Func, out emit.Label) {
 	if f.Index == 0 {
-		return -1
+		return
 	}
 	a.Load(W64, tmp, Mem{ctx, b.StackTopDisp})
 	a.ALU(SUB, W64, tmp, RSP)
 	a.ALUImm(CMP, W64, tmp, b.TailCallStackLimit)
-	if rel32 == nil {
-		c.Buf.AddBranch(kindJcc, uint8(CondA), out)
-		return -1
-	}
-	a.b(rel32...)
-	at := len(*a)
-	a.imm32(0)
-	return at
+	c.Buf.AddBranch(kindJcc, uint8(CondA), out)
 }
 
 // unwind undoes f's prologue after the patchable entry (the epilogue without its ret):

@@ -43,9 +43,10 @@ func compileTC(t *testing.T, src string, direct []int) *emit.Image {
 	return img
 }
 
-// Whatever the position of the site, the bypass and target words are 8-byte aligned (one
-// Patch64 each), the bypass starts out jumping to the indirect sequence, the stub counts
-// the call and unwinds the frame, and the target word is a trap until set.
+// Whatever the position of the site, the direct path is the count check, then the bypass
+// and target words 8-byte aligned (one Patch64 each) with the count and the unwinding
+// between them; the bypass starts out jumping to the indirect sequence, and the target
+// word is a trap until set.
 func TestDirectTailCallRegion(t *testing.T) {
 	for pad := range 8 { // shift the site through every alignment
 		src := strings.Repeat("mov %r4, 1\n", pad) + "mov %r3, 1\ncall 12\nmov %r0, 0\nexit"
@@ -57,6 +58,12 @@ func TestDirectTailCallRegion(t *testing.T) {
 		if s.Bypass%8 != 0 || s.Target%8 != 0 {
 			t.Fatalf("pad %d: bypass at %#x, target at %#x: not 8-byte aligned", pad, s.Bypass, s.Target)
 		}
+		start := img.Slots[pad+1]
+		check := strings.Join(decodeTC(t, img.Code, start, s.Bypass), "; ")
+		wantCheck := "mov r10, qword ptr [r12+0xb8]; cmp r10, 0x21; jnb "
+		if !strings.HasPrefix(check, wantCheck) || strings.Count(check, ";") > 3 {
+			t.Errorf("pad %d: before the bypass\n\t%s\nwant\n\t%s<out>[; nop]", pad, check, wantCheck)
+		}
 		w := binary.LittleEndian.Uint64(img.Code[s.Bypass:])
 		if want, _ := tcBackend.PokeJump(uint64(s.Bypass), uint64(s.Indirect)); w != want {
 			t.Errorf("pad %d: bypass word %#x, want a jump to the indirect path %#x", pad, w, want)
@@ -64,15 +71,53 @@ func TestDirectTailCallRegion(t *testing.T) {
 		if got := decodeTC(t, img.Code, s.Bypass, s.Bypass+5); got[0] != "jmp "+rel(s.Indirect-(s.Bypass+5)) {
 			t.Errorf("pad %d: bypass decodes as %q", pad, got)
 		}
-		stub := strings.Join(decodeTC(t, img.Code, s.Stub, s.Target), "; ")
-		wantStub := "mov r10, qword ptr [r12+0xb8]; cmp r10, 0x21; jnb " + rel(s.Out-(s.Stub+18)) +
-			"; add r10, 0x1; mov qword ptr [r12+0xb8], r10; leave"
-		if !strings.HasPrefix(stub, wantStub) {
-			t.Errorf("pad %d: stub\n\t%s\nwant prefix\n\t%s", pad, stub, wantStub)
+		tail := strings.Join(decodeTC(t, img.Code, s.Bypass+8, s.Target), "; ")
+		wantTail := "add r10, 0x1; mov qword ptr [r12+0xb8], r10; leave"
+		if !strings.HasPrefix(tail, wantTail) || strings.Count(tail, ";") > 3 {
+			t.Errorf("pad %d: between the words\n\t%s\nwant\n\t%s[; nop]", pad, tail, wantTail)
 		}
-		if got := binary.LittleEndian.Uint64(img.Code[s.Target:]); got != 0xcccccccccccc0b0f {
+		if got := binary.LittleEndian.Uint64(img.Code[s.Target:]); got != trapWord {
 			t.Errorf("pad %d: target word %#x, want ud2 and traps", pad, got)
 		}
+		if s.Indirect <= s.Target || s.Out <= s.Indirect {
+			t.Errorf("pad %d: target %#x, indirect %#x, out %#x out of order", pad, s.Target, s.Indirect, s.Out)
+		}
+	}
+}
+
+// The words the array patches in decode as one whole instruction of 8 bytes or less,
+// padded with int3: a nop for a filled slot, jumps to anywhere within ±2 GiB.
+func TestPokeWordsDecode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		word func() (uint64, bool)
+		want string
+	}{
+		{"nop", func() (uint64, bool) { return tcBackend.PokeNop(), true }, "nop dword ptr [rax+rax], eax"},
+		{"jump forward", func() (uint64, bool) { return tcBackend.PokeJump(0x1000, 0x1040) }, "jmp .+0x3b"},
+		{"jump back", func() (uint64, bool) { return tcBackend.PokeJump(0x1000, 0x10) }, "jmp .-0xff5"},
+		{"jump to the edge of rel32", func() (uint64, bool) { return tcBackend.PokeJump(0, 1<<31+4) }, "jmp .+0x7fffffff"},
+	} {
+		w, ok := tc.word()
+		if !ok {
+			t.Errorf("%s: no word", tc.name)
+			continue
+		}
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], w)
+		got := decodeTC(t, b[:], 0, 8)
+		if got[0] != tc.want {
+			t.Errorf("%s: %x decodes as %q, want %q", tc.name, b, got[0], tc.want)
+		}
+		for _, rest := range got[1:] {
+			if rest != "int3" {
+				t.Errorf("%s: %x: padding %q", tc.name, b, got[1:])
+				break
+			}
+		}
+	}
+	if _, ok := tcBackend.PokeJump(0, 1<<31+5); ok {
+		t.Error("a rel32 jump reaching past 2 GiB")
 	}
 }
 

@@ -51,72 +51,74 @@ func (l *lowerer) runInit(f *emit.Func) {
 //	<f's epilogue without ret>
 //	br   x12
 //	out:
+//
+// A direct call (emit.Compiler.DirectTailCall) puts its direct path in front of this
+// sequence, which then serves as its indirect path:
+//
+//	        ldr  x11, [x23, #count]
+//	        cmp  x11, #33
+//	        b.hs out
+//	        <stack check, in callees>
+//	bypass: b indirect           → indirect (as emitted) | out (empty slot)
+//	                             | nop (a filled slot: on to the target word)
+//	        add  x11, x11, #1
+//	        str  x11, [x23, #count]
+//	        <f's epilogue without ret>
+//	target: brk #0x7ca1          → b <the slot's program>
+//	indirect: …
+//
+// Both words are only ever B, NOP or BRK, which the architecture allows to be replaced
+// while other cores execute them (execmem Image.Patch32). With the slot's program in
+// reach, a call takes no branch but the target word's.
 func (l *lowerer) tailCall(f *emit.Func, i int) {
 	c := l.c
 	m, idx := reg(isa.R2), reg(isa.R3)
 	out := c.Buf.NewLabel()
-	count := int64(l.be.TailCallCountDisp)
-	direct := c.DirectTailCall(i)
-	var bypass, indirect emit.Label
-	if direct {
-		bypass, indirect = c.Buf.NewLabel(), c.Buf.NewLabel()
+	if c.DirectTailCall(i) {
+		bypass, target, indirect := c.Buf.NewLabel(), c.Buf.NewLabel(), c.Buf.NewLabel()
+		l.countCheck(out)
+		l.stackCheck(f, out)
 		c.Buf.Bind(bypass)
 		c.Buf.AddBranch(kindB, 0, indirect)
+		l.countAndUnwind(f)
+		c.Buf.Bind(target)
+		l.emit(Brk(0x7ca1)) // unreachable until the target word is set
 		c.Buf.Bind(indirect)
+		c.AddTailCallSite(i, bypass, target, out, indirect, nil)
 	}
 	l.emit(LdStImm(LDRW, tmp, m, emit.HeaderMaxEntriesOffset))
 	l.emit(CmpReg(W32, idx, tmp))
 	c.Buf.AddBranch(kindBCond, uint8(HS), out)
-	l.emit(LdStImm(LDRX, tmp2, ctxr, count))
-	l.emit(CmpImm(W64, tmp2, emit.MaxTailCalls))
-	c.Buf.AddBranch(kindBCond, uint8(HS), out)
+	l.countCheck(out)
 	l.emit(LdStImm(LDRX, tmp3, m, emit.HeaderBaseOffset))
 	l.emit(Mov(W32, tmp, idx))
 	l.emit(AddSubShifted(ADD, W64, tmp3, tmp3, tmp, LSL, 3))
 	l.emit(LdStImm(LDRX, tmp3, tmp3, 0))
 	c.Buf.AddBranch(kindCB, cbArg(tmp3, W64, false), out)
 	l.stackCheck(f, out)
-	l.emit(AddSubImm(ADD, W64, tmp2, tmp2, 1))
-	l.emit(LdStImm(STRX, tmp2, ctxr, count))
-	l.unwind(f)
+	l.countAndUnwind(f)
 	l.emit(Br(tmp3))
-	if direct {
-		stub, target := c.Buf.NewLabel(), c.Buf.NewLabel()
-		c.Buf.Bind(stub)
-		l.emit(LdStImm(LDRX, tmp2, ctxr, count))
-		l.emit(CmpImm(W64, tmp2, emit.MaxTailCalls))
-		c.Buf.AddBranch(kindBCond, uint8(HS), out)
-		l.stackCheck(f, out)
-		l.emit(AddSubImm(ADD, W64, tmp2, tmp2, 1))
-		l.emit(LdStImm(STRX, tmp2, ctxr, count))
-		l.unwind(f)
-		c.Buf.Bind(target)
-		l.emit(Brk(0x7ca1)) // unreachable until the target word is set
-		c.AddTailCallSite(i, bypass, target, stub, out, indirect, nil)
-	}
 	c.Buf.Bind(out)
 	if l.err != nil {
 		l.err = fmt.Errorf("tail call: %w", l.err)
 	}
 }
 
-// Direct tail calls (emit.TailCallSite): the bypass is the b in front of the indirect
-// sequence, the stub and the target word follow that sequence's br (out of the
-// fall-through path):
-//
-//	bypass: b indirect            → indirect (as emitted) | out (empty) | stub (direct)
-//	indirect: <the sequence above, ending in br x12>
-//	stub:   ldr x11, [x23, #count]
-//	        cmp x11, #33
-//	        b.hs out
-//	        add x11, x11, #1
-//	        str x11, [x23, #count]
-//	        <f's epilogue without ret>
-//	target: brk #0x7ca1           → b <the slot's program>
-//	out:
-//
-// Both words are only ever B or BRK, which the architecture allows to be replaced while
-// other cores execute them (execmem Image.Patch32).
+// countCheck loads the run's tail-call count into x11 and goes to out when it has
+// reached the limit.
+func (l *lowerer) countCheck(out emit.Label) {
+	l.emit(LdStImm(LDRX, tmp2, ctxr, int64(l.be.TailCallCountDisp)))
+	l.emit(CmpImm(W64, tmp2, emit.MaxTailCalls))
+	l.c.Buf.AddBranch(kindBCond, uint8(HS), out)
+}
+
+// countAndUnwind stores the count in x11 plus one and undoes f's frame: what every tail
+// call does between its checks and its branch.
+func (l *lowerer) countAndUnwind(f *emit.Func) {
+	l.emit(AddSubImm(ADD, W64, tmp2, tmp2, 1))
+	l.emit(LdStImm(STRX, tmp2, ctxr, int64(l.be.TailCallCountDisp)))
+	l.unwind(f)
+}
 
 // PokeWordSize implements emit.PokeEncoder.
 func (*Backend) PokeWordSize() int { return 4 }
@@ -133,6 +135,9 @@ func (*Backend) PokeJump(from, to uint64) (uint64, bool) {
 	}
 	return uint64(i), true
 }
+
+// PokeNop implements emit.PokeEncoder.
+func (*Backend) PokeNop() uint64 { return uint64(InstNop) }
 
 // stackCheck emits, for a tail call in a BPF-to-BPF callee, the fall-through to out when
 // the run has used more native stack than TailCallStackLimit (emit.TailCallBackend):

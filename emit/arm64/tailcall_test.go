@@ -11,8 +11,9 @@ import (
 
 var tcBackend = &Backend{GateEntryDisp: 40, TailCallCountDisp: 184, StackTopDisp: 192, TailCallStackLimit: 20000}
 
-// The direct site: a b (the bypass) in front of the indirect sequence, then the stub and
-// the brk that becomes the target's b; the tail-call entry follows the run init.
+// The direct site: the count check, the bypass (a b to the indirect sequence as
+// emitted), the count and the unwinding, and the brk that becomes the target's b, in
+// front of the indirect sequence; the tail-call entry follows the run init.
 func TestTailCallListings(t *testing.T) {
 	src := "mov %r3, 1\ncall 12\nmov %r0, 0\nexit"
 	img := compileText(t, tcBackend, src, emit.Options{StackDepth: []int{0}, Facts: &emit.Facts{}, DirectTailCalls: []int{1}})
@@ -25,29 +26,33 @@ func TestTailCallListings(t *testing.T) {
 		t.Errorf("entry before the tail-call entry: %q", got)
 	}
 	want := []string{
-		"b .+4",                                        // bypass → indirect, as emitted
-		"ldr w10, [x1,#8]", "cmp w2, w10", "b.cs .+96", // → out
-		"ldr x11, [x23,#184]", "cmp x11, #0x21", "b.cs .+84",
-		"ldr x12, [x1]", "mov w10, w2", "add x12, x12, x10, lsl #3", "ldr x12, [x12]", "cbz x12, .+64",
+		"ldr x11, [x23,#184]", "cmp x11, #0x21", "b.cs .+100", // → out
+		"b .+28", // bypass → indirect, as emitted
 		"add x11, x11, #0x1", "str x11, [x23,#184]",
-		"mov sp, x25", "ldp x25, xzr, [sp],#16", "ldp x29, x30, [sp],#16", "br x12",
-		// stub
-		"ldr x11, [x23,#184]", "cmp x11, #0x21", "b.cs .+28", "add x11, x11, #0x1", "str x11, [x23,#184]",
 		"mov sp, x25", "ldp x25, xzr, [sp],#16", "ldp x29, x30, [sp],#16",
 		"brk #0x7ca1", // target
+		// indirect
+		"ldr w10, [x1,#8]", "cmp w2, w10", "b.cs .+60",
+		"ldr x11, [x23,#184]", "cmp x11, #0x21", "b.cs .+48",
+		"ldr x12, [x1]", "mov w10, w2", "add x12, x12, x10, lsl #3", "ldr x12, [x12]", "cbz x12, .+28",
+		"add x11, x11, #0x1", "str x11, [x23,#184]",
+		"mov sp, x25", "ldp x25, xzr, [sp],#16", "ldp x29, x30, [sp],#16", "br x12",
 	}
-	got := wordsText(img.Code, s.Bypass, s.Out)
+	got := wordsText(img.Code, img.Slots[1], s.Out)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 	}
-	if s.Indirect != s.Bypass+4 || s.Target != s.Out-4 || s.Stub != s.Target-8*4 {
+	if s.Bypass != img.Slots[1]+3*4 || s.Target != s.Bypass+6*4 || s.Indirect != s.Target+4 {
 		t.Errorf("site offsets %+v", s)
 	}
-	for _, p := range []struct{ from, to int }{{s.Bypass, s.Out}, {s.Bypass, s.Stub}, {s.Target, f.Entry}} {
+	for _, p := range []struct{ from, to int }{{s.Bypass, s.Out}, {s.Bypass, s.Indirect}, {s.Target, f.Entry}} {
 		w, ok := tcBackend.PokeJump(uint64(p.from), uint64(p.to))
 		if !ok || Inst(w).Kind() != KindB {
 			t.Errorf("poke %#x -> %#x: %#x, %v", p.from, p.to, w, ok)
 		}
+	}
+	if w := tcBackend.PokeNop(); Inst(w) != InstNop {
+		t.Errorf("PokeNop %#x", w)
 	}
 	if _, ok := tcBackend.PokeJump(0, 1<<28); ok {
 		t.Error("a b reaching 256 MiB")
