@@ -4,44 +4,126 @@
 #include "funcdata.h"
 #include "go_asm.h"
 
+// RUN_NATIVE marks the runner of the Context in R12 inside, loads the
+// entry of the image in img (execmem.ImageEntryOffset) and, unless it is 0
+// (retired: jumps to retired with R9 = runner, R10 = its sequence before
+// entry), calls the entry thunk with the run's arguments already in DI, SI,
+// DX, CX, R8; then marks the runner outside. Result in AX, R12 = *Context
+// again (the native contract). Needs a 16-byte frame.
+//
+// The runner sequence is read once and written with plain stores: only
+// this thread writes it while the run lasts (a nested run takes another
+// stack), and retirement orders itself against these stores with
+// membarrier (see execmem.Runner). The exit value is computed before the
+// call and parked in the frame, so the exit store does not wait on a second
+// read of the word just written, which would chain every run's entry to the
+// previous run's exit. The exit store is a plain MOV, which is a release on
+// amd64.
+#define RUN_NATIVE(img, retired) \
+	MOVQ Context_runner(R12), R9; \
+	MOVQ 0(R9), R10; \
+	LEAQ 1(R10), R11; \
+	MOVQ R11, 0(R9); \
+	MOVQ 0(img), AX; \
+	TESTQ AX, AX; \
+	JZ retired; \
+	LEAQ 2(R10), R11; \
+	MOVQ R9, 0(SP); \
+	MOVQ R11, 8(SP); \
+	MOVQ ·entryThunk(SB), R9; \
+	CALL R9; \
+	MOVQ 0(SP), R9; \
+	MOVQ 8(SP), R10; \
+	MOVQ R10, 0(R9)
+
 // func enter(c *Context, img *execmem.Image) uint64
 //
 // An ordinary frame with a frame pointer (never SPWRITE): its return
 // address and saved BP are what every unwinder sees as gate's caller while
-// a helper runs. The runner sequence is read once and written with plain
-// stores: only this thread writes it while the run lasts (a nested run
-// takes another stack), and retirement orders itself against these stores
-// with membarrier (see execmem.Runner). The exit value is computed before
-// the call and parked in the frame, so the exit store does not wait on a
-// second read of the word just written, which would chain every run's
-// entry to the previous run's exit. The exit store is a plain MOV, which is
-// a release on amd64.
+// a helper runs. The runner and its exit value survive the call in the
+// frame (copied if the goroutine stack moves).
 TEXT ·enter(SB), NOSPLIT, $16-24
 	NO_LOCAL_POINTERS
-	MOVQ c+0(FP), DI
-	MOVQ img+8(FP), SI
-	MOVQ Context_runner(DI), R8
-	MOVQ 0(R8), R10             // runner sequence (execmem.RunnerSeqOffset)
-	LEAQ 1(R10), R11
-	MOVQ R11, 0(R8)             // inside
-	MOVQ 0(SI), AX              // img entry (execmem.ImageEntryOffset)
-	TESTQ AX, AX
-	JZ retired
-	ADDQ $2, R10
-	MOVQ R8, 0(SP)              // the runner and its exit value survive the
-	MOVQ R10, 8(SP)             // call in the frame (copied if the stack moves)
-	MOVQ ·entryThunk(SB), R9
-	CALL R9
-	MOVQ 0(SP), R8
-	MOVQ 8(SP), R10
-	MOVQ R10, 0(R8)             // runner outside
+	MOVQ c+0(FP), R12
+	MOVQ img+8(FP), AX
+	MOVQ Context_args+0(R12), DI
+	MOVQ Context_args+8(R12), SI
+	MOVQ Context_args+16(R12), DX
+	MOVQ Context_args+24(R12), CX
+	MOVQ Context_args+32(R12), R8
+	RUN_NATIVE(AX, retired)
 	MOVQ AX, ret+16(FP)
 	RET
 retired:
 	ADDQ $2, R10
-	MOVQ R10, 0(R8)
-	MOVQ $1, Context_status(DI)
+	MOVQ R10, 0(R9)
+	MOVQ $1, Context_status(R12)
 	MOVQ $0, ret+16(FP)
+	RET
+
+// func runOwn(img *execmem.Image, args *Args) (r0, st uint64)
+//
+// Run's helper-less fast path without pinning: finds the Context of the
+// current P's own machine (pcaches[p.id].own) through g.m.p and runs img
+// on it. Between reading p.id and returning, this goroutine cannot change
+// P: an assembly function is never asynchronously preempted (the runtime
+// treats it as an unsafe point), this one is NOSPLIT and calls no Go code,
+// and native code is not Go code at all. So the own machine is used by one
+// run at a time, as if pinned. Only valid once validateRuntimeLayout has
+// accepted the rt* offsets (ownDirect). st is ownRan, ownNone (no own
+// machine for this P: nothing ran), statusRetired or statusUnknownHelper
+// (r0 = the helper id).
+TEXT ·runOwn(SB), NOSPLIT, $16-32
+	NO_LOCAL_POINTERS
+	MOVQ (TLS), AX
+	MOVQ const_rtGM(AX), AX
+	MOVQ const_rtMP(AX), AX
+	MOVLQSX const_rtPID(AX), AX
+	CMPQ AX, ·pcaches+8(SB)
+	JAE none
+	SHLQ $const_pCacheShift, AX
+	ADDQ ·pcaches(SB), AX
+	MOVQ pCache_own(AX), R12
+	TESTQ R12, R12
+	JZ none
+	MOVQ args+8(FP), AX
+	MOVQ 0(AX), DI
+	MOVQ 8(AX), SI
+	MOVQ 16(AX), DX
+	MOVQ 24(AX), CX
+	MOVQ 32(AX), R8
+	MOVQ DI, Context_args+0(R12)
+	MOVQ SI, Context_args+8(R12)
+	MOVQ DX, Context_args+16(R12)
+	MOVQ CX, Context_args+24(R12)
+	MOVQ R8, Context_args+32(R12)
+	MOVQ img+0(FP), AX
+	RUN_NATIVE(AX, retired)
+	MOVQ AX, r0+16(FP)
+	TESTQ AX, AX
+	JZ zero
+	MOVQ $const_ownRan, st+24(FP)
+	RET
+zero:
+	// A run that ended early returns 0 and says why in status.
+	MOVQ Context_status(R12), CX
+	MOVQ CX, st+24(FP)
+	TESTQ CX, CX
+	JZ done
+	MOVQ $0, Context_status(R12)
+	MOVQ Context_helperID(R12), DX
+	MOVQ DX, r0+16(FP)
+done:
+	RET
+retired:
+	ADDQ $2, R10
+	MOVQ R10, 0(R9)
+	MOVQ $0, r0+16(FP)
+	MOVQ $const_statusRetired, st+24(FP)
+	RET
+none:
+	MOVQ $0, r0+16(FP)
+	MOVQ $const_ownNone, st+24(FP)
 	RET
 
 // func gate()
@@ -124,4 +206,10 @@ TEXT ·resumeER(SB), NOSPLIT|NOFRAME, $0-8
 	MOVQ SP, Context_goSP(R12)
 	MOVQ BP, Context_goFP(R12)
 	MOVQ Context_nativeSP(R12), SP
+	RET
+
+// func curG() unsafe.Pointer
+TEXT ·curG(SB), NOSPLIT, $0-8
+	MOVQ (TLS), AX
+	MOVQ AX, ret+0(FP)
 	RET

@@ -12,8 +12,9 @@
 //
 // Run may be called from any goroutine, concurrently and re-entrantly (a
 // helper may call Run again). Each active Run takes a native stack from a
-// pool (a run without helpers uses its P's own stack while pinned to the
-// P); the image is entered directly (a single indirect call from the entry
+// pool (a run without helpers uses its P's own stack: no Go code runs
+// inside it, so the goroutine cannot leave the P before it returns); the
+// image is entered directly (a single indirect call from the entry
 // thunk to the image's entry), with no dispatch table in between. Run
 // returns ErrRetired instead of running an image that has been retired,
 // and *HelperPanicError for a helper that panicked. A goroutine that runs

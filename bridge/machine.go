@@ -164,6 +164,7 @@ func runPinned(img *execmem.Image, args *Args) (r0 uint64, ran bool, err error) 
 	if m != nil {
 		putFree(m)
 	}
+	enableOwnDirect()
 	return 0, false, nil
 }
 

@@ -117,3 +117,23 @@ func progHelperLoop() []byte {
 		a.Jmp("out")
 	})
 }
+
+// progOwnsContext writes R1 into the first scratch word of its Context,
+// spins R2 times (R2 >= 1) and returns R1 if the word still holds it, or
+// badResult if another run wrote the same Context meanwhile.
+func progOwnsContext() []byte {
+	return assemble(func(a *as.Asm) {
+		a.Store(as.R12, bridge.CtxScratch, as.RDI)
+		a.MovRR(as.RCX, as.RSI)
+		a.Label("spin")
+		a.Dec(as.RCX)
+		a.Jcc(as.CondNE, "spin")
+		a.Load(as.RAX, as.R12, bridge.CtxScratch)
+		a.CmpRR(as.RAX, as.RDI)
+		a.Jcc(as.CondNE, "bad")
+		a.Ret()
+		a.Label("bad")
+		a.MovImm(as.RAX, -1)
+		a.Ret()
+	})
+}

@@ -133,3 +133,23 @@ func progHelperLoop() []byte {
 		a.B("out")
 	})
 }
+
+// progOwnsContext writes R1 into the first scratch word of its Context,
+// spins R2 times (R2 >= 1) and returns R1 if the word still holds it, or
+// badResult if another run wrote the same Context meanwhile.
+func progOwnsContext() []byte {
+	return assemble(func(a *as.Asm) {
+		a.Str(0, xCtx, bridge.CtxScratch)
+		a.Mov(9, 1)
+		a.Label("spin")
+		a.SubsImm(9, 9, 1)
+		a.Bcond(as.NE, "spin")
+		a.Ldr(10, xCtx, bridge.CtxScratch)
+		a.CmpReg(10, 0)
+		a.Bcond(as.NE, "bad")
+		a.Ret()
+		a.Label("bad")
+		a.Movn(0, 0)
+		a.Ret()
+	})
+}

@@ -26,19 +26,16 @@ func Run(img *execmem.Image, h *Helpers, args Args) (uint64, error) {
 		return 0, ErrNilImage
 	}
 	if h.Len() == 0 && !raceEnabled {
-		// The fast path of runPinned, inline.
-		pid := procPin()
-		if uint(pid) < uint(len(pcaches)) { // one unsigned check, no bounds check
-			if c := pcaches[pid].own; c != nil {
-				// An own machine never runs helpers, so its helperN stays 0
-				// from newMachine: only the arguments need storing.
-				c.args[0], c.args[1], c.args[2], c.args[3], c.args[4] = args[0], args[1], args[2], args[3], args[4]
-				r0, err := c.outcome(enter(c, img), nil)
-				procUnpin()
-				return r0, err
+		if ownDirect.Load() {
+			switch r0, st := runOwn(img, &args); st {
+			case ownRan:
+				return r0, nil
+			case statusRetired:
+				return 0, ErrRetired
+			case statusUnknownHelper:
+				return 0, &UnknownHelperError{ID: r0}
 			}
 		}
-		procUnpin()
 		if r0, ran, err := runPinned(img, &args); ran {
 			return r0, err
 		}

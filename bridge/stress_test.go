@@ -374,3 +374,63 @@ func testPatchSync() execmem.PatchSync {
 	}
 	return execmem.SyncHardware
 }
+
+// TestStressHelperlessRunsOwnTheirContext: many goroutines run helper-less
+// code (the fast path that finds its P's machine without pinning) while
+// others allocate, collect and yield, with the CPU profiler's signals
+// arriving; every run must have its Context to itself for its whole
+// duration, so each sees its own scratch word unchanged after spinning.
+func TestStressHelperlessRunsOwnTheirContext(t *testing.T) {
+	img := load(t, progOwnsContext())
+	if err := pprof.StartCPUProfile(io.Discard); err == nil {
+		defer pprof.StopCPUProfile()
+	}
+	goroutines, runs := 64, 2000
+	if slowTarget() {
+		runs = 200
+	}
+	before := bridge.Stats().InUse
+	stop := make(chan struct{})
+	var churn sync.WaitGroup
+	churn.Add(1)
+	go func() { // preemption requests, GC and scheduling churn
+		defer churn.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			b := make([]byte, 64<<10)
+			keep.Store(&b)
+			if i%32 == 0 {
+				runtime.GC()
+			}
+			runtime.Gosched()
+		}
+	}()
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range runs {
+				want := uint64(g)<<32 | uint64(i)
+				r, err := bridge.Run(img, nil, bridge.Args{want, uint64(1 + i%4000)})
+				if err != nil || r != want {
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	churn.Wait()
+	if n := bad.Load(); n != 0 {
+		t.Fatalf("%d runs saw their Context written by another run or failed", n)
+	}
+	if in := bridge.Stats().InUse; in != before {
+		t.Errorf("native stacks in use: %d, was %d", in, before)
+	}
+}

@@ -35,16 +35,14 @@ func emitThunks() ([]byte, thunkOffsets, error) {
 	a := as.New()
 	var o thunkOffsets
 
-	// entry: CALLed by enter with rdi = *Context, rax = code address.
-	// [rsp] is the return address into enter.
+	// entry: CALLed by enter or runOwn with r12 = *Context, rax = code
+	// address and the arguments already in rdi, rsi, rdx, rcx, r8 (the
+	// callers load them from wherever they are cheapest to read). [rsp] is
+	// the return address into the caller.
 	o.entry = a.Len()
-	a.Store(as.RDI, offGoSP, as.RSP)
-	a.Store(as.RDI, offGoFP, as.RBP)
-	a.Load(as.RSP, as.RDI, offStackTop)
-	a.MovRR(as.R12, as.RDI)
-	for i := len(argRegs) - 1; i >= 0; i-- { // rdi last: it holds the context
-		a.Load(argRegs[i], as.R12, offArgs+int32(8*i))
-	}
+	a.Store(as.R12, offGoSP, as.RSP)
+	a.Store(as.R12, offGoFP, as.RBP)
+	a.Load(as.RSP, as.R12, offStackTop)
 	a.CallReg(as.RAX)
 	// A resume may have refreshed goSP/goFP: the goroutine stack can move
 	// while a helper runs.

@@ -32,6 +32,7 @@ const (
 	xTmp  as.Reg = 16 // IP0: scratch in thunks
 	xTmp2 as.Reg = 17
 	xFn   as.Reg = 26 // Go's closure-context register
+	xCode as.Reg = 9  // code address handed to the entry thunk
 )
 
 // savePreserved pushes what a helper call preserves for JIT code: x19..x22,
@@ -67,21 +68,18 @@ func emitThunks() ([]byte, thunkOffsets, error) {
 	a := as.New()
 	var o thunkOffsets
 
-	// entry: called by enter with x0 = *Context, x1 = code address, x30 =
-	// return address into enter.
+	// entry: called by enter or runOwn with x23 = *Context, x9 = code
+	// address, the arguments already in x0..x4 (the callers load them from
+	// wherever they are cheapest to read) and x30 = return address into
+	// the caller.
 	o.entry = a.Len()
 	a.MovSP(xTmp, as.SP)
-	a.Str(xTmp, 0, offGoSP)
-	a.Str(as.FP, 0, offGoFP)
-	a.Str(as.LR, 0, offGoLR)
-	a.Ldr(xTmp, 0, offStackTop)
+	a.Str(xTmp, xCtx, offGoSP)
+	a.Str(as.FP, xCtx, offGoFP)
+	a.Str(as.LR, xCtx, offGoLR)
+	a.Ldr(xTmp, xCtx, offStackTop)
 	a.MovSP(as.SP, xTmp)
-	a.Mov(xCtx, 0)
-	a.Mov(xTmp, 1)
-	a.Ldp(0, 1, xCtx, offArgs)
-	a.Ldp(2, 3, xCtx, offArgs+16)
-	a.Ldr(4, xCtx, offArgs+32)
-	a.Blr(xTmp)
+	a.Blr(xCode)
 	// A resume may have refreshed goSP/goFP: the goroutine stack can move
 	// while a helper runs.
 	a.Ldr(xTmp, xCtx, offGoSP)

@@ -1,0 +1,129 @@
+//go:build linux && (amd64 || arm64)
+
+package bridge
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/bpfjit/bpfjit/execmem"
+)
+
+// runOwn is Run's helper-less fast path (bridge_$GOARCH.s): it finds the
+// current P's own machine through g.m.p.id itself, with no procPin, and
+// runs img on it. See the assembly for why that is sound.
+//
+//go:noescape
+func runOwn(img *execmem.Image, args *Args) (r0, st uint64)
+
+// curG returns the running goroutine's g (for validateRuntimeLayout).
+func curG() unsafe.Pointer
+
+// runOwn's st besides statusRetired and statusUnknownHelper.
+const (
+	ownRan  = 0 // ran; r0 is the result
+	ownNone = 3 // this P has no own machine (or its id is beyond pcaches): nothing ran
+)
+
+// pCacheShift is log2 of the size of a pCache, by which runOwn scales p.id.
+const pCacheShift = 6
+
+// The assembly indexes pcaches with a shift: pCache must be 1<<pCacheShift
+// bytes (either array length is negative otherwise).
+var (
+	_ [unsafe.Sizeof(pCache{}) - 1<<pCacheShift]struct{}
+	_ [1<<pCacheShift - unsafe.Sizeof(pCache{})]struct{}
+)
+
+var (
+	// ownDirect is set once the runtime layout runOwn relies on has been
+	// validated; until then (and for good if validation fails) Run pins
+	// with procPin instead.
+	ownDirect    atomic.Bool
+	validateOnce sync.Once
+)
+
+// enableOwnDirect validates the runtime layout once and turns the fast path
+// on if it holds. It runs when the first own machine is created, not at
+// package initialisation: the validation starts OS threads.
+func enableOwnDirect() {
+	validateOnce.Do(func() {
+		if rtLayoutKnown && validateRuntimeLayout(builtLayout, 4) {
+			ownDirect.Store(true)
+		}
+	})
+}
+
+// rtLayout holds the runtime offsets runOwn's assembly is built with.
+type rtLayout struct {
+	gStackLo, gStackHi, gM, mG0, mCurg, mP, pID, pM uintptr
+}
+
+var builtLayout = rtLayout{rtGStackLo, rtGStackHi, rtGM, rtMG0, rtMCurg, rtMP, rtPID, rtPM}
+
+// validateRuntimeLayout checks l against what the runtime itself reports,
+// on goroutines that are each locked to their own OS thread at the same
+// time (so each sees a different m): g.stack holds the goroutine's own
+// stack, m.curg points back at g and m.g0.m at m, and, pinned, m.p is a P
+// whose id is procPin's and whose m is this m. Any mismatch (an unexpected
+// runtime build) leaves the fast path off.
+func validateRuntimeLayout(l rtLayout, threads int) bool {
+	var (
+		wg      sync.WaitGroup
+		release = make(chan struct{})
+		mu      sync.Mutex
+		ms      = map[unsafe.Pointer]bool{}
+		ok      = true
+	)
+	for range threads {
+		wg.Add(1)
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			m, good := l.holdsHere()
+			mu.Lock()
+			ok = ok && good && !ms[m]
+			ms[m] = true
+			mu.Unlock()
+			wg.Done()
+			<-release // stay locked until every goroutine has checked: distinct threads
+		}()
+	}
+	wg.Wait()
+	close(release)
+	return ok
+}
+
+// holdsHere checks the layout from the calling goroutine and returns its m.
+// Each pointer it follows has been checked before as far as the runtime
+// allows (g from the TLS slot, m confirmed by curg before its g0 is read).
+func (l rtLayout) holdsHere() (m unsafe.Pointer, ok bool) {
+	word := func(p unsafe.Pointer, off uintptr) unsafe.Pointer {
+		return *(*unsafe.Pointer)(unsafe.Add(p, off))
+	}
+	var probe uintptr
+	sp := uintptr(unsafe.Pointer(&probe))
+	g := curG()
+	if g == nil {
+		return nil, false
+	}
+	// The bounds are read as integers: hi points one past the stack.
+	lo, hi := *(*uintptr)(unsafe.Add(g, l.gStackLo)), *(*uintptr)(unsafe.Add(g, l.gStackHi))
+	if sp < lo || sp >= hi {
+		return nil, false
+	}
+	m = word(g, l.gM)
+	if m == nil || word(m, l.mCurg) != g {
+		return m, false
+	}
+	if g0 := word(m, l.mG0); g0 == nil || word(g0, l.gM) != m {
+		return m, false
+	}
+	pid := procPin()
+	p := word(m, l.mP)
+	ok = p != nil && int(*(*int32)(unsafe.Add(p, l.pID))) == pid && word(p, l.pM) == m
+	procUnpin()
+	return m, ok
+}

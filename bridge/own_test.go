@@ -1,0 +1,219 @@
+//go:build linux && (amd64 || arm64)
+
+package bridge
+
+import (
+	"debug/dwarf"
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/bpfjit/bpfjit/execmem"
+)
+
+// TestRuntimeLayoutMatchesDWARF derives the runtime offsets runOwn uses
+// from the test binary's own debug information and compares them with the
+// constants the assembly is built with.
+func TestRuntimeLayoutMatchesDWARF(t *testing.T) {
+	if !rtLayoutKnown {
+		t.Skip("no runtime layout for this Go release: the fast path stays off")
+	}
+	d := runtimeDWARF(t)
+	want := map[string]map[string]uintptr{
+		"runtime.g": {"stack": rtGStackLo, "m": rtGM},
+		"runtime.m": {"g0": rtMG0, "curg": rtMCurg, "p": rtMP},
+		"runtime.p": {"id": rtPID, "m": rtPM},
+	}
+	found := 0
+	r := d.Reader()
+	for {
+		e, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e == nil {
+			break
+		}
+		if e.Tag != dwarf.TagStructType {
+			continue // compile units and the like: descend
+		}
+		name, _ := e.Val(dwarf.AttrName).(string)
+		fields, ok := want[name]
+		if !ok {
+			r.SkipChildren()
+			continue
+		}
+		typ, err := d.Type(e.Offset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fl := range typ.(*dwarf.StructType).Field {
+			if off, ok := fields[fl.Name]; ok {
+				found++
+				if uintptr(fl.ByteOffset) != off {
+					t.Errorf("%s.%s at %d in DWARF, the assembly uses %d", name, fl.Name, fl.ByteOffset, off)
+				}
+			}
+		}
+		r.SkipChildren()
+	}
+	if found != 7 {
+		t.Fatalf("found %d of the 7 runtime fields in DWARF", found)
+	}
+}
+
+// TestRuntimeLayoutValidation: the built layout passes the run-time check
+// on this runtime, and a layout off in any field that is compared rather
+// than followed fails it.
+func TestRuntimeLayoutValidation(t *testing.T) {
+	if !rtLayoutKnown {
+		t.Skip("no runtime layout for this Go release")
+	}
+	tests := []struct {
+		name   string
+		layout func(l *rtLayout)
+		want   bool
+	}{
+		{"built layout", func(*rtLayout) {}, true},
+		{"m.curg wrong", func(l *rtLayout) { l.mCurg += 8 }, false},
+		{"p.id misread", func(l *rtLayout) { l.pID++ }, false}, // reads p.status into the top byte
+		{"p.m wrong", func(l *rtLayout) { l.pM += 8 }, false},
+		{"g.stack wrong", func(l *rtLayout) { l.gStackLo, l.gStackHi = l.gStackHi, l.gStackLo }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := builtLayout
+			tt.layout(&l)
+			if got := validateRuntimeLayout(l, 3); got != tt.want {
+				t.Errorf("validation = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Minimal images for the fast path, per architecture: return R1, and call
+// helper 7 through the Context (the documented sequences in doc.go).
+var ownTestCode = map[string]struct{ returnArg, callHelper7 []byte }{
+	"amd64": {
+		returnArg:   []byte{0x48, 0x89, 0xf8, 0xc3},                                     // mov rax, rdi; ret
+		callHelper7: []byte{0x41, 0xbb, 7, 0, 0, 0, 0x41, 0xff, 0x54, 0x24, 0x28, 0xc3}, // mov r11d, 7; call [r12+0x28]; ret
+	},
+	"arm64": {
+		returnArg:   []byte{0xc0, 0x03, 0x5f, 0xd6}, // ret
+		callHelper7: []byte{0xe9, 0x00, 0x80, 0x52, 0xf0, 0x16, 0x40, 0xf9, 0x00, 0x02, 0x3f, 0xd6, 0xc0, 0x03, 0x5f, 0xd6},
+	},
+}
+
+// runOwnHere calls runOwn until it finds the current P's own machine,
+// giving that P one through Run when it has none.
+func runOwnHere(t *testing.T, img, setup *execmem.Image, args Args) (r0, st uint64) {
+	t.Helper()
+	for range 100 {
+		if r0, st = runOwn(img, &args); st != ownNone {
+			return r0, st
+		}
+		if _, err := Run(setup, nil, Args{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatal("runOwn never found an own machine")
+	return 0, 0
+}
+
+// TestRunOwnOutcomes: once a helper-less Run has created a P's own
+// machine, the fast path is on (this runtime's layout validates) and
+// runOwn runs images there, refuses retired ones and reports a helper call
+// as an unknown helper with its id, leaving the Context's status clear.
+func TestRunOwnOutcomes(t *testing.T) {
+	if raceEnabled || !rtLayoutKnown {
+		t.Skip("the fast path is off in race builds and on unknown runtimes")
+	}
+	arena := execmem.New(execmem.Options{})
+	code := ownTestCode[runtime.GOARCH]
+	load := func(b []byte) *execmem.Image {
+		img, err := arena.Load(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	ret, call, retired := load(code.returnArg), load(code.callHelper7), load(code.returnArg)
+	arena.Retire(retired)
+	if _, err := Run(ret, nil, Args{}); err != nil {
+		t.Fatal(err)
+	}
+	if !ownDirect.Load() {
+		t.Fatal("the runtime layout did not validate on the runtime it was written for")
+	}
+	tests := []struct {
+		name   string
+		img    *execmem.Image
+		r0, st uint64
+	}{
+		{"ran", ret, 42, ownRan},
+		{"retired", retired, 0, statusRetired},
+		{"unknown helper", call, 7, statusUnknownHelper},
+		{"ran after an unknown helper", ret, 43, ownRan},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			r0, st := runOwnHere(t, tt.img, ret, Args{tt.r0, 2, 3, 4, 5})
+			if r0 != tt.r0 || st != tt.st {
+				t.Errorf("runOwn = %d, %d, want %d, %d", r0, st, tt.r0, tt.st)
+			}
+			pid := procPin()
+			c := pcaches[pid].own
+			procUnpin()
+			if c != nil && c.status != 0 {
+				t.Errorf("status %d left in the own Context", c.status)
+			}
+		})
+	}
+}
+
+// runtimeDWARF returns debug information describing this runtime: the test
+// binary's own if it has any (go test -c keeps it; go test strips it),
+// otherwise that of an empty program built with the same toolchain for the
+// same architecture.
+func runtimeDWARF(t *testing.T) *dwarf.Data {
+	// os.Args[0] first: under qemu-user, os.Executable can name the
+	// emulator rather than the test binary.
+	exe, _ := os.Executable()
+	for _, path := range []string{os.Args[0], exe} {
+		if d, err := fileDWARF(path); err == nil {
+			return d
+		}
+	}
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	dir := t.TempDir()
+	for name, text := range map[string]string{"go.mod": "module empty\n", "main.go": "package main\n\nfunc main() {}\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(goTool, "build", "-o", "empty", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0", "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("no DWARF in the test binary and no toolchain to build one (%v): %s", err, out)
+	}
+	d, err := fileDWARF(filepath.Join(dir, "empty"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func fileDWARF(path string) (*dwarf.Data, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.DWARF()
+}
