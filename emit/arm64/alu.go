@@ -36,17 +36,10 @@ func AddSubImm(op AddSubOp, w Width, rd, rn Reg, imm uint64) (Inst, error) {
 	// Valid operands (all of a lowering's) skip the checks below, which name the problem;
 	// SP operands take the checked path.
 	if op <= SUBS && w <= W64 && rn <= X30 && (rd <= X30 || rd == XZR && (op == ADDS || op == SUBS)) {
-		var sh uint32
-		switch {
-		case imm < 1<<12:
-		case imm&0xfff == 0 && imm < 1<<24:
-			sh, imm = 1, imm>>12
-		default:
-			goto checked
+		if i, ok := addSubImm(op, w, uint32(rd)&31, uint32(rn), imm); ok {
+			return i, nil
 		}
-		return Inst(uint32(w)<<31 | op.bits() | addSubImmBase | sh<<22 | uint32(imm)<<10 | uint32(rn)<<5 | uint32(rd&31)), nil
 	}
-checked:
 	if op > SUBS {
 		return 0, &EncodeError{Op: "add/sub", Reason: fmt.Sprintf("invalid op %v", op)}
 	}
@@ -68,15 +61,25 @@ checked:
 	if err != nil {
 		return 0, err
 	}
+	i, ok := addSubImm(op, w, d, n, imm)
+	if !ok {
+		return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("immediate %#x is not imm12 or imm12<<12", imm)}
+	}
+	return i, nil
+}
+
+// addSubImm is AddSubImm for valid operands (d and n are register fields); it reports
+// false when imm fits neither imm12 nor imm12<<12.
+func addSubImm(op AddSubOp, w Width, d, n uint32, imm uint64) (Inst, bool) {
 	var sh uint32
 	switch {
 	case imm < 1<<12:
 	case imm&0xfff == 0 && imm < 1<<24:
 		sh, imm = 1, imm>>12
 	default:
-		return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("immediate %#x is not imm12 or imm12<<12", imm)}
+		return 0, false
 	}
-	return Inst(uint32(w)<<31 | op.bits() | addSubImmBase | sh<<22 | uint32(imm)<<10 | n<<5 | d), nil
+	return Inst(uint32(w)<<31 | op.bits() | addSubImmBase | sh<<22 | uint32(imm)<<10 | n<<5 | d), true
 }
 
 // AddSubImmOK reports whether imm fits the add/sub immediate form.
@@ -232,12 +235,21 @@ func LogicImm(op LogicOp, w Width, rd, rn Reg, imm uint64) (Inst, error) {
 	if err != nil {
 		return 0, err
 	}
-	bn, immr, imms, ok := EncodeBitmask(w, imm)
+	i, ok := logicImm(op, w, d, n, imm)
 	if !ok {
 		return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("%#x is not a %d-bit bitmask immediate", imm, w.bits())}
 	}
-	opc := uint32(op >> 1)
-	return Inst(uint32(w)<<31 | opc<<29 | logicImmBase | bn<<22 | immr<<16 | imms<<10 | n<<5 | d), nil
+	return i, nil
+}
+
+// logicImm is LogicImm for valid operands (op and/orr/eor/ands; d and n are register
+// fields); it reports false when imm is not a bitmask immediate for w.
+func logicImm(op LogicOp, w Width, d, n uint32, imm uint64) (Inst, bool) {
+	bn, immr, imms, ok := EncodeBitmask(w, imm)
+	if !ok {
+		return 0, false
+	}
+	return Inst(uint32(w)<<31 | uint32(op>>1)<<29 | logicImmBase | bn<<22 | immr<<16 | imms<<10 | n<<5 | d), true
 }
 
 // TstImm encodes tst rn, #imm (ands xzr, rn, #imm).
@@ -318,31 +330,31 @@ func moveWide(op MoveWideOp, w Width, d uint32, imm16 uint16, hw uint8) Inst {
 //
 // The result never exceeds four instructions. rd must be x0–x30.
 func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
-	var s Seq
 	if err := checkWidth("mov", w); err != nil {
-		return s, err
+		return Seq{}, err
 	}
 	if rd > X30 {
-		return s, &EncodeError{Op: "mov", Reason: fmt.Sprintf("register %v not allowed (want x0-x30)", rd)}
+		return Seq{}, &EncodeError{Op: "mov", Reason: fmt.Sprintf("register %v not allowed (want x0-x30)", rd)}
 	}
-	halves := 4
-	if w == W32 {
-		if v>>32 != 0 {
-			return s, &EncodeError{Op: "mov", Reason: fmt.Sprintf("immediate %#x does not fit 32 bits", v)}
-		}
-		halves = 2
+	if w == W32 && v>>32 != 0 {
+		return Seq{}, &EncodeError{Op: "mov", Reason: fmt.Sprintf("immediate %#x does not fit 32 bits", v)}
 	}
-	d := uint32(rd)
+	return movImm(w, uint32(rd), v), nil
+}
+
+// movImm is MovImm for a valid width, register field d and value.
+func movImm(w Width, d uint32, v uint64) (s Seq) {
 	// One movz or movn covers most constants of real programs; these are exactly the
 	// choices the general search below makes for them.
 	switch {
 	case v < 1<<16:
 		s.add(moveWide(MOVZ, w, d, uint16(v), 0))
-		return s, nil
+		return s
 	case w == W64 && v >= 0xffffffffffff0000, w == W32 && v>>16 == 0xffff && uint16(v) != 0:
 		s.add(moveWide(MOVN, w, d, ^uint16(v), 0))
-		return s, nil
+		return s
 	}
+	halves := 2 << w // 2 for W32, 4 for W64
 	var zeros, ones int
 	for i := 0; i < halves; i++ {
 		switch uint16(v >> (16 * i)) {
@@ -357,23 +369,21 @@ func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
 		wide = 1 // v is 0 or all-ones: one movz/movn
 	}
 	if wide > 1 {
-		if _, _, _, ok := EncodeBitmask(w, v); ok {
-			i, err := LogicImm(ORR, w, rd, XZR, v)
+		if i, ok := logicImm(ORR, w, d, 31, v); ok {
 			s.add(i)
-			return s, err
+			return s
 		}
 	}
 	if wide > 2 {
 		if pat, ok := bitmaskNear(v, wide-1); ok {
-			i, _ := LogicImm(ORR, w, rd, XZR, pat)
+			i, _ := logicImm(ORR, w, d, 31, pat)
 			s.add(i)
 			for h := uint8(0); h < 4; h++ {
 				if c := uint16(v >> (16 * h)); c != uint16(pat>>(16*h)) {
-					i := moveWide(MOVK, w, d, c, h)
-					s.add(i)
+					s.add(moveWide(MOVK, w, d, c, h))
 				}
 			}
-			return s, nil
+			return s
 		}
 	}
 	// movz/movn + movk: choose the background that leaves fewer halfwords to set.
@@ -387,9 +397,8 @@ func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
 		if useN {
 			op = MOVN
 		}
-		i := moveWide(op, w, d, 0, 0)
-		s.add(i)
-		return s, nil
+		s.add(moveWide(op, w, d, 0, 0))
+		return s
 	}
 	first := true
 	for h := 0; h < halves; h++ {
@@ -409,7 +418,7 @@ func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
 		s.add(i)
 		first = false
 	}
-	return s, nil
+	return s
 }
 
 // MovImm64 is MovImm(W64, rd, v): the shortest sequence setting all of rd to v.

@@ -6,6 +6,11 @@ import "math/bits"
 // and returns its N:immr:imms fields. A bitmask immediate is an element of 2, 4,
 // 8, 16, 32 or 64 bits holding one rotated run of ones, replicated across the
 // register; 0 and all-ones are not encodable. For W32, v must fit in 32 bits.
+//
+// It runs in constant time (the lowering asks it for many immediates): rotate v so
+// that a run of ones starts at bit 0 and a zero ends at bit 63; the trailing ones
+// and leading zeros of that rotation then span exactly one element when v is a
+// bitmask, which holds exactly when v repeats with that span as its period.
 func EncodeBitmask(w Width, v uint64) (n, immr, imms uint32, ok bool) {
 	switch w {
 	case W32:
@@ -20,42 +25,21 @@ func EncodeBitmask(w Width, v uint64) (n, immr, imms uint32, ok bool) {
 	if v == 0 || v == ^uint64(0) {
 		return 0, 0, 0, false
 	}
-	// Smallest element size e such that v is its low e bits replicated.
-	e := uint(64)
-	for e > 2 {
-		h := e / 2
-		m := uint64(1)<<h - 1
-		if v&m != (v>>h)&m {
-			break
-		}
-		e = h
-	}
-	mask := ^uint64(0) >> (64 - e)
-	elt := v & mask
-	var ones, rot uint
-	if elt&1 == 0 {
-		tz := uint(bits.TrailingZeros64(elt))
-		run := elt >> tz
-		if run&(run+1) != 0 {
-			return 0, 0, 0, false // more than one run of ones
-		}
-		ones = uint(bits.OnesCount64(run))
-		rot = (e - tz) & (e - 1)
-	} else {
-		inv := ^elt & mask // the zeros form the single run when elt wraps
-		to := uint(bits.TrailingZeros64(inv))
-		run := inv >> to
-		if run&(run+1) != 0 {
-			return 0, 0, 0, false
-		}
-		zeros := uint(bits.OnesCount64(run))
-		ones = e - zeros
-		rot = (e - (to + zeros)) & (e - 1)
+	// v&(v+1) clears v's trailing ones, so its lowest set bit starts a run that has a
+	// zero below it (64 when v is one run starting at bit 0: no rotation needed).
+	rot := uint(bits.TrailingZeros64(v&(v+1))) & 63
+	u := bits.RotateLeft64(v, -int(rot))
+	ones := uint(bits.TrailingZeros64(^u))
+	e := ones + uint(bits.LeadingZeros64(u))
+	// A period of e forces a power of two (the rotation is by e modulo 64) with one
+	// run in the element, since the ones and zeros counted above fill it.
+	if bits.RotateLeft64(v, -int(e&63)) != v {
+		return 0, 0, 0, false
 	}
 	if e == 64 {
 		n = 1
 	}
-	immr = uint32(rot)
+	immr = uint32(-rot & (e - 1))                    // the element is its low run rotated right by immr
 	imms = uint32((^(e-1)<<1)&0x3f) | uint32(ones-1) // high bits of imms encode e
 	return n, immr, imms, true                       // a W32 value replicates, so e <= 32 and n == 0
 }

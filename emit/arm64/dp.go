@@ -144,7 +144,7 @@ var bfmNames = [3]string{"sbfm", "bfm", "ubfm"}
 func Bitfield(op BitfieldOp, w Width, rd, rn Reg, immr, imms uint8) (Inst, error) {
 	// Valid operands (all of a lowering's) skip the checks below, which name the problem.
 	if op <= UBFM && w <= W64 && uint(immr) < w.bits() && uint(imms) < w.bits() && rd <= XZR && rn <= XZR {
-		return Inst(uint32(w)<<31 | uint32(op)<<29 | bfmBase | uint32(w)<<22 | uint32(immr)<<16 | uint32(imms)<<10 | uint32(rn&31)<<5 | uint32(rd&31)), nil
+		return bitfield(op, w, uint32(rd)&31, uint32(rn)&31, immr, imms), nil
 	}
 	if op > UBFM {
 		return 0, &EncodeError{Op: "bitfield", Reason: fmt.Sprintf("invalid op %d", op)}
@@ -164,7 +164,42 @@ func Bitfield(op BitfieldOp, w Width, rd, rn Reg, immr, imms uint8) (Inst, error
 	if err != nil {
 		return 0, err
 	}
-	return Inst(uint32(w)<<31 | uint32(op)<<29 | bfmBase | uint32(w)<<22 | uint32(immr)<<16 | uint32(imms)<<10 | n<<5 | d), nil
+	return bitfield(op, w, d, n, immr, imms), nil
+}
+
+// bitfield is Bitfield for valid operands (d and n are register fields).
+func bitfield(op BitfieldOp, w Width, d, n uint32, immr, imms uint8) Inst {
+	return Inst(uint32(w)<<31 | uint32(op)<<29 | bfmBase | uint32(w)<<22 | uint32(immr)<<16 | uint32(imms)<<10 | n<<5 | d)
+}
+
+// checkedShift checks the operands of an immediate shift and encodes it (see immShift).
+func checkedShift(name string, op DP2Op, w Width, rd, rn Reg, sh uint8) (Inst, error) {
+	if err := shiftAmount(name, w, sh); err != nil {
+		return 0, err
+	}
+	d, err := rz(name, rd)
+	if err != nil {
+		return 0, err
+	}
+	n, err := rz(name, rn)
+	if err != nil {
+		return 0, err
+	}
+	return immShift(op, w, d, n, sh), nil
+}
+
+// immShift encodes d = n shifted by the constant sh (below the width) as the
+// bitfield move behind lsl, lsr and asr; op (LSLV, LSRV or ASRV) names the shift.
+func immShift(op DP2Op, w Width, d, n uint32, sh uint8) Inst {
+	bw := uint8(w.bits())
+	bop, immr, imms := UBFM, sh, bw-1 // lsr: ubfm d, n, #sh, #(width-1)
+	switch op {
+	case LSLV: // ubfm d, n, #(-sh mod width), #(width-1-sh)
+		immr, imms = (bw-sh)%bw, bw-1-sh
+	case ASRV: // sbfm d, n, #sh, #(width-1)
+		bop = SBFM
+	}
+	return bitfield(bop, w, d, n, immr, imms)
 }
 
 func shiftAmount(name string, w Width, sh uint8) error {
@@ -179,27 +214,17 @@ func shiftAmount(name string, w Width, sh uint8) error {
 
 // LslImm encodes lsl rd, rn, #sh (ubfm rd, rn, #(-sh mod width), #(width-1-sh)).
 func LslImm(w Width, rd, rn Reg, sh uint8) (Inst, error) {
-	if err := shiftAmount("lsl", w, sh); err != nil {
-		return 0, err
-	}
-	bw := uint8(w.bits())
-	return Bitfield(UBFM, w, rd, rn, (bw-sh)%bw, bw-1-sh)
+	return checkedShift("lsl", LSLV, w, rd, rn, sh)
 }
 
 // LsrImm encodes lsr rd, rn, #sh (ubfm rd, rn, #sh, #(width-1)).
 func LsrImm(w Width, rd, rn Reg, sh uint8) (Inst, error) {
-	if err := shiftAmount("lsr", w, sh); err != nil {
-		return 0, err
-	}
-	return Bitfield(UBFM, w, rd, rn, sh, uint8(w.bits())-1)
+	return checkedShift("lsr", LSRV, w, rd, rn, sh)
 }
 
 // AsrImm encodes asr rd, rn, #sh (sbfm rd, rn, #sh, #(width-1)).
 func AsrImm(w Width, rd, rn Reg, sh uint8) (Inst, error) {
-	if err := shiftAmount("asr", w, sh); err != nil {
-		return 0, err
-	}
-	return Bitfield(SBFM, w, rd, rn, sh, uint8(w.bits())-1)
+	return checkedShift("asr", ASRV, w, rd, rn, sh)
 }
 
 // Sxtb encodes sxtb rd, wn: sign-extend the low byte to the width w.

@@ -347,65 +347,250 @@ var (
 
 func sizeIndex(s isa.Size) int { return int(s>>3) & 3 }
 
+// slotForm is how Lower handles one opcode. forms is indexed by the opcode byte, so
+// lowering a slot starts with one table load and one switch, and the forms most
+// programs are made of are encoded without any further decoding.
+type slotForm struct {
+	kind uint8
+	w    Width
+	op   uint8 // MemOp (loads, stores), AddSubOp, LogicOp or DP2Op, as the kind needs
+	base Inst  // formRegOp: the instruction with every register field zero
+}
+
+const (
+	formInvalid = iota // an opcode no class lowers (bad ALU operation)
+	formRegOp          // d = d op s, one instruction: add, sub, orr, and, eor, mul, shifts
+	formAddSubK        // d = d ± k (op: ADD or SUB)
+	formLogicK         // d = d op k (op: the LogicOp)
+	formMulK           // d = d * k
+	formDivMod         // div, mod and their signed forms, register or constant
+	formShiftK         // d = d shifted by k (op: the DP2Op)
+	formMovK           // d = k
+	formMovX           // d = s, or a sign extension of s (movsx)
+	formNeg            // d = -d
+	formEnd            // byte swaps
+	formLoad           // d = [s + off] (op: the MemOp)
+	formStore          // [d + off] = s (op: the MemOp)
+	formStoreK         // [d + off] = k (op: the MemOp)
+	formAtomic         // atomic read-modify-write at [d + off]
+	formJump           // jumps, calls and exit
+	formLD             // lddw (the rest of the class is unsupported)
+)
+
+// regOps are the ALU operations (indexed by isa.ALUOp>>4) whose register form is a
+// single A64 instruction "op d, d, s"; the value encodes it with x0 everywhere.
+var regOps = [16]func(Width) (Inst, error){
+	isa.ALUAdd >> 4: func(w Width) (Inst, error) { return AddSubReg(ADD, w, X0, X0, X0) },
+	isa.ALUSub >> 4: func(w Width) (Inst, error) { return AddSubReg(SUB, w, X0, X0, X0) },
+	isa.ALUOr >> 4:  func(w Width) (Inst, error) { return LogicReg(ORR, w, X0, X0, X0) },
+	isa.ALUAnd >> 4: func(w Width) (Inst, error) { return LogicReg(AND, w, X0, X0, X0) },
+	isa.ALUXor >> 4: func(w Width) (Inst, error) { return LogicReg(EOR, w, X0, X0, X0) },
+	isa.ALUMul >> 4: func(w Width) (Inst, error) { return Mul(w, X0, X0, X0) },
+	isa.ALULsh >> 4: func(w Width) (Inst, error) { return DP2(LSLV, w, X0, X0, X0) },
+	isa.ALURsh >> 4: func(w Width) (Inst, error) { return DP2(LSRV, w, X0, X0, X0) },
+	// Variable shifts take the count modulo the width, as BPF (and the interpreter) do.
+	isa.ALUArsh >> 4: func(w Width) (Inst, error) { return DP2(ASRV, w, X0, X0, X0) },
+}
+
+// ALU operations indexed by isa.ALUOp>>4.
+var (
+	logicOps = [16]LogicOp{isa.ALUOr >> 4: ORR, isa.ALUAnd >> 4: AND, isa.ALUXor >> 4: EOR}
+	shiftOps = [16]DP2Op{isa.ALULsh >> 4: LSLV, isa.ALURsh >> 4: LSRV, isa.ALUArsh >> 4: ASRV}
+)
+
+var forms = func() (t [256]slotForm) {
+	for o := range t {
+		op := isa.Opcode(o)
+		f := &t[o]
+		switch cl := op.Class(); cl {
+		case isa.ClassALU, isa.ClassALU64:
+			f.w = width(cl)
+			a := op.ALUOp() >> 4
+			isX := op.Source() == isa.SourceX
+			switch op.ALUOp() {
+			case isa.ALUAdd, isa.ALUSub, isa.ALUOr, isa.ALUAnd, isa.ALUXor, isa.ALUMul, isa.ALULsh, isa.ALURsh, isa.ALUArsh:
+				if isX {
+					i, err := regOps[a](f.w)
+					if err != nil {
+						panic(fmt.Sprintf("arm64: register form of alu op %#02x: %v", uint8(op.ALUOp()), err))
+					}
+					f.kind, f.base = formRegOp, i
+					continue
+				}
+			}
+			switch op.ALUOp() {
+			case isa.ALUAdd:
+				f.kind, f.op = formAddSubK, uint8(ADD)
+			case isa.ALUSub:
+				f.kind, f.op = formAddSubK, uint8(SUB)
+			case isa.ALUOr, isa.ALUAnd, isa.ALUXor:
+				f.kind, f.op = formLogicK, uint8(logicOps[a])
+			case isa.ALUMul:
+				f.kind = formMulK
+			case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
+				f.kind, f.op = formShiftK, uint8(shiftOps[a])
+			case isa.ALUDiv, isa.ALUMod:
+				f.kind = formDivMod
+			case isa.ALUMov:
+				f.kind = formMovK
+				if isX {
+					f.kind = formMovX
+				}
+			case isa.ALUNeg:
+				f.kind = formNeg
+			case isa.ALUEnd:
+				f.kind = formEnd
+			}
+		case isa.ClassLDX:
+			f.kind, f.op = formLoad, uint8(loadOps[sizeIndex(op.Size())])
+			if op.Mode() == isa.ModeMEMSX {
+				f.op = uint8(loadSXOps[sizeIndex(op.Size())])
+			}
+		case isa.ClassST:
+			f.kind, f.op = formStoreK, uint8(storeOps[sizeIndex(op.Size())])
+		case isa.ClassSTX:
+			f.kind, f.op = formStore, uint8(storeOps[sizeIndex(op.Size())])
+			if op.Mode() == isa.ModeATOMIC {
+				f.kind = formAtomic
+			}
+		case isa.ClassJMP, isa.ClassJMP32:
+			f.kind, f.w = formJump, width(cl)
+		case isa.ClassLD:
+			f.kind = formLD
+		}
+	}
+	return t
+}()
+
 // Lower implements emit.Backend.
 func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
-	l := &lowerer{c: c, be: b}
-	in := &c.S.Insns[i]
-	n, err := 1, error(nil)
-	switch cl := in.Opcode.Class(); cl {
-	case isa.ClassALU, isa.ClassALU64:
-		err = l.alu(in, width(cl))
-	case isa.ClassJMP, isa.ClassJMP32:
-		err = l.jump(f, i, in, width(cl))
-	case isa.ClassLDX:
-		op := loadOps[sizeIndex(in.Opcode.Size())]
-		if in.Opcode.Mode() == isa.ModeMEMSX {
-			op = loadSXOps[sizeIndex(in.Opcode.Size())]
+	l := lowerer{c: c, be: b}
+	return l.slot(f, i, &c.S.Insns[i])
+}
+
+// LowerRange implements emit.RangeBackend: the slots of a run are lowered in one loop,
+// each recording its start offset itself.
+func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
+	l := lowerer{c: c, be: b}
+	insns := c.S.Insns[:to]
+	offs := c.SlotOffsets()[:to]
+	for i := from; i < len(insns); {
+		offs[i] = int32(len(c.Buf.Code))
+		c.Lowering(i)
+		n, err := l.slot(f, i, &insns[i])
+		if err != nil {
+			return c.SlotError(i, err)
 		}
-		l.mem(op, reg(in.Dst), reg(in.Src), int64(in.Off))
-	case isa.ClassST:
-		size := in.Opcode.Size()
+		if n == 2 { // an lddw: its second half starts after its code
+			offs[i+1] = int32(len(c.Buf.Code))
+		}
+		i += n
+	}
+	return nil
+}
+
+// slot lowers stream slot i (in) and returns how many slots it consumed.
+func (l *lowerer) slot(f *emit.Func, i int, in *isa.Instruction) (int, error) {
+	c := l.c
+	fm := &forms[in.Opcode]
+	d, s := reg(in.Dst), reg(in.Src)
+	switch fm.kind {
+	case formRegOp:
+		l.put(fm.base | Inst(s)<<16 | Inst(d)<<5 | Inst(d))
+		return 1, nil
+	case formLoad:
+		l.mem(MemOp(fm.op), d, s, int64(in.Off))
+	case formStore:
+		l.mem(MemOp(fm.op), s, d, int64(in.Off))
+	case formShiftK:
+		l.shiftImm(DP2Op(fm.op), fm.w, d, uint8(in.Imm)&uint8(fm.w.bits()-1))
+	case formMovK:
+		l.movImm(fm.w, d, immValue(fm.w, in.Imm))
+	case formMovX:
+		if err := l.movX(fm.w, d, s, in.Off); err != nil {
+			return 0, err
+		}
+	case formAddSubK:
+		l.addSubK(AddSubOp(fm.op), fm.w, d, in.Imm)
+	case formLogicK:
+		l.logicK(LogicOp(fm.op), fm.w, d, immValue(fm.w, in.Imm))
+	case formMulK:
+		l.mulK(fm.w, d, immValue(fm.w, in.Imm))
+	case formDivMod:
+		l.divMod(in, fm.w, d, s)
+	case formNeg:
+		l.emit(Neg(fm.w, d, d))
+	case formEnd:
+		l.byteswap(in, fm.w, d)
+	case formStoreK:
 		val := XZR
 		if in.Imm != 0 {
 			val = tmp2
-			if size == isa.SizeDW {
-				l.seq(MovImm(W64, tmp2, uint64(int64(in.Imm))))
+			if in.Opcode.Size() == isa.SizeDW {
+				l.movImm(W64, tmp2, uint64(int64(in.Imm)))
 			} else {
-				l.seq(MovImm(W32, tmp2, uint64(uint32(in.Imm))))
+				l.movImm(W32, tmp2, uint64(uint32(in.Imm)))
 			}
 		}
-		l.mem(storeOps[sizeIndex(size)], val, reg(in.Dst), int64(in.Off))
-	case isa.ClassSTX:
-		if in.Opcode.Mode() == isa.ModeATOMIC {
-			err = l.atomic(in)
-		} else {
-			l.mem(storeOps[sizeIndex(in.Opcode.Size())], reg(in.Src), reg(in.Dst), int64(in.Off))
+		l.mem(MemOp(fm.op), val, d, int64(in.Off))
+	case formAtomic:
+		if err := l.atomic(in); err != nil {
+			return 0, err
 		}
-	case isa.ClassLD:
+	case formJump:
+		if err := l.jump(f, i, in, fm.w); err != nil {
+			return 0, err
+		}
+	case formLD:
 		if !in.IsLdImm64() || i+1 >= len(c.S.Insns) {
 			return 0, emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "opcode %#02x", uint8(in.Opcode))
 		}
-		n, err = 2, l.ldImm64(i, in)
+		if err := l.ldImm64(i, in); err != nil {
+			return 0, err
+		}
+		if l.err != nil {
+			return 0, l.err
+		}
+		return 2, nil
 	default:
-		return 0, emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "opcode %#02x", uint8(in.Opcode))
+		return 0, fmt.Errorf("%w: alu op %#02x", emit.ErrUnsupported, uint8(in.Opcode.ALUOp()))
 	}
-	if err == nil {
-		err = l.err
+	if l.err != nil {
+		return 0, l.err
 	}
-	if err != nil {
-		return 0, err
+	return 1, nil
+}
+
+// put appends one instruction word. The driver sizes the code buffer for the whole
+// program up front, so appending is the rare branch, and reslicing the field in place
+// stores only its length.
+func (l *lowerer) put(i Inst) {
+	b := &l.c.Buf
+	if n := len(b.Code); cap(b.Code)-n >= 4 {
+		b.Code = b.Code[:n+4]
+		putWord(b.Code[n:], i)
+		return
 	}
-	return n, nil
+	b.Code = appendWord(b.Code, i)
+}
+
+// movImm emits MovImm(w, d, v) for a register of the lowering (x0–x30) and a value
+// that fits w.
+func (l *lowerer) movImm(w Width, d Reg, v uint64) {
+	s := movImm(w, uint32(d), v)
+	for _, i := range s.Insts() {
+		l.put(i)
+	}
 }
 
 // mem emits a load or store of rt at [base + off], through tmp when off fits no
-// immediate form.
+// immediate form. rt and base are registers of the lowering (rt may be XZR).
 func (l *lowerer) mem(op MemOp, rt, base Reg, off int64) {
-	if LdStOffsetOK(op, off) {
-		l.emit(LdStImm(op, rt, base, off))
+	if i, ok := ldStImm(op, uint32(rt)&31, uint32(base), off); ok {
+		l.put(i)
 		return
 	}
-	l.seq(MovImm(W64, tmp, uint64(off)))
+	l.movImm(W64, tmp, uint64(off))
 	l.emit(LdStReg(op, rt, base, tmp))
 }
 
@@ -418,7 +603,7 @@ func (l *lowerer) addImm(rd, rn Reg, v int64) {
 	case v < 0 && AddSubImmOK(uint64(-v)):
 		l.emit(AddSubImm(SUB, W64, rd, rn, uint64(-v)))
 	default:
-		l.seq(MovImm(W64, rd, uint64(v)))
+		l.movImm(W64, rd, uint64(v))
 		l.emit(AddSubReg(ADD, W64, rd, rn, rd))
 	}
 }
@@ -428,7 +613,7 @@ func (l *lowerer) ldImm64(i int, in *isa.Instruction) error {
 	d := reg(in.Dst)
 	switch in.Src {
 	case 0:
-		l.seq(MovImm(W64, d, isa.Imm64(*in, c.S.Insns[i+1])))
+		l.movImm(W64, d, isa.Imm64(*in, c.S.Insns[i+1]))
 	case isa.PseudoFunc:
 		lbl, ok := c.FuncEntry(c.S.Target[i])
 		if !ok {
@@ -445,137 +630,109 @@ func (l *lowerer) ldImm64(i int, in *isa.Instruction) error {
 	return nil
 }
 
-// ALU operations indexed by isa.ALUOp>>4.
-var (
-	logicOps = [16]LogicOp{isa.ALUOr >> 4: ORR, isa.ALUAnd >> 4: AND, isa.ALUXor >> 4: EOR}
-	shiftOps = [16]DP2Op{isa.ALULsh >> 4: LSLV, isa.ALURsh >> 4: LSRV, isa.ALUArsh >> 4: ASRV}
-)
+// addSubK emits d = d op k (op ADD or SUB), as one add or sub of the magnitude when it
+// fits an immediate (add -k is sub k and vice versa), through tmp otherwise.
+func (l *lowerer) addSubK(op AddSubOp, w Width, d Reg, k int32) {
+	mag, iop := int64(k), op
+	if mag < 0 {
+		mag, iop = -mag, op^SUB // ADD <-> SUB
+	}
+	if i, ok := addSubImm(iop, w, uint32(d), uint32(d), uint64(mag)); ok {
+		l.put(i)
+		return
+	}
+	l.movImm(w, tmp, immValue(w, k))
+	l.emit(AddSubReg(op, w, d, d, tmp))
+}
 
-func (l *lowerer) alu(in *isa.Instruction, w Width) error {
-	op := in.Opcode.ALUOp()
-	d := reg(in.Dst)
-	isX := in.Opcode.Source() == isa.SourceX
-	s := reg(in.Src)
-	v := immValue(w, in.Imm)
-	switch op {
-	case isa.ALUAdd, isa.ALUSub:
-		aop := ADD
-		if op == isa.ALUSub {
-			aop = SUB
+// logicK emits d = d op v for orr, and and eor.
+func (l *lowerer) logicK(op LogicOp, w Width, d Reg, v uint64) {
+	ones := immValue(w, -1)
+	switch {
+	case (v == 0 && op != AND) || (v == ones && op == AND):
+		// Identity: only a 32-bit operation still has to zero-extend.
+		if w == W32 && l.c.NeedZext() {
+			l.emit(Mov(W32, d, d))
 		}
-		if isX {
-			l.emit(AddSubReg(aop, w, d, d, s))
-			break
-		}
-		imm, iop := int64(in.Imm), aop
-		if imm < 0 { // add -k is sub k and vice versa
-			imm = -imm
-			iop = SUB
-			if aop == SUB {
-				iop = ADD
-			}
-		}
-		if AddSubImmOK(uint64(imm)) {
-			l.emit(AddSubImm(iop, w, d, d, uint64(imm)))
-			break
-		}
-		l.seq(MovImm(w, tmp, v))
-		l.emit(AddSubReg(aop, w, d, d, tmp))
-	case isa.ALUOr, isa.ALUAnd, isa.ALUXor:
-		lop := logicOps[op>>4]
-		ones := immValue(w, -1)
-		switch {
-		case isX:
-			l.emit(LogicReg(lop, w, d, d, s))
-		case (v == 0 && lop != AND) || (v == ones && lop == AND):
-			// Identity: only a 32-bit operation still has to zero-extend.
-			if w == W32 && l.c.NeedZext() {
-				l.emit(Mov(W32, d, d))
-			}
-		case v == 0: // and with 0
-			l.seq(MovImm(w, d, 0))
-		case v == ones && lop == ORR:
-			l.seq(MovImm(w, d, ones))
-		case v == ones: // xor with all ones
-			l.emit(Mvn(w, d, d))
-		case bitmaskOK(w, v):
-			l.emit(LogicImm(lop, w, d, d, v))
-		default:
-			l.seq(MovImm(w, tmp, v))
-			l.emit(LogicReg(lop, w, d, d, tmp))
-		}
-	case isa.ALUMov:
-		switch {
-		case !isX:
-			l.seq(MovImm(w, d, v))
-		case in.Off == 0 || (w == W32 && in.Off == 32):
-			if d != s || (w == W32 && l.c.NeedZext()) { // a W move zero-extends even onto itself
-				l.emit(Mov(w, d, s))
-			}
-		case in.Off == 8:
-			l.emit(Sxtb(w, d, s))
-		case in.Off == 16:
-			l.emit(Sxth(w, d, s))
-		case in.Off == 32:
-			l.emit(Sxtw(d, s))
-		default:
-			return fmt.Errorf("%w: movsx width %d", emit.ErrUnsupported, in.Off)
-		}
-	case isa.ALUMul:
-		if k, ok := pow2(v); !isX && ok { // x * 2^k = x << k
-			l.shiftImm(LSLV, w, d, k)
-			break
-		}
-		if !isX {
-			l.seq(MovImm(w, tmp, v))
-			s = tmp
-		}
-		l.emit(Mul(w, d, d, s))
-	case isa.ALUDiv, isa.ALUMod:
-		if k, ok := pow2(v); !isX && ok && in.Off == 0 {
-			switch {
-			case op == isa.ALUDiv: // x / 2^k = x >> k
-				l.shiftImm(LSRV, w, d, k)
-			case k == 0: // x % 1 = 0
-				l.seq(MovImm(w, d, 0))
-			default: // x % 2^k = x & (2^k-1)
-				l.emit(LogicImm(AND, w, d, d, v-1))
-			}
-			break
-		}
-		if !isX {
-			l.seq(MovImm(w, tmp, v))
-			s = tmp
-		}
-		// A64 division already has BPF's edge semantics: x/0 = 0 and INT_MIN/-1 =
-		// INT_MIN without trapping, so x - (x/0)*0 = x (mod by zero leaves dst) and
-		// INT_MIN - INT_MIN*-1 = 0. W forms zero-extend.
-		div := UDIV
-		if in.Off == 1 {
-			div = SDIV
-		}
-		if op == isa.ALUDiv {
-			l.emit(DP2(div, w, d, d, s))
-		} else {
-			l.emit(DP2(div, w, tmp2, d, s))
-			l.emit(Msub(w, d, tmp2, s, d))
-		}
-	case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
-		if isX {
-			// Variable shifts take the count modulo the width, as BPF (and the
-			// interpreter) do.
-			l.emit(DP2(shiftOps[op>>4], w, d, d, s))
-			break
-		}
-		l.shiftImm(shiftOps[op>>4], w, d, uint8(in.Imm)&uint8(w.bits()-1))
-	case isa.ALUNeg:
-		l.emit(Neg(w, d, d))
-	case isa.ALUEnd:
-		l.byteswap(in, w, d)
+	case v == 0: // and with 0
+		l.movImm(w, d, 0)
+	case v == ones && op == ORR:
+		l.movImm(w, d, ones)
+	case v == ones: // xor with all ones
+		l.emit(Mvn(w, d, d))
 	default:
-		return fmt.Errorf("%w: alu op %#02x", emit.ErrUnsupported, uint8(op))
+		if i, ok := logicImm(op, w, uint32(d), uint32(d), v); ok {
+			l.put(i)
+			return
+		}
+		l.movImm(w, tmp, v)
+		l.emit(LogicReg(op, w, d, d, tmp))
+	}
+}
+
+// movX emits d = s, sign-extending from 8, 16 or 32 bits for movsx (off).
+func (l *lowerer) movX(w Width, d, s Reg, off int16) error {
+	switch {
+	case off == 0 || (w == W32 && off == 32):
+		if d != s || (w == W32 && l.c.NeedZext()) { // a W move zero-extends even onto itself
+			l.emit(Mov(w, d, s))
+		}
+	case off == 8:
+		l.emit(Sxtb(w, d, s))
+	case off == 16:
+		l.emit(Sxth(w, d, s))
+	case off == 32:
+		l.emit(Sxtw(d, s))
+	default:
+		return fmt.Errorf("%w: movsx width %d", emit.ErrUnsupported, off)
 	}
 	return nil
+}
+
+// mulK emits d = d * v, as a shift for powers of two.
+func (l *lowerer) mulK(w Width, d Reg, v uint64) {
+	if k, ok := pow2(v); ok { // x * 2^k = x << k
+		l.shiftImm(LSLV, w, d, k)
+		return
+	}
+	l.movImm(w, tmp, v)
+	l.emit(Mul(w, d, d, tmp))
+}
+
+// divMod lowers div and mod (unsigned, or signed when off is 1), by a register or a
+// constant.
+func (l *lowerer) divMod(in *isa.Instruction, w Width, d, s Reg) {
+	op := in.Opcode.ALUOp()
+	isX := in.Opcode.Source() == isa.SourceX
+	v := immValue(w, in.Imm)
+	if k, ok := pow2(v); !isX && ok && in.Off == 0 {
+		switch {
+		case op == isa.ALUDiv: // x / 2^k = x >> k
+			l.shiftImm(LSRV, w, d, k)
+		case k == 0: // x % 1 = 0
+			l.movImm(w, d, 0)
+		default: // x % 2^k = x & (2^k-1)
+			l.emit(LogicImm(AND, w, d, d, v-1))
+		}
+		return
+	}
+	if !isX {
+		l.movImm(w, tmp, v)
+		s = tmp
+	}
+	// A64 division already has BPF's edge semantics: x/0 = 0 and INT_MIN/-1 =
+	// INT_MIN without trapping, so x - (x/0)*0 = x (mod by zero leaves dst) and
+	// INT_MIN - INT_MIN*-1 = 0. W forms zero-extend.
+	div := UDIV
+	if in.Off == 1 {
+		div = SDIV
+	}
+	if op == isa.ALUDiv {
+		l.emit(DP2(div, w, d, d, s))
+	} else {
+		l.emit(DP2(div, w, tmp2, d, s))
+		l.emit(Msub(w, d, tmp2, s, d))
+	}
 }
 
 // shiftImm emits d = d shifted by n (below the width). A shift by 0 is nothing
@@ -585,12 +742,8 @@ func (l *lowerer) shiftImm(op DP2Op, w Width, d Reg, n uint8) {
 	case n == 0 && w == W64:
 	case n == 0:
 		l.emit(Mov(W32, d, d))
-	case op == LSLV:
-		l.emit(LslImm(w, d, d, n))
-	case op == LSRV:
-		l.emit(LsrImm(w, d, d, n))
 	default:
-		l.emit(AsrImm(w, d, d, n))
+		l.put(immShift(op, w, uint32(d), uint32(d), n))
 	}
 }
 

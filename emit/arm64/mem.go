@@ -118,16 +118,8 @@ func LdStImm(op MemOp, rt, rn Reg, off int64) (Inst, error) {
 	// Fast path for valid operands (every load and store of a lowered program); anything
 	// else takes the checked forms below, which name the problem.
 	if op < numMemOps && rt <= XZR && (rn <= X30 || rn == SP) {
-		m := &memOps[op]
-		t, n := uint32(rt)&31, uint32(rn)
-		if rn == SP {
-			n = 31
-		}
-		if off >= 0 && off&(1<<m.size-1) == 0 && off>>m.size <= 4095 {
-			return Inst(m.size<<30 | ldstUimmBase | m.opc<<22 | uint32(off>>m.size)<<10 | n<<5 | t), nil
-		}
-		if off >= -256 && off <= 255 {
-			return Inst(m.size<<30 | ldstImm9Base | m.opc<<22 | (uint32(off)&0x1ff)<<12 | n<<5 | t), nil
+		if i, ok := ldStImm(op, uint32(rt)&31, min(uint32(rn), 31), off); ok {
+			return i, nil
 		}
 	}
 	if op < numMemOps && scaledOK(op, off) {
@@ -141,6 +133,28 @@ func LdStImm(op MemOp, rt, rn Reg, off int64) (Inst, error) {
 		name = memOps[op].name
 	}
 	return 0, &EncodeError{Op: name, Reason: fmt.Sprintf("offset %d reachable by neither the scaled nor the unscaled form", off)}
+}
+
+// memWords holds, per MemOp, its size and opc fields in place (size<<30 | opc<<22).
+var memWords = func() (t [numMemOps]uint32) {
+	for op, m := range memOps {
+		t[op] = m.size<<30 | m.opc<<22
+	}
+	return t
+}()
+
+// ldStImm is LdStImm for valid operands (op below numMemOps, t and n register
+// fields); it reports false when off fits neither the scaled nor the unscaled form.
+func ldStImm(op MemOp, t, n uint32, off int64) (Inst, bool) {
+	m := memWords[op]
+	sz := m >> 30
+	if off >= 0 && off&(1<<sz-1) == 0 && off>>sz <= 4095 {
+		return Inst(m | ldstUimmBase | uint32(off>>sz)<<10 | n<<5 | t), true
+	}
+	if off >= -256 && off <= 255 {
+		return Inst(m | ldstImm9Base | (uint32(off)&0x1ff)<<12 | n<<5 | t), true
+	}
+	return 0, false
 }
 
 func scaledOK(op MemOp, off int64) bool {
