@@ -56,6 +56,7 @@ type Buffer struct {
 	grew bool
 	pre  []int32
 	tgt  []int32 // scratch of relax: the branch index at each branch's target
+	cand []int32 // scratch of relax: the branches that may have to grow
 }
 
 type branchSizes struct{ short, long uint8 }
@@ -189,71 +190,86 @@ func (b *Buffer) Link(enc BranchEncoder) ([]byte, error) {
 		}
 		return out, nil
 	}
+	// Code moves only at the grown branches: copy the stretches between them, then write
+	// every branch where its stretch put it.
 	src, dst := 0, 0
 	for k := range br {
+		if x := &br[k]; x.Long {
+			s := b.sizes[x.Kind]
+			dst += copy(out[dst:], b.Code[src:x.At]) + int(s.long)
+			src = int(x.At) + int(s.short)
+		}
+	}
+	copy(out[dst:], b.Code[src:])
+	for k := range br {
 		x := &br[k]
-		dst += copy(out[dst:], b.Code[src:x.At])
-		s := b.kindSizes(x.Kind)
-		src = int(x.At) + int(s.short)
+		s := b.sizes[x.Kind]
 		n := int(s.short)
 		if x.Long {
 			n = int(s.long)
 		}
+		at := int(x.At + b.pre[k])
 		to := int(b.offset(x.Target) + b.pre[b.tgt[k]])
-		if err := enc.PutBranch(out[dst:dst+n], *x, dst, to); err != nil {
+		if err := enc.PutBranch(out[at:at+n], *x, at, to); err != nil {
 			return nil, err
 		}
-		dst += n
 	}
-	copy(out[dst:], b.Code[src:])
 	return out, nil
 }
 
 // relax runs the growing passes of Link after the first one grew some branch, leaves
-// b.pre set for the final layout and returns the total growth.
+// b.pre set for the final layout and returns the total growth. Only the short branches
+// that would not reach with every branch long can ever need to grow; the passes visit
+// just those.
 func (b *Buffer) relax(enc BranchEncoder) int {
 	br := b.Branches
 	n := len(br)
 	b.pre = grow(b.pre, n+1)
 	b.tgt = grow(b.tgt, n)
 	for k := range br {
-		b.tgt[k] = int32(b.branchesBefore(b.offset(br[k].Target)))
+		b.tgt[k] = int32(b.branchesBeforeNear(b.offset(br[k].Target), k))
 	}
-	for pass := 1; ; pass++ {
+	b.prefix(true)
+	cand := b.cand[:0]
+	for k := range br {
+		if !br[k].Long && !b.reaches(enc, k) {
+			cand = append(cand, int32(k))
+		}
+	}
+	b.cand = cand
+	for pass := 1; len(cand) > 0; pass++ {
 		b.prefix(false)
 		if pass == MaxRelaxPasses {
-			b.prefix(true)
-			for k := range br {
-				b.growIfShort(enc, k)
+			// Give up on the smallest layout: those that may not reach grow at once.
+			for _, k := range cand {
+				br[k].Long = true
 			}
-			b.prefix(false)
 			break
 		}
-		changed := false
-		for k := range br {
-			changed = b.growIfShort(enc, k) || changed
+		rest := cand[:0]
+		for _, k := range cand {
+			if b.reaches(enc, int(k)) {
+				rest = append(rest, k)
+			} else {
+				br[k].Long = true
+			}
 		}
-		if !changed {
+		if len(rest) == len(cand) {
 			break
 		}
+		cand = rest
 	}
+	b.prefix(false)
 	return int(b.pre[n])
 }
 
-// growIfShort makes branch k long when its short form does not reach in the layout b.pre
-// describes, and reports whether it did.
-func (b *Buffer) growIfShort(enc BranchEncoder, k int) bool {
+// reaches reports whether the short form of branch k reaches its target in the layout
+// b.pre describes.
+func (b *Buffer) reaches(enc BranchEncoder, k int) bool {
 	x := &b.Branches[k]
-	if x.Long { // or fixed-size
-		return false
-	}
 	from := int(x.At + b.pre[k])
 	to := int(b.offset(x.Target) + b.pre[b.tgt[k]])
-	if enc.ShortReaches(x.Kind, from, to) {
-		return false
-	}
-	x.Long = true
-	return true
+	return enc.ShortReaches(x.Kind, from, to)
 }
 
 // prefix sets b.pre[k] to the growth of branches 0..k-1: of the long ones, or with
@@ -264,7 +280,7 @@ func (b *Buffer) prefix(allLong bool) {
 		x := &b.Branches[k]
 		b.pre[k] = sum
 		if x.Long || allLong { // fixed-size kinds add 0
-			s := b.kindSizes(x.Kind)
+			s := b.sizes[x.Kind] // cached by Link's first pass
 			sum += int32(s.long) - int32(s.short)
 		}
 	}
@@ -273,7 +289,11 @@ func (b *Buffer) prefix(allLong bool) {
 
 // branchesBefore returns how many branches start before offset off of the emitted code.
 func (b *Buffer) branchesBefore(off int32) int {
-	lo, hi := 0, len(b.Branches) // the answer is in [lo, hi]
+	return b.searchBranches(off, 0, len(b.Branches))
+}
+
+// searchBranches is branchesBefore for an answer known to lie in [lo, hi].
+func (b *Buffer) searchBranches(off int32, lo, hi int) int {
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if b.Branches[m].At < off {
@@ -283,6 +303,26 @@ func (b *Buffer) branchesBefore(off int32) int {
 		}
 	}
 	return lo
+}
+
+// branchesBeforeNear is branchesBefore for an offset near branch k: most branches target
+// code close by, so it widens the search from k in growing steps.
+func (b *Buffer) branchesBeforeNear(off int32, k int) int {
+	br := b.Branches
+	if br[k].At < off { // forward: the answer is above k
+		lo, step := k+1, 1
+		for lo+step <= len(br) && br[lo+step-1].At < off {
+			lo += step
+			step *= 2
+		}
+		return b.searchBranches(off, lo, min(lo+step, len(br)))
+	}
+	hi, step := k, 1
+	for hi-step >= 0 && br[hi-step].At >= off {
+		hi -= step
+		step *= 2
+	}
+	return b.searchBranches(off, max(hi-step+1, 0), hi)
 }
 
 // grow returns s resized to n elements, reusing its array when large enough.
@@ -325,15 +365,34 @@ func (b *Buffer) slotOffsets(out []int) {
 	}
 	i := 0
 	for k, x := range b.Branches {
+		if !x.Long {
+			continue // the growth changes only after a long branch
+		}
 		// Labels up to the branch's start precede it: they moved by the growth before it.
-		d := b.pre[k]
-		for i < len(offs) && offs[i] <= x.At {
-			out[i] = int(offs[i] + d)
-			i++
+		e := i + searchOffsets(offs[i:], x.At)
+		addOffsets(out[i:e], offs[i:e], b.pre[k])
+		i = e
+	}
+	addOffsets(out[i:], offs[i:], b.pre[len(b.Branches)])
+}
+
+// searchOffsets returns how many of the increasing offsets offs are at most at.
+func searchOffsets(offs []int32, at int32) int {
+	lo, hi := 0, len(offs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if offs[m] <= at {
+			lo = m + 1
+		} else {
+			hi = m
 		}
 	}
-	d := b.pre[len(b.Branches)]
-	for ; i < len(offs); i++ {
+	return lo
+}
+
+func addOffsets(out []int, offs []int32, d int32) {
+	offs = offs[:len(out)]
+	for i := range out {
 		out[i] = int(offs[i] + d)
 	}
 }

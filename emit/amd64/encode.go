@@ -244,70 +244,138 @@ func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
 	*c = (*c)[:start+n]
 }
 
-// rm is the fast path of modrm for loads and stores: a one-byte opcode with a memory
-// operand and no prefix other than REX (8-bit register operands excluded).
-func (c *Code) rm(w bool, op byte, reg Reg, m Mem) {
+// window returns the spare capacity at the end of c as room for one instruction (at most
+// 16 bytes); commit then keeps the n bytes written there.
+func (c *Code) window() *[16]byte {
 	if cap(*c)-len(*c) < 16 {
 		*c = slices.Grow(*c, 16)
 	}
-	start := len(*c)
-	buf := (*[16]byte)((*c)[start : start+16])
+	l := len(*c)
+	return (*[16]byte)((*c)[l : l+16])
+}
+
+func (c *Code) commit(n int) { *c = (*c)[:len(*c)+n] }
+
+// putRM is the fast path of modrm for loads and stores: a one-byte opcode with a memory
+// operand and no prefix other than REX (8-bit register operands excluded). It writes
+// into p and returns the length: the put functions are the encoders proper, shared by
+// the Code methods and the lowering's fast path.
+func putRM(p *[16]byte, w bool, op byte, reg Reg, m Mem) int {
 	rex := reg.hi()<<2 | m.Base.hi()
 	if w {
 		rex |= 0x08
 	}
 	n := 0
 	if rex != 0 {
-		buf[0] = 0x40 | rex
+		p[0] = 0x40 | rex
 		n = 1
 	}
-	buf[n&15] = op
+	p[n&15] = op
 	base := m.Base.low3()
 	mr := reg.low3()<<3 | base
 	switch {
 	// rbp/r13 as a base has no disp-less form (that encoding means RIP-relative/disp32).
 	case m.Disp == 0 && base != 5:
-		buf[(n+1)&15] = mr
+		p[(n+1)&15] = mr
 		n += 2
 		if base == 4 { // rsp/r12 as a base needs a SIB byte
-			buf[n&15] = 0x24
+			p[n&15] = 0x24
 			n++
 		}
 	case fits8(int64(m.Disp)):
-		buf[(n+1)&15] = 0x40 | mr
+		p[(n+1)&15] = 0x40 | mr
 		n += 2
 		if base == 4 {
-			buf[n&15] = 0x24
+			p[n&15] = 0x24
 			n++
 		}
-		buf[n&15] = byte(m.Disp)
+		p[n&15] = byte(m.Disp)
 		n++
 	default:
-		buf[(n+1)&15] = 0x80 | mr
+		p[(n+1)&15] = 0x80 | mr
 		n += 2
 		if base == 4 {
-			buf[n&15] = 0x24
+			p[n&15] = 0x24
 			n++
 		}
-		binary.LittleEndian.PutUint32(buf[n&7:], uint32(m.Disp))
+		binary.LittleEndian.PutUint32(p[n&7:], uint32(m.Disp))
 		n += 4
 	}
-	*c = (*c)[:start+n]
+	return n
 }
 
-// rr is the fast path of modrm for the most common form: a one-byte opcode with register
-// operands and no prefix other than REX (8-bit operands excluded).
-func (c *Code) rr(w bool, op byte, reg, rm Reg) {
-	rex := reg.hi()<<2 | rm.hi()
+// putRR is the fast path of modrm for the most common form: a one-byte opcode with
+// register operands and no prefix other than REX (8-bit operands excluded). It is kept
+// small enough to inline.
+func putRR(p *[16]byte, w bool, op byte, reg, rm Reg) int {
+	rex := byte(reg)>>3<<2 | byte(rm)>>3
 	if w {
 		rex |= 0x08
 	}
-	m := 0xc0 | reg.low3()<<3 | rm.low3()
-	if rex != 0 {
-		*c = append(*c, 0x40|rex, op, m)
-		return
+	m := 0xc0 | byte(reg)&7<<3 | byte(rm)&7
+	if rex == 0 {
+		p[0], p[1] = op, m
+		return 2
 	}
-	*c = append(*c, op, m)
+	p[0], p[1], p[2] = 0x40|rex, op, m
+	return 3
+}
+
+// putImm writes the 1- or 4-byte immediate of an 0x83/0x81-style instruction whose first
+// n bytes are in p and returns the total length.
+func putImm(p *[16]byte, n int, imm int32, short bool) int {
+	if short {
+		p[n&15] = byte(imm)
+		return n + 1
+	}
+	binary.LittleEndian.PutUint32(p[n&7:], uint32(imm))
+	return n + 4
+}
+
+// putALUImm writes dst op= imm for a 32- or 64-bit register (ALUImm's encoding).
+func putALUImm(p *[16]byte, op ALUOp, w bool, dst Reg, imm int32) int {
+	short := fits8(int64(imm))
+	code := byte(0x81)
+	if short {
+		code = 0x83
+	}
+	return putImm(p, putRR(p, w, code, Reg(op), dst), imm, short)
+}
+
+// putShiftImm writes dst = dst op n for a 32- or 64-bit register, n in 1..63
+// (ShiftImm's encoding).
+func putShiftImm(p *[16]byte, op ShiftOp, w bool, dst Reg, n uint8) int {
+	if n == 1 {
+		return putRR(p, w, 0xd1, Reg(op), dst)
+	}
+	k := putRR(p, w, 0xc1, Reg(op), dst)
+	p[k&15] = n
+	return k + 1
+}
+
+// putMovConst writes MovConst's encoding.
+func putMovConst(p *[16]byte, dst Reg, v uint64) int {
+	switch {
+	case v <= 0xffffffff:
+		return putMovImm32(p, dst, uint32(v))
+	case int64(v) < 0 && int64(v) >= -1<<31:
+		return putImm(p, putRR(p, true, 0xc7, 0, dst), int32(v), false)
+	}
+	p[0], p[1] = 0x48|dst.hi(), 0xb8+dst.low3()
+	binary.LittleEndian.PutUint64(p[2:], v)
+	return 10
+}
+
+// putMovImm32 writes mov dst32, imm (MovImm32's encoding).
+func putMovImm32(p *[16]byte, dst Reg, imm uint32) int {
+	n := 0
+	if dst.hi() != 0 {
+		p[0] = 0x41
+		n = 1
+	}
+	p[n&15] = 0xb8 + dst.low3()
+	binary.LittleEndian.PutUint32(p[(n+1)&7:], imm)
+	return n + 5
 }
 
 // opreg emits an instruction whose register is in the low bits of the opcode (push, pop,
@@ -331,7 +399,7 @@ func (c *Code) opreg(f flags, op uint16, r Reg) {
 // ALU emits dst op= src (op may be CMP, which only sets flags).
 func (c *Code) ALU(op ALUOp, w Width, dst, src Reg) {
 	if w >= W32 {
-		c.rr(w == W64, byte(op)<<3|1, src, dst)
+		c.commit(putRR(c.window(), w == W64, byte(op)<<3|1, src, dst))
 		return
 	}
 	c.modrm(widthFlags(w), uint16(op)<<3|1, src, regOp(dst))
@@ -340,6 +408,10 @@ func (c *Code) ALU(op ALUOp, w Width, dst, src Reg) {
 // ALUImm emits dst op= imm, using the sign-extended imm8 form when it fits.
 // For W64 the immediate is sign-extended to 64 bits.
 func (c *Code) ALUImm(op ALUOp, w Width, dst Reg, imm int32) {
+	if w >= W32 {
+		c.commit(putALUImm(c.window(), op, w == W64, dst, imm))
+		return
+	}
 	if fits8(int64(imm)) {
 		c.modrm(widthFlags(w), 0x83, Reg(op), regOp(dst))
 		c.imm8(int8(imm))
@@ -363,7 +435,7 @@ func (c *Code) ALUMemImm(op ALUOp, w Width, m Mem, imm int32) {
 // Test emits test a, b.
 func (c *Code) Test(w Width, a, b Reg) {
 	if w >= W32 {
-		c.rr(w == W64, 0x85, b, a)
+		c.commit(putRR(c.window(), w == W64, 0x85, b, a))
 		return
 	}
 	c.modrm(widthFlags(w), 0x85, b, regOp(a))
@@ -419,6 +491,10 @@ func (c *Code) Shift(op ShiftOp, w Width, dst Reg) {
 
 // ShiftImm emits dst = dst op n (the 0xD1 form for n == 1).
 func (c *Code) ShiftImm(op ShiftOp, w Width, dst Reg, n uint8) {
+	if w >= W32 {
+		c.commit(putShiftImm(c.window(), op, w == W64, dst, n))
+		return
+	}
 	if n == 1 {
 		c.modrm(widthFlags(w), 0xd1, Reg(op), regOp(dst))
 		return
@@ -441,17 +517,14 @@ func (c *Code) Bswap(w Width, r Reg) {
 // Mov emits dst = src; the W32 form zero-extends into the upper half.
 func (c *Code) Mov(w Width, dst, src Reg) {
 	if w >= W32 {
-		c.rr(w == W64, 0x89, src, dst)
+		c.commit(putRR(c.window(), w == W64, 0x89, src, dst))
 		return
 	}
 	c.modrm(widthFlags(w), 0x89, src, regOp(dst))
 }
 
 // MovImm32 emits mov dst32, imm: dst = zero-extended imm (5 or 6 bytes).
-func (c *Code) MovImm32(dst Reg, imm uint32) {
-	c.opreg(0, 0xb8, dst)
-	c.imm32(int32(imm))
-}
+func (c *Code) MovImm32(dst Reg, imm uint32) { c.commit(putMovImm32(c.window(), dst, imm)) }
 
 // MovImmSX emits mov dst, simm32: dst = sign-extended imm (7 bytes).
 func (c *Code) MovImmSX(dst Reg, imm int32) {
@@ -466,16 +539,7 @@ func (c *Code) MovImm64(dst Reg, imm uint64) {
 }
 
 // MovConst loads a 64-bit constant with the shortest form that does not touch the flags.
-func (c *Code) MovConst(dst Reg, v uint64) {
-	switch {
-	case v <= 0xffffffff:
-		c.MovImm32(dst, uint32(v))
-	case int64(v) < 0 && int64(v) >= -1<<31:
-		c.MovImmSX(dst, int32(v))
-	default:
-		c.MovImm64(dst, v)
-	}
-}
+func (c *Code) MovConst(dst Reg, v uint64) { c.commit(putMovConst(c.window(), dst, v)) }
 
 // Movzx emits dst32 = zero-extended low 8 or 16 bits of src.
 func (c *Code) Movzx(dst, src Reg, from Width) {
@@ -511,9 +575,9 @@ func (c *Code) Load(w Width, dst Reg, m Mem) {
 	case W16:
 		c.modrm(0, 0x0fb7, dst, memOp(m))
 	case W32:
-		c.rm(false, 0x8b, dst, m)
+		c.commit(putRM(c.window(), false, 0x8b, dst, m))
 	default:
-		c.rm(true, 0x8b, dst, m)
+		c.commit(putRM(c.window(), true, 0x8b, dst, m))
 	}
 }
 
@@ -525,14 +589,14 @@ func (c *Code) LoadSX(w Width, dst Reg, m Mem) {
 	case W16:
 		c.modrm(fW, 0x0fbf, dst, memOp(m))
 	default:
-		c.rm(true, 0x63, dst, m)
+		c.commit(putRM(c.window(), true, 0x63, dst, m))
 	}
 }
 
 // Store emits *(uintN*)(m) = src.
 func (c *Code) Store(w Width, m Mem, src Reg) {
 	if w >= W32 {
-		c.rm(w == W64, 0x89, src, m)
+		c.commit(putRM(c.window(), w == W64, 0x89, src, m))
 		return
 	}
 	op := uint16(0x89)

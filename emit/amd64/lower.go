@@ -196,25 +196,6 @@ func memWidth(s isa.Size) Width {
 	return W64
 }
 
-// LowerRange implements emit.RangeBackend: the driver's fast path, one call per run of
-// slots.
-func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
-	offs := c.SlotOffsets()[:to+1]
-	for i := from; i < to; {
-		offs[i] = int32(len(c.Buf.Code))
-		c.Lowering(i)
-		n, err := b.Lower(c, f, i)
-		if err != nil {
-			return c.SlotError(i, err)
-		}
-		if n == 2 {
-			offs[i+1] = int32(len(c.Buf.Code))
-		}
-		i += n
-	}
-	return nil
-}
-
 // Lower implements emit.Backend.
 func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
 	in := &c.S.Insns[i]

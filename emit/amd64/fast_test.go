@@ -1,0 +1,76 @@
+package amd64
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/emit/progen"
+	"github.com/bpfjit/bpfjit/isa"
+)
+
+// slotBySlot hides LowerRange, so the driver lowers every slot through Lower: the
+// reference the fast path must match byte for byte.
+type slotBySlot struct {
+	emit.Backend
+	emit.BudgetBackend
+}
+
+// TestFastPathMatchesLowerByteForByte compiles generated programs (every opcode, both
+// jump sizes, calls) with LowerRange and with Lower alone, plain, blinded, under a budget
+// and with facts that drop slots (so runs are split), and requires identical images.
+func TestFastPathMatchesLowerByteForByte(t *testing.T) {
+	be := &Backend{GateEntryDisp: 0x40, ScratchDisp: 0x48}
+	ref := slotBySlot{be, be}
+	if _, ok := emit.Backend(ref).(emit.RangeBackend); ok {
+		t.Fatal("the reference backend must not have LowerRange")
+	}
+	g := progen.New(7, progen.Options{Helpers: []int32{1, 2}})
+	r := rand.New(rand.NewPCG(7, 8))
+	n := 2000
+	if testing.Short() {
+		n = 300
+	}
+	for k := range n {
+		insns := g.Program()
+		var opts emit.Options
+		switch k % 4 {
+		case 1:
+			opts.Blind, opts.BlindSeed = true, &[32]byte{byte(k)}
+		case 2:
+			opts.Budget, opts.BudgetHelper = 1000, 99
+		case 3:
+			opts.Facts = randomFacts(r, insns)
+		}
+		want, err := emit.Compile(insns, opts, ref)
+		if err != nil {
+			t.Fatalf("program %d: Lower: %v", k, err)
+		}
+		got, err := emit.Compile(insns, opts, be)
+		if err != nil {
+			t.Fatalf("program %d: LowerRange: %v", k, err)
+		}
+		if !bytes.Equal(got.Code, want.Code) {
+			t.Fatalf("program %d (%+v): code differs\nfast %x\nref  %x", k, opts, got.Code, want.Code)
+		}
+		if !reflect.DeepEqual(got.Slots, want.Slots) || !reflect.DeepEqual(got.Funcs, want.Funcs) ||
+			!reflect.DeepEqual(got.Relocs, want.Relocs) {
+			t.Fatalf("program %d: slots, functions or relocations differ", k)
+		}
+	}
+}
+
+// randomFacts marks about one slot in eight dead and one jump in four with a single
+// outcome, and clears every zero-extension flag.
+func randomFacts(r *rand.Rand, insns []isa.Instruction) *emit.Facts {
+	f := &emit.Facts{Dead: make([]bool, len(insns)), Branch: make([]uint8, len(insns)), ZeroExtend: make([]bool, len(insns))}
+	for i, in := range insns {
+		f.Dead[i] = i > 0 && r.IntN(8) == 0
+		if in.IsJump() && !in.IsUnconditionalJump() && r.IntN(4) == 0 {
+			f.Branch[i] = emit.BranchFallThrough << r.IntN(2)
+		}
+	}
+	return f
+}
