@@ -3,31 +3,34 @@ package amd64
 import "github.com/bpfjit/bpfjit/emit"
 
 // inlineArrayLookup lowers bpf_map_lookup_elem(r1 = array map handle, r2 = &index)
-// (emit.Compiler.InlineArrayLookup) without leaving native code:
+// (emit.Compiler.InlineArrayLookup) without leaving native code. A hit takes no branch:
 //
-//	mov   eax, [rsi]             index
-//	mov   r11d, [rdi+8]          max entries
-//	cmp   eax, r11d
-//	jae   null
-//	mov   r11d, [rdi+12]         stride
-//	imul  rax, r11
+//	mov   r11d, [rsi]            index
+//	xor   eax, eax               NULL unless the index is in range
+//	cmp   r11d, [rdi+8]          max entries
+//	jae   done
+//	mov   eax, [rdi+12]          stride
+//	imul  rax, r11               64-bit: an array may exceed 4 GiB
 //	add   rax, [rdi]             base
-//	jmp   done
-//	null: xor eax, eax
 //	done:
+//
+// The header fields are loads, not immediates, because the map is bound after compiling
+// (emit.Options carries no map constants); they sit in one cache line next to nothing
+// that is written.
 func (b *Backend) inlineArrayLookup(c *emit.Compiler) {
 	a := code(c)
-	null, done := c.Buf.NewLabel(), c.Buf.NewLabel()
-	a.Load(W32, RAX, Mem{RSI, 0})
-	a.Load(W32, tmp, Mem{RDI, emit.HeaderMaxEntriesOffset})
-	a.ALU(CMP, W32, RAX, tmp)
-	c.Buf.AddBranch(kindJcc, uint8(CondAE), null)
-	a.Load(W32, tmp, Mem{RDI, emit.HeaderStrideOffset})
-	a.Imul(W64, RAX, tmp)
-	a.Load(W64, tmp, Mem{RDI, emit.HeaderBaseOffset})
-	a.ALU(ADD, W64, RAX, tmp)
-	c.Buf.AddBranch(kindJmp, 0, done)
-	c.Buf.Bind(null)
+	done := c.Buf.NewLabel()
+	a.Load(W32, tmp, Mem{RSI, 0})
 	a.ALU(XOR, W32, RAX, RAX)
+	a.aluLoad(CMP, W32, tmp, Mem{RDI, emit.HeaderMaxEntriesOffset})
+	c.Buf.AddBranch(kindJcc, uint8(CondAE), done)
+	a.Load(W32, RAX, Mem{RDI, emit.HeaderStrideOffset})
+	a.Imul(W64, RAX, tmp)
+	a.aluLoad(ADD, W64, RAX, Mem{RDI, emit.HeaderBaseOffset})
 	c.Buf.Bind(done)
+}
+
+// aluLoad emits dst op= [m] (op may be CMP, which only sets flags).
+func (c *Code) aluLoad(op ALUOp, w Width, dst Reg, m Mem) {
+	c.modrm(widthFlags(w), uint16(op)<<3|3, dst, memOp(m))
 }
