@@ -70,33 +70,43 @@ func BenchmarkTailCall(b *testing.B) {
 				b.Fatal(err)
 			}
 			chainMem := make([]byte, 8)
-			const block = 64
-			var tChain, tBase time.Duration
-			b.ResetTimer()
-			for done := 0; done < b.N; done += block {
-				n := min(block, b.N-done)
-				t0 := time.Now()
-				for range n {
-					if _, err := chain.Run(chainMem); err != nil {
-						b.Fatal(err)
-					}
-				}
-				t1 := time.Now()
-				for range n {
-					if _, err := base.Run(baseMem); err != nil {
-						b.Fatal(err)
-					}
-				}
-				tChain += t1.Sub(t0)
-				tBase += time.Since(t1)
-			}
-			b.StopTimer()
-			n := float64(b.N)
-			b.ReportMetric(float64(tChain-tBase)/n/emit.MaxTailCalls, "ns/tailcall")
-			b.ReportMetric(float64(tChain)/n, "ns/chain")
-			b.ReportMetric(float64(tBase)/n, "ns/baseline")
+			alternate(b, emit.MaxTailCalls, "tailcall", func() error { _, err := chain.Run(chainMem); return err },
+				func() error { _, err := base.Run(baseMem); return err })
 		})
 	}
+}
+
+// alternate times b.N runs of measured and as many of baseline, in alternating blocks so
+// that both see the same machine, and reports the difference per run divided by per (the
+// operations a measured run does beyond the baseline's) as ns/<unit>, beside ns/run and
+// ns/baseline. ns/op is one run of each.
+func alternate(b *testing.B, per int, unit string, measured, baseline func() error) {
+	b.Helper()
+	const block = 64
+	var tRun, tBase time.Duration
+	b.ResetTimer()
+	for done := 0; done < b.N; done += block {
+		n := min(block, b.N-done)
+		t0 := time.Now()
+		for range n {
+			if err := measured(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		for range n {
+			if err := baseline(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		tRun += t1.Sub(t0)
+		tBase += time.Since(t1)
+	}
+	b.StopTimer()
+	runs := float64(b.N)
+	b.ReportMetric(float64(tRun-tBase)/runs/float64(per), "ns/"+unit)
+	b.ReportMetric(float64(tRun)/runs, "ns/run")
+	b.ReportMetric(float64(tBase)/runs, "ns/baseline")
 }
 
 // BenchmarkProgArrayUpdate measures one SetProgram of a slot that n programs reach by
