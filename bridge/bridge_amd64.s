@@ -6,86 +6,88 @@
 
 // RUN_NATIVE marks the runner of the Context in R12 inside, loads the
 // entry of the image in img (execmem.ImageEntryOffset) and, unless it is 0
-// (retired: jumps to retired with R9 = runner, R10 = its sequence before
-// entry), calls the entry thunk with the run's arguments already in DI, SI,
-// DX, CX, R8; then marks the runner outside. Result in AX, R12 = *Context
-// again (the native contract). Needs a 16-byte frame.
+// (retired: jumps to retired with R9 = runner, R10 = its entry count),
+// calls the entry thunk with the run's arguments already in DI, SI, DX, CX,
+// R8; then marks the runner outside. Result in AX, R12 = *Context again
+// (the native contract); BP is the caller's to restore.
 //
-// The runner sequence is read once and written with plain stores: only
-// this thread writes it while the run lasts (a nested run takes another
-// stack), and retirement orders itself against these stores with
-// membarrier (see execmem.Runner). The exit value is computed before the
-// call and parked in the frame, so the exit store does not wait on a second
-// read of the word just written, which would chain every run's entry to the
-// previous run's exit. The exit store is a plain MOV, which is a release on
-// amd64.
+// Entry stores in+1 to the runner's in count, exit copies in to out, both
+// with plain stores: only this thread writes them while the run lasts (a
+// nested run takes another stack), retirement orders itself against the
+// entry store with membarrier (see execmem.Runner), and a plain MOV is a
+// release on amd64. The exit reads in again rather than keeping it across
+// the call (native code keeps only R12): that load is served by the entry
+// store and chains nothing to the next run.
 #define RUN_NATIVE(img, retired) \
 	MOVQ Context_runner(R12), R9; \
-	MOVQ 0(R9), R10; \
-	LEAQ 1(R10), R11; \
-	MOVQ R11, 0(R9); \
+	MOVQ const_runnerIn(R9), R10; \
+	INCQ R10; \
+	MOVQ R10, const_runnerIn(R9); \
 	MOVQ 0(img), AX; \
 	TESTQ AX, AX; \
 	JZ retired; \
-	LEAQ 2(R10), R11; \
-	MOVQ R9, 0(SP); \
-	MOVQ R11, 8(SP); \
 	MOVQ ·entryThunk(SB), R9; \
 	CALL R9; \
-	MOVQ 0(SP), R9; \
-	MOVQ 8(SP), R10; \
-	MOVQ R10, 0(R9)
+	MOVQ Context_runner(R12), R9; \
+	MOVQ const_runnerIn(R9), R10; \
+	MOVQ R10, const_runnerOut(R9)
 
 // func enter(c *Context, img *execmem.Image) uint64
 //
 // An ordinary frame with a frame pointer (never SPWRITE): its return
 // address and saved BP are what every unwinder sees as gate's caller while
-// a helper runs. The runner and its exit value survive the call in the
-// frame (copied if the goroutine stack moves).
-TEXT ·enter(SB), NOSPLIT, $16-24
+// a helper runs, which is why enter records BP for the gate-entry thunk.
+// After the call BP is rebuilt from SP (the frame may have moved with the
+// goroutine stack while a helper ran).
+TEXT ·enter(SB), NOSPLIT, $0-24
 	NO_LOCAL_POINTERS
 	MOVQ c+0(FP), R12
 	MOVQ img+8(FP), AX
+	MOVQ BP, Context_goFP(R12)
 	MOVQ Context_args+0(R12), DI
 	MOVQ Context_args+8(R12), SI
 	MOVQ Context_args+16(R12), DX
 	MOVQ Context_args+24(R12), CX
 	MOVQ Context_args+32(R12), R8
 	RUN_NATIVE(AX, retired)
+	MOVQ SP, BP
 	MOVQ AX, ret+16(FP)
 	RET
 retired:
-	ADDQ $2, R10
-	MOVQ R10, 0(R9)
+	MOVQ R10, const_runnerOut(R9)
 	MOVQ $1, Context_status(R12)
 	MOVQ $0, ret+16(FP)
 	RET
 
 // func runOwn(img *execmem.Image, args *Args) (r0, st uint64)
 //
-// Run's helper-less fast path without pinning: finds the Context of the
+// img is not nil. Run's helper-less fast path without pinning: finds the Context of the
 // current P's own machine (pcaches[p.id].own) through g.m.p and runs img
 // on it. Between reading p.id and returning, this goroutine cannot change
 // P: an assembly function is never asynchronously preempted (the runtime
 // treats it as an unsafe point), this one is NOSPLIT and calls no Go code,
 // and native code is not Go code at all. So the own machine is used by one
-// run at a time, as if pinned. Only valid once validateRuntimeLayout has
-// accepted the rt* offsets (ownDirect). st is ownRan, ownNone (no own
-// machine for this P: nothing ran), statusRetired or statusUnknownHelper
-// (r0 = the helper id).
-TEXT ·runOwn(SB), NOSPLIT, $16-32
+// run at a time, as if pinned. ownLimit is 0 until validateRuntimeLayout
+// has accepted the rt* offsets. st is ownRan, ownNone (no own machine for
+// this P: nothing ran), statusRetired or statusUnknownHelper
+// (r0 = the helper id). goFP is not recorded: without helpers nothing
+// reads it but the unknown-helper exit, after which BP is rebuilt anyway.
+// (The unused local word keeps vet from taking runOwn for a frameless
+// function whose BP write clobbers the caller's.)
+TEXT ·runOwn(SB), NOSPLIT, $8-32
 	NO_LOCAL_POINTERS
 	MOVQ (TLS), AX
 	MOVQ const_rtGM(AX), AX
 	MOVQ const_rtMP(AX), AX
 	MOVLQSX const_rtPID(AX), AX
-	CMPQ AX, ·pcaches+8(SB)
+	CMPQ AX, ·ownLimit(SB)
 	JAE none
 	SHLQ $const_pCacheShift, AX
 	ADDQ ·pcaches(SB), AX
 	MOVQ pCache_own(AX), R12
 	TESTQ R12, R12
 	JZ none
+	MOVQ img+0(FP), R11
 	MOVQ args+8(FP), AX
 	MOVQ 0(AX), DI
 	MOVQ 8(AX), SI
@@ -97,8 +99,8 @@ TEXT ·runOwn(SB), NOSPLIT, $16-32
 	MOVQ DX, Context_args+16(R12)
 	MOVQ CX, Context_args+24(R12)
 	MOVQ R8, Context_args+32(R12)
-	MOVQ img+0(FP), AX
-	RUN_NATIVE(AX, retired)
+	RUN_NATIVE(R11, retired)
+	LEAQ 8(SP), BP
 	MOVQ AX, r0+16(FP)
 	TESTQ AX, AX
 	JZ zero
@@ -116,8 +118,7 @@ zero:
 done:
 	RET
 retired:
-	ADDQ $2, R10
-	MOVQ R10, 0(R9)
+	MOVQ R10, const_runnerOut(R9)
 	MOVQ $0, r0+16(FP)
 	MOVQ $const_statusRetired, st+24(FP)
 	RET

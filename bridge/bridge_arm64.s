@@ -6,51 +6,54 @@
 
 // RUN_NATIVE marks the runner of the Context in R23 inside, loads the
 // entry of the image in img (execmem.ImageEntryOffset) and, unless it is 0
-// (retired: jumps to retired with R3 = runner, R4 = its sequence after the
-// run), calls the entry thunk with the run's arguments already in R0..R4;
-// then marks the runner outside. Result in R0, R23 = *Context again (the
-// native contract). Needs a 32-byte frame.
+// (retired: jumps to retired with R7 = runner, R8 = its entry count),
+// calls the entry thunk with the run's arguments already in R0..R4; then
+// marks the runner outside. Result in R0, R23 = *Context again (the native
+// contract); R29 is the caller's to restore.
 //
-// The runner sequence is read once and written with a plain store on entry
+// Entry stores in+1 to the runner's in count with a plain store
 // (retirement orders itself against it with membarrier, see
-// execmem.Runner) and a store-release on exit, so nothing done inside the
-// image is reordered after the exit mark. Only this thread writes the
-// sequence while the run lasts, so the exit value is computed before the
-// call and parked in the frame instead of re-reading the word.
+// execmem.Runner); exit copies in to out with a store-release, so nothing
+// done inside the image is reordered after the exit mark. Only this thread
+// writes the counts while the run lasts. The exit reads in again rather
+// than keeping it across the call (native code keeps only R23): that load
+// is served by the entry store and chains nothing to the next run.
 #define RUN_NATIVE(img, retired) \
 	MOVD Context_runner(R23), R7; \
-	MOVD (R7), R8; \
-	ADD  $1, R8, R6; \
-	MOVD R6, (R7); \
+	MOVD const_runnerIn(R7), R8; \
+	ADD  $1, R8; \
+	MOVD R8, const_runnerIn(R7); \
 	MOVD (img), R9; \
-	ADD  $2, R8; \
 	CBZ  R9, retired; \
-	MOVD R7, runner-16(SP); \
-	MOVD R8, exit-8(SP); \
 	MOVD ·entryThunk(SB), R5; \
 	CALL (R5); \
-	MOVD runner-16(SP), R7; \
-	MOVD exit-8(SP), R8; \
+	MOVD Context_runner(R23), R7; \
+	MOVD const_runnerIn(R7), R8; \
+	ADD  $const_runnerOut, R7; \
 	STLR R8, (R7)
 
 // func enter(c *Context, img *execmem.Image) uint64
 //
 // An ordinary frame (LR at 0(RSP), FP record below it; never SPWRITE): its
 // return address and frame record are what every unwinder sees as gate's
-// caller while a helper runs. The runner and its exit value survive the
-// call in the frame (copied if the goroutine stack moves).
-TEXT ·enter(SB), NOSPLIT, $32-24
+// caller while a helper runs, which is why enter records its frame
+// pointer for the gate-entry thunk. After the call R29 is rebuilt from
+// RSP (the frame may have moved with the goroutine stack while a helper
+// ran), as the prologue built it.
+TEXT ·enter(SB), NOSPLIT, $16-24
 	NO_LOCAL_POINTERS
 	MOVD c+0(FP), R23
 	MOVD img+8(FP), R10
+	MOVD R29, Context_goFP(R23)
 	LDP  Context_args+0(R23), (R0, R1)
 	LDP  Context_args+16(R23), (R2, R3)
 	MOVD Context_args+32(R23), R4
 	RUN_NATIVE(R10, retired)
+	SUB  $8, RSP, R29
 	MOVD R0, ret+16(FP)
 	RET
 retired:
-	MOVD R8, (R7)
+	MOVD R8, const_runnerOut(R7)
 	MOVD $1, R5
 	MOVD R5, Context_status(R23)
 	MOVD ZR, ret+16(FP)
@@ -58,20 +61,21 @@ retired:
 
 // func runOwn(img *execmem.Image, args *Args) (r0, st uint64)
 //
-// Run's helper-less fast path without pinning; see bridge_amd64.s. g is
-// R28 (g in Go assembly).
-TEXT ·runOwn(SB), NOSPLIT, $32-32
+// img is not nil. Run's helper-less fast path without pinning; see
+// bridge_amd64.s. g is R28 (g in Go assembly).
+TEXT ·runOwn(SB), NOSPLIT, $16-32
 	NO_LOCAL_POINTERS
 	MOVD const_rtGM(g), R5
 	MOVD const_rtMP(R5), R5
 	MOVW const_rtPID(R5), R5
-	MOVD ·pcaches+8(SB), R6
+	MOVD ·ownLimit(SB), R6
 	CMP  R6, R5
 	BHS  none
 	MOVD ·pcaches(SB), R6
 	ADD  R5<<const_pCacheShift, R6, R6
 	MOVD pCache_own(R6), R23
 	CBZ  R23, none
+	MOVD img+0(FP), R10
 	MOVD args+8(FP), R6
 	LDP  0(R6), (R0, R1)
 	LDP  16(R6), (R2, R3)
@@ -79,8 +83,8 @@ TEXT ·runOwn(SB), NOSPLIT, $32-32
 	STP  (R0, R1), Context_args+0(R23)
 	STP  (R2, R3), Context_args+16(R23)
 	MOVD R4, Context_args+32(R23)
-	MOVD img+0(FP), R10
 	RUN_NATIVE(R10, retired)
+	SUB  $8, RSP, R29
 	MOVD R0, r0+16(FP)
 	CBZ  R0, zero
 	MOVD $const_ownRan, R5
@@ -97,7 +101,7 @@ zero:
 done:
 	RET
 retired:
-	MOVD R8, (R7)
+	MOVD R8, const_runnerOut(R7)
 	MOVD ZR, r0+16(FP)
 	MOVD $const_statusRetired, R5
 	MOVD R5, st+24(FP)

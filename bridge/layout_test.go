@@ -21,7 +21,8 @@ func TestContextLayout(t *testing.T) {
 		{"CtxArgs", unsafe.Offsetof(c.args), CtxArgs},
 		{"CtxScratch", unsafe.Offsetof(c.scratch), CtxScratch},
 		{"scratch words", unsafe.Sizeof(c.scratch) / 8, CtxScratchWords},
-		{"execmem.RunnerSeqOffset", 0, execmem.RunnerSeqOffset},
+		{"execmem.RunnerInOffset", 0, execmem.RunnerInOffset},
+		{"execmem.RunnerOutOffset", 8, execmem.RunnerOutOffset},
 		{"execmem.ImageEntryOffset", 0, execmem.ImageEntryOffset},
 	}
 	for _, tt := range tests {

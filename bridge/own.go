@@ -37,11 +37,19 @@ var (
 	_ [1<<pCacheShift - unsafe.Sizeof(pCache{})]struct{}
 )
 
+// The Runner counts the assembly writes (go_asm.h has only this package's
+// constants).
+const (
+	runnerIn  = execmem.RunnerInOffset
+	runnerOut = execmem.RunnerOutOffset
+)
+
 var (
-	// ownDirect is set once the runtime layout runOwn relies on has been
-	// validated; until then (and for good if validation fails) Run pins
-	// with procPin instead.
-	ownDirect    atomic.Bool
+	// ownLimit bounds the P ids runOwn serves: 0 until the runtime layout
+	// it relies on has been validated (and for good if validation fails:
+	// Run then pins with procPin instead), len(pcaches) after. runOwn reads
+	// it with a plain load, atomic for an aligned word on amd64 and arm64.
+	ownLimit     atomic.Uint64
 	validateOnce sync.Once
 )
 
@@ -51,7 +59,7 @@ var (
 func enableOwnDirect() {
 	validateOnce.Do(func() {
 		if rtLayoutKnown && validateRuntimeLayout(builtLayout, 4) {
-			ownDirect.Store(true)
+			ownLimit.Store(uint64(len(pcaches)))
 		}
 	})
 }

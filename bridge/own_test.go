@@ -145,7 +145,7 @@ func TestRunOwnOutcomes(t *testing.T) {
 	if _, err := Run(ret, nil, Args{}); err != nil {
 		t.Fatal(err)
 	}
-	if !ownDirect.Load() {
+	if !(ownLimit.Load() != 0) {
 		t.Fatal("the runtime layout did not validate on the runtime it was written for")
 	}
 	tests := []struct {

@@ -26,15 +26,13 @@ func Run(img *execmem.Image, h *Helpers, args Args) (uint64, error) {
 		return 0, ErrNilImage
 	}
 	if h.Len() == 0 && !raceEnabled {
-		if ownDirect.Load() {
-			switch r0, st := runOwn(img, &args); st {
-			case ownRan:
-				return r0, nil
-			case statusRetired:
-				return 0, ErrRetired
-			case statusUnknownHelper:
-				return 0, &UnknownHelperError{ID: r0}
-			}
+		switch r0, st := runOwn(img, &args); st {
+		case ownRan:
+			return r0, nil
+		case statusRetired:
+			return 0, ErrRetired
+		case statusUnknownHelper:
+			return 0, &UnknownHelperError{ID: r0}
 		}
 		if r0, ran, err := runPinned(img, &args); ran {
 			return r0, err

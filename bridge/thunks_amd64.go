@@ -39,15 +39,15 @@ func emitThunks() ([]byte, thunkOffsets, error) {
 	// address and the arguments already in rdi, rsi, rdx, rcx, r8 (the
 	// callers load them from wherever they are cheapest to read). [rsp] is
 	// the return address into the caller.
+	// The caller records rbp in goFP itself if helpers may need it, and
+	// rebuilds rbp from rsp afterwards: the entry thunk saves only rsp.
 	o.entry = a.Len()
 	a.Store(as.R12, offGoSP, as.RSP)
-	a.Store(as.R12, offGoFP, as.RBP)
 	a.Load(as.RSP, as.R12, offStackTop)
 	a.CallReg(as.RAX)
-	// A resume may have refreshed goSP/goFP: the goroutine stack can move
-	// while a helper runs.
+	// A resume may have refreshed goSP: the goroutine stack can move while
+	// a helper runs.
 	a.Load(as.RSP, as.R12, offGoSP)
-	a.Load(as.RBP, as.R12, offGoFP)
 	a.Ret()
 	a.Align(16)
 

@@ -72,19 +72,19 @@ func emitThunks() ([]byte, thunkOffsets, error) {
 	// address, the arguments already in x0..x4 (the callers load them from
 	// wherever they are cheapest to read) and x30 = return address into
 	// the caller.
+	// The caller records x29 in goFP itself if helpers may need it, and
+	// rebuilds x29 from sp afterwards: the entry thunk saves sp and lr.
 	o.entry = a.Len()
 	a.MovSP(xTmp, as.SP)
 	a.Str(xTmp, xCtx, offGoSP)
-	a.Str(as.FP, xCtx, offGoFP)
 	a.Str(as.LR, xCtx, offGoLR)
 	a.Ldr(xTmp, xCtx, offStackTop)
 	a.MovSP(as.SP, xTmp)
 	a.Blr(xCode)
-	// A resume may have refreshed goSP/goFP: the goroutine stack can move
-	// while a helper runs.
+	// A resume may have refreshed goSP: the goroutine stack can move while
+	// a helper runs.
 	a.Ldr(xTmp, xCtx, offGoSP)
 	a.MovSP(as.SP, xTmp)
-	a.Ldr(as.FP, xCtx, offGoFP)
 	a.Ldr(as.LR, xCtx, offGoLR)
 	a.Ret()
 	a.Align(16)

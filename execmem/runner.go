@@ -9,25 +9,34 @@ import (
 )
 
 // A Runner is the retirement slot of one native execution context (in the
-// bridge: one pooled native stack). Its sequence number is odd while code
-// may be running in native memory and even otherwise; only the owner
-// changes it, retirement only reads it.
+// bridge: one pooled native stack). It counts entries into native code
+// (in) and exits from it (out): the runner may be executing native code
+// while in != out. Only the owner writes the counts, retirement only reads
+// them.
 //
-// The fast path (the bridge's entry stub) changes the sequence with plain
-// stores rather than atomic read-modify-writes: the store that marks entry
-// need not be ordered before the load of the image address by the runner,
-// because retirement issues a process-wide membarrier between unpublishing
-// an image and reading the slots. The store that marks exit must be a
-// release (amd64 stores are; arm64 uses STLR) so that nothing the runner
-// did inside the image is reordered after it.
+// Exit copies in to out instead of incrementing out, so the only value
+// carried from one run to the next is in: back-to-back runs on the same
+// runner are chained by one store-to-load round trip, not by two (enter
+// then exit). The fast path (the bridge's entry stubs) changes the counts
+// with plain stores rather than atomic read-modify-writes: the store that
+// marks entry need not be ordered before the load of the image address by
+// the runner, because retirement issues a process-wide membarrier between
+// unpublishing an image and reading the slots. The store that marks exit
+// must be a release (amd64 stores are; arm64 uses STLR) so that nothing the
+// runner did inside the image is reordered after it.
 type Runner struct {
-	seq uint64 // must stay the first field: RunnerSeqOffset
-	_   [56]byte
+	in  uint64 // must stay the first field: RunnerInOffset
+	out uint64 // RunnerOutOffset
+	_   [48]byte
 }
 
-// RunnerSeqOffset is the offset of the sequence word in a Runner, for
-// assembly that enters and exits without calling Enter and Exit.
-const RunnerSeqOffset = 0
+// Offsets of the entry and exit counts in a Runner, for assembly that
+// enters and exits without calling Enter and Exit: entry stores in+1 to
+// in, exit stores in to out.
+const (
+	RunnerInOffset  = 0
+	RunnerOutOffset = 8
+)
 
 var runners struct {
 	mu  sync.Mutex
@@ -56,22 +65,22 @@ func (r *Runner) Release() {
 
 // Enter marks the runner as possibly executing native code. It must be
 // called before loading the address of the code to run.
-func (r *Runner) Enter() { atomic.AddUint64(&r.seq, 1) }
+func (r *Runner) Enter() { atomic.AddUint64(&r.in, 1) }
 
 // Exit marks the runner as outside native code again.
-func (r *Runner) Exit() { atomic.AddUint64(&r.seq, 1) }
+func (r *Runner) Exit() { atomic.StoreUint64(&r.out, atomic.LoadUint64(&r.in)) }
 
 // ForceExit marks the runner idle if it is recorded as inside native code.
 // The bridge calls it when a run was abandoned by a panic or Goexit, whose
 // unwinding skips the exit store of the entry stub.
 func (r *Runner) ForceExit() {
-	if s := atomic.LoadUint64(&r.seq); s&1 == 1 {
-		atomic.StoreUint64(&r.seq, s+1)
+	if in := atomic.LoadUint64(&r.in); atomic.LoadUint64(&r.out) != in {
+		atomic.StoreUint64(&r.out, in)
 	}
 }
 
 // Inside reports whether the runner is marked as inside native code.
-func (r *Runner) Inside() bool { return atomic.LoadUint64(&r.seq)&1 == 1 }
+func (r *Runner) Inside() bool { return atomic.LoadUint64(&r.in) != atomic.LoadUint64(&r.out) }
 
 // Runners returns the number of registered runner slots.
 func Runners() int {
@@ -81,13 +90,17 @@ func Runners() int {
 }
 
 // waiter is a runner that was inside native code when a grace period began,
-// with the sequence it had then. The grace period is over for it once the
-// sequence has changed (it left, and possibly re-entered later, when the
-// retired code was no longer reachable).
+// with the entry count it had then. The grace period is over for it once
+// that entry has been matched by an exit (out >= in); a later entry began
+// after the grace period did, when the retired code was no longer
+// reachable.
 type waiter struct {
-	r   *Runner
-	seq uint64
+	r  *Runner
+	in uint64
 }
+
+// left reports whether the run w waits for has exited.
+func (w waiter) left() bool { return int64(atomic.LoadUint64(&w.r.out)-w.in) >= 0 }
 
 // startGracePeriod must run after the retired images were unpublished. The
 // membarrier makes every runner's entry store visible, or makes its later
@@ -100,8 +113,11 @@ func startGracePeriod() ([]waiter, error) {
 	defer runners.mu.Unlock()
 	var ws []waiter
 	for r := range runners.set {
-		if s := atomic.LoadUint64(&r.seq); s&1 == 1 {
-			ws = append(ws, waiter{r, s})
+		// The latest entry is the one to wait for: until it has exited, it
+		// may have begun before the fence (a later one cannot have).
+		w := waiter{r, atomic.LoadUint64(&r.in)}
+		if !w.left() {
+			ws = append(ws, w)
 		}
 	}
 	return ws, nil
@@ -112,7 +128,7 @@ func startGracePeriod() ([]waiter, error) {
 func pollGracePeriod(ws []waiter) ([]waiter, bool) {
 	out := ws[:0]
 	for _, w := range ws {
-		if atomic.LoadUint64(&w.r.seq) == w.seq {
+		if !w.left() {
 			out = append(out, w)
 		}
 	}
