@@ -8,6 +8,7 @@ package amd64
 
 import (
 	"encoding/binary"
+	"fmt"
 	"slices"
 )
 
@@ -170,13 +171,13 @@ func fits8(v int64) bool { return v >= -128 && v <= 127 }
 // modrm emits prefixes, REX, the opcode (one byte, or 0x0F xx when op > 0xff), ModRM, SIB
 // and displacement. reg is the ModRM.reg field: a register or an opcode /digit.
 func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
-	// Written straight into the buffer's spare capacity (an instruction is at most 15
-	// bytes): this is the JIT's innermost loop.
-	if cap(*c)-len(*c) < 16 {
-		*c = slices.Grow(*c, 16)
-	}
-	start := len(*c)
-	buf := (*[16]byte)((*c)[start : start+16]) // indexes below are masked: no bounds checks
+	c.commit(putModRM(c.window(), f, op, reg, rm))
+}
+
+// putModRM writes modrm's instruction into buf (an instruction is at most 15 bytes) and
+// returns its length.
+func putModRM(buf *[16]byte, f flags, op uint16, reg Reg, rm operand) int {
+	// Indexes below are masked: no bounds checks.
 	n := 0
 	if f&fLock != 0 {
 		buf[n&15] = 0xf0
@@ -212,8 +213,7 @@ func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
 	n++
 	if !rm.isMem {
 		buf[n&15] = 0xc0 | reg.low3()<<3 | rm.reg.low3()
-		*c = (*c)[:start+n+1]
-		return
+		return n + 1
 	}
 	m := rm.mem
 	var mod byte
@@ -241,7 +241,7 @@ func (c *Code) modrm(f flags, op uint16, reg Reg, rm operand) {
 		binary.LittleEndian.PutUint32(buf[n&7:], uint32(m.Disp))
 		n += 4
 	}
-	*c = (*c)[:start+n]
+	return n
 }
 
 // window returns the spare capacity at the end of c as room for one instruction (at most
@@ -328,7 +328,7 @@ func putImm(p *[16]byte, n int, imm int32, short bool) int {
 		p[n&15] = byte(imm)
 		return n + 1
 	}
-	binary.LittleEndian.PutUint32(p[n&7:], uint32(imm))
+	binary.LittleEndian.PutUint32(p[n&15:], uint32(imm))
 	return n + 4
 }
 
@@ -568,57 +568,60 @@ func (c *Code) Movsx(w Width, dst, src Reg, from Width) {
 }
 
 // Load emits a zero-extending load of w bits: dst = *(uintN*)(m).
-func (c *Code) Load(w Width, dst Reg, m Mem) {
+func (c *Code) Load(w Width, dst Reg, m Mem) { c.commit(putLoad(c.window(), w, dst, m)) }
+
+func putLoad(p *[16]byte, w Width, dst Reg, m Mem) int {
 	switch w {
 	case W8:
-		c.modrm(0, 0x0fb6, dst, memOp(m))
+		return putModRM(p, 0, 0x0fb6, dst, memOp(m))
 	case W16:
-		c.modrm(0, 0x0fb7, dst, memOp(m))
-	case W32:
-		c.commit(putRM(c.window(), false, 0x8b, dst, m))
-	default:
-		c.commit(putRM(c.window(), true, 0x8b, dst, m))
+		return putModRM(p, 0, 0x0fb7, dst, memOp(m))
 	}
+	return putRM(p, w == W64, 0x8b, dst, m)
 }
 
 // LoadSX emits a sign-extending load of w (8, 16 or 32) bits into a 64-bit register.
-func (c *Code) LoadSX(w Width, dst Reg, m Mem) {
+func (c *Code) LoadSX(w Width, dst Reg, m Mem) { c.commit(putLoadSX(c.window(), w, dst, m)) }
+
+func putLoadSX(p *[16]byte, w Width, dst Reg, m Mem) int {
 	switch w {
 	case W8:
-		c.modrm(fW, 0x0fbe, dst, memOp(m))
+		return putModRM(p, fW, 0x0fbe, dst, memOp(m))
 	case W16:
-		c.modrm(fW, 0x0fbf, dst, memOp(m))
-	default:
-		c.commit(putRM(c.window(), true, 0x63, dst, m))
+		return putModRM(p, fW, 0x0fbf, dst, memOp(m))
 	}
+	return putRM(p, true, 0x63, dst, m)
 }
 
 // Store emits *(uintN*)(m) = src.
-func (c *Code) Store(w Width, m Mem, src Reg) {
+func (c *Code) Store(w Width, m Mem, src Reg) { c.commit(putStore(c.window(), w, m, src)) }
+
+func putStore(p *[16]byte, w Width, m Mem, src Reg) int {
 	if w >= W32 {
-		c.commit(putRM(c.window(), w == W64, 0x89, src, m))
-		return
+		return putRM(p, w == W64, 0x89, src, m)
 	}
 	op := uint16(0x89)
 	if w == W8 {
 		op = 0x88
 	}
-	c.modrm(widthFlags(w), op, src, memOp(m))
+	return putModRM(p, widthFlags(w), op, src, memOp(m))
 }
 
 // StoreImm emits *(uintN*)(m) = imm (W64 sign-extends the 32-bit immediate).
-func (c *Code) StoreImm(w Width, m Mem, imm int32) {
+func (c *Code) StoreImm(w Width, m Mem, imm int32) { c.commit(putStoreImm(c.window(), w, m, imm)) }
+
+func putStoreImm(p *[16]byte, w Width, m Mem, imm int32) int {
 	switch w {
 	case W8:
-		c.modrm(0, 0xc6, 0, memOp(m))
-		c.imm8(int8(imm))
+		n := putModRM(p, 0, 0xc6, 0, memOp(m))
+		p[n&15] = byte(imm)
+		return n + 1
 	case W16:
-		c.modrm(f66, 0xc7, 0, memOp(m))
-		c.imm16(int16(imm))
-	default:
-		c.modrm(widthFlags(w), 0xc7, 0, memOp(m))
-		c.imm32(imm)
+		n := putModRM(p, f66, 0xc7, 0, memOp(m))
+		binary.LittleEndian.PutUint16(p[n&15:], uint16(imm))
+		return n + 2
 	}
+	return putImm(p, putRM(p, w == W64, 0xc7, 0, m), imm, false)
 }
 
 // Lea emits dst = base + disp (64-bit).
@@ -667,6 +670,33 @@ func (c *Code) Jmp8(rel int8) { c.b(0xeb); c.imm8(rel) }
 
 // Jmp32 emits the near jump (5 bytes).
 func (c *Code) Jmp32(rel int32) { c.b(0xe9); c.imm32(rel) }
+
+// Short jumps inside one instruction's lowering (around a division, a cmpxchg loop) span
+// a few dozen bytes of code of fixed size and no other branch: they are resolved here,
+// without labels or the linker.
+
+// JccFwd emits a short conditional jump to a later point, marked with Land, and returns
+// its end.
+func (c *Code) JccFwd(cc Cond) int { c.b(0x70|byte(cc), 0); return len(*c) }
+
+// JmpFwd emits a short jump to a later point, marked with Land, and returns its end.
+func (c *Code) JmpFwd() int { c.b(0xeb, 0); return len(*c) }
+
+// Land makes the forward short jump ending at end (from JccFwd or JmpFwd) target the
+// current end of the code.
+func (c *Code) Land(end int) { (*c)[end-1] = rel8(len(*c) - end) }
+
+// JccBack emits a short conditional jump back to offset to of the code.
+func (c *Code) JccBack(cc Cond, to int) { c.b(0x70|byte(cc), rel8(to-(len(*c)+2))) }
+
+// rel8 returns a short jump's displacement. The sequences that use local short jumps are
+// far shorter than 128 bytes whatever the operands, so a failure is a bug in the lowering.
+func rel8(d int) byte {
+	if !fits8(int64(d)) {
+		panic(fmt.Sprintf("amd64: local short jump of %d bytes", d))
+	}
+	return byte(d)
+}
 
 // CallRel32 emits call rel32 (5 bytes).
 func (c *Code) CallRel32(rel int32) { c.b(0xe8); c.imm32(rel) }

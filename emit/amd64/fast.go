@@ -15,9 +15,10 @@ import (
 // form is how LowerRange encodes one opcode.
 type form struct {
 	kind uint8
-	w    bool // 64-bit operation
-	op   byte // x86 opcode, ALU /digit or shift /digit
-	cc   Cond // condition of a conditional jump
+	w    bool  // 64-bit operation
+	op   byte  // x86 opcode, ALU /digit or shift /digit
+	cc   Cond  // condition of a conditional jump
+	mw   Width // memory access width
 }
 
 const (
@@ -28,9 +29,10 @@ const (
 	formMovImm          // mov dst, imm
 	formNeg             // neg dst
 	formShiftImm        // shift dst, imm (a zero count: Lower)
-	formLoad            // mov dst, [src+off] (32/64-bit)
-	formStore           // mov [dst+off], src (32/64-bit)
-	formStoreImm        // mov [dst+off], imm (32/64-bit)
+	formLoad            // dst = [src+off], zero-extended
+	formLoadSX          // dst = [src+off], sign-extended
+	formStore           // [dst+off] = src
+	formStoreImm        // [dst+off] = imm
 	formLdImm64         // lddw of a plain constant (pseudo sources: Lower)
 	formJa              // ja
 	formJccX            // if dst op src goto
@@ -70,16 +72,19 @@ var forms = func() (t [256]form) {
 				}
 			}
 		case isa.ClassLDX:
-			if o.Mode() == isa.ModeMEM && (o.Size() == isa.SizeW || o.Size() == isa.SizeDW) {
-				t[c] = form{kind: formLoad, w: o.Size() == isa.SizeDW}
+			switch mw := memWidth(o.Size()); {
+			case o.Mode() == isa.ModeMEM:
+				t[c] = form{kind: formLoad, mw: mw}
+			case o.Mode() == isa.ModeMEMSX && mw != W64:
+				t[c] = form{kind: formLoadSX, mw: mw}
 			}
 		case isa.ClassSTX:
-			if o.Mode() == isa.ModeMEM && (o.Size() == isa.SizeW || o.Size() == isa.SizeDW) {
-				t[c] = form{kind: formStore, w: o.Size() == isa.SizeDW}
+			if o.Mode() == isa.ModeMEM {
+				t[c] = form{kind: formStore, mw: memWidth(o.Size())}
 			}
 		case isa.ClassST:
-			if o.Mode() == isa.ModeMEM && (o.Size() == isa.SizeW || o.Size() == isa.SizeDW) {
-				t[c] = form{kind: formStoreImm, w: o.Size() == isa.SizeDW}
+			if o.Mode() == isa.ModeMEM {
+				t[c] = form{kind: formStoreImm, mw: memWidth(o.Size())}
 			}
 		case isa.ClassLD:
 			if o == isa.OpLdImm64 {
@@ -150,11 +155,13 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 				n = putShiftImm(p, ShiftOp(fm.op), fm.w, d, k)
 			}
 		case formLoad:
-			n = putRM(p, fm.w, 0x8b, d, Mem{reg(in.Src), int32(in.Off)})
+			n = putLoad(p, fm.mw, d, Mem{reg(in.Src), int32(in.Off)})
+		case formLoadSX:
+			n = putLoadSX(p, fm.mw, d, Mem{reg(in.Src), int32(in.Off)})
 		case formStore:
-			n = putRM(p, fm.w, 0x89, reg(in.Src), Mem{d, int32(in.Off)})
+			n = putStore(p, fm.mw, Mem{d, int32(in.Off)}, reg(in.Src))
 		case formStoreImm:
-			n = putImm(p, putRM(p, fm.w, 0xc7, 0, Mem{d, int32(in.Off)}), in.Imm, false)
+			n = putStoreImm(p, fm.mw, Mem{d, int32(in.Off)}, in.Imm)
 		case formLdImm64:
 			if in.Src == 0 && i+1 < to {
 				code = code[:at+putMovConst(p, d, isa.Imm64(*in, insns[i+1]))]

@@ -395,22 +395,24 @@ func (b *Backend) divmod(c *emit.Compiler, in *isa.Instruction, w Width) {
 		return
 	}
 	s := reg(in.Src)
-	done, nonzero := c.Buf.NewLabel(), c.Buf.NewLabel()
 	a.Test(w, s, s)
-	c.Buf.AddBranch(kindJcc, uint8(CondNE), nonzero)
+	nonzero := a.JccFwd(CondNE)
 	zeroResult()
-	c.Buf.AddBranch(kindJmp, 0, done)
-	c.Buf.Bind(nonzero)
+	done := a.JmpFwd()
+	a.Land(nonzero)
+	done2 := -1
 	if signed {
-		normal := c.Buf.NewLabel()
 		a.ALUImm(CMP, w, s, -1)
-		c.Buf.AddBranch(kindJcc, uint8(CondNE), normal)
+		normal := a.JccFwd(CondNE)
 		minusOne()
-		c.Buf.AddBranch(kindJmp, 0, done)
-		c.Buf.Bind(normal)
+		done2 = a.JmpFwd()
+		a.Land(normal)
 	}
 	b.divCore(a, w, d, s, signed, mod)
-	c.Buf.Bind(done)
+	a.Land(done)
+	if done2 >= 0 {
+		a.Land(done2)
+	}
 }
 
 // divCore divides d by a non-zero divisor s (not -1 when signed) into d, preserving every
@@ -487,12 +489,11 @@ func (b *Backend) atomic(c *emit.Compiler, in *isa.Instruction) error {
 		}
 		a.Mov(W64, tmp2, RAX)
 		a.Load(w, RAX, m)
-		loop := c.Buf.NewLabel()
-		c.Buf.Bind(loop)
+		loop := a.Len()
 		a.Mov(w, tmp, RAX)
 		a.ALU(xop, w, tmp, src)
 		a.LockCmpxchg(w, m, tmp)
-		c.Buf.AddBranch(kindJcc, uint8(CondNE), loop)
+		a.JccBack(CondNE, loop)
 		if s != RAX {
 			a.Mov(w, s, RAX)
 			a.Mov(W64, RAX, tmp2)
