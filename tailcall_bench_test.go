@@ -12,18 +12,26 @@ import (
 	"github.com/bpfjit/bpfjit/verifier"
 )
 
-// benchLoad loads src against tab's program array.
-func benchLoad(b *testing.B, tab *maps.Table, src string) *bpfjit.Program {
-	b.Helper()
+// loadTC loads src, verified as a tcType program, against tab's program array. Nothing
+// but the caller references the program.
+func loadTC(tb testing.TB, tab *maps.Table, src string) *bpfjit.Program {
+	tb.Helper()
 	prog, err := asm.AssembleProgram(src)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	prog.Maps = tcRefs
 	p, err := bpfjit.Load(prog, bpfjit.WithMaps(tab), bpfjit.WithVerifier(verifier.Options{Type: tcType}))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return p
+}
+
+// benchLoad is loadTC for the length of the benchmark.
+func benchLoad(b *testing.B, tab *maps.Table, src string) *bpfjit.Program {
+	b.Helper()
+	p := loadTC(b, tab, src)
 	b.Cleanup(func() { p.Close() })
 	return p
 }

@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"github.com/bpfjit/bpfjit"
-	"github.com/bpfjit/bpfjit/isa/asm"
 	"github.com/bpfjit/bpfjit/maps"
-	"github.com/bpfjit/bpfjit/verifier"
 )
 
 // loadDropped loads src against tab's program array without keeping any reference to the
@@ -16,15 +14,7 @@ import (
 // that the caller's frame holds no pointer to the program.
 func loadDropped(t *testing.T, tab *maps.Table, src string, put int) {
 	t.Helper()
-	prog, err := asm.AssembleProgram(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog.Maps = tcRefs
-	p, err := bpfjit.Load(prog, bpfjit.WithMaps(tab), bpfjit.WithVerifier(verifier.Options{Type: tcType}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := loadTC(t, tab, src)
 	if n := bpfjit.DirectTailCallSites(p); n != 1 {
 		t.Fatalf("%d direct sites, want 1", n)
 	}

@@ -9,9 +9,7 @@ import (
 	"testing"
 
 	"github.com/bpfjit/bpfjit"
-	"github.com/bpfjit/bpfjit/isa/asm"
 	"github.com/bpfjit/bpfjit/maps"
-	"github.com/bpfjit/bpfjit/verifier"
 )
 
 // Live patching: runners tail-call through one slot, direct and indirect, while another
@@ -39,18 +37,7 @@ func TestLivePatchingStress(t *testing.T) {
 	}
 	defer tab.Close()
 	arr := tab.Map(0)
-	load := func(src string) *bpfjit.Program {
-		prog, err := asm.AssembleProgram(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		prog.Maps = tcRefs
-		p, err := bpfjit.Load(prog, bpfjit.WithMaps(tab), bpfjit.WithVerifier(verifier.Options{Type: tcType}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	load := func(src string) *bpfjit.Program { return loadTC(t, tab, src) }
 	const fallThrough = 8 // countAndTailCall with +7 after one execution
 	var valid sync.Map    // results some slot content allows
 	valid.Store(uint64(fallThrough), true)
