@@ -70,12 +70,11 @@ retired:
 // run at a time, as if pinned. ownLimit is 0 until validateRuntimeLayout
 // has accepted the rt* offsets. st is ownRan, ownNone (no own machine for
 // this P: nothing ran), statusRetired or statusUnknownHelper
-// (r0 = the helper id). goFP is not recorded: without helpers nothing
-// reads it but the unknown-helper exit, after which BP is rebuilt anyway.
-// (The unused local word keeps vet from taking runOwn for a frameless
-// function whose BP write clobbers the caller's.)
-TEXT ·runOwn(SB), NOSPLIT, $8-32
-	NO_LOCAL_POINTERS
+// (r0 = the helper id). runOwn has no frame of its own: no Go code runs
+// while it is on the stack (no helpers), so no unwinder needs one, and the
+// only thing it must give back is its caller's BP, which it parks in goFP
+// (the unknown-helper exit also reloads BP from there).
+TEXT ·runOwn(SB), NOSPLIT|NOFRAME, $0-32
 	MOVQ (TLS), AX
 	MOVQ const_rtGM(AX), AX
 	MOVQ const_rtMP(AX), AX
@@ -99,8 +98,9 @@ TEXT ·runOwn(SB), NOSPLIT, $8-32
 	MOVQ DX, Context_args+16(R12)
 	MOVQ CX, Context_args+24(R12)
 	MOVQ R8, Context_args+32(R12)
+	MOVQ BP, Context_goFP(R12)
 	RUN_NATIVE(R11, retired)
-	LEAQ 8(SP), BP
+	MOVQ Context_goFP(R12), BP
 	MOVQ AX, r0+16(FP)
 	TESTQ AX, AX
 	JZ zero

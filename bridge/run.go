@@ -22,19 +22,36 @@ import (
 // mapped. If a helper calls runtime.Goexit, the goroutine exits as usual
 // and the native stack still goes back to the pool.
 func Run(img *execmem.Image, h *Helpers, args Args) (uint64, error) {
+	// The fast path stays small: everything else is in run, so that Run
+	// itself needs almost no frame.
+	if h.Len() == 0 && img != nil && !raceEnabled {
+		r0, st := runOwn(img, &args)
+		if st == ownRan {
+			return r0, nil
+		}
+		if st != ownNone {
+			return 0, ownError(r0, st)
+		}
+	}
+	return run(img, h, &args)
+}
+
+// ownError turns runOwn's report of a run that ended early into its error.
+func ownError(r0, st uint64) error {
+	if st == statusRetired {
+		return ErrRetired
+	}
+	return &UnknownHelperError{ID: r0}
+}
+
+// run is Run past runOwn: this P has no own machine yet (or the fast path
+// is off), or the run has helpers.
+func run(img *execmem.Image, h *Helpers, args *Args) (uint64, error) {
 	if img == nil {
 		return 0, ErrNilImage
 	}
 	if h.Len() == 0 && !raceEnabled {
-		switch r0, st := runOwn(img, &args); st {
-		case ownRan:
-			return r0, nil
-		case statusRetired:
-			return 0, ErrRetired
-		case statusUnknownHelper:
-			return 0, &UnknownHelperError{ID: r0}
-		}
-		if r0, ran, err := runPinned(img, &args); ran {
+		if r0, ran, err := runPinned(img, args); ran {
 			return r0, err
 		}
 	}
@@ -45,12 +62,12 @@ func Run(img *execmem.Image, h *Helpers, args Args) (uint64, error) {
 	if h.Len() == 0 {
 		// Without helpers no Go code runs inside the call, so nothing can
 		// panic or Goexit through it: no defer needed.
-		c := m.prepare(nil, &args)
+		c := m.prepare(nil, args)
 		r0, err := c.outcome(enter(c, img), nil)
 		putMachine(m) // last: the machine is someone else's from here on
 		return r0, err
 	}
-	return m.runWithHelpers(img, h, &args)
+	return m.runWithHelpers(img, h, args)
 }
 
 func (m *machine) runWithHelpers(img *execmem.Image, h *Helpers, args *Args) (r0 uint64, err error) {
