@@ -1,6 +1,9 @@
 package arm64
 
-import "fmt"
+import (
+	"fmt"
+	"math/bits"
+)
 
 // AddSubOp selects add, adds, sub or subs. Its value is the op:S bit pair.
 type AddSubOp uint8
@@ -354,20 +357,13 @@ func movImm(w Width, d uint32, v uint64) (s Seq) {
 		s.add(moveWide(MOVN, w, d, ^uint16(v), 0))
 		return s
 	}
-	halves := 2 << w // 2 for W32, 4 for W64
-	var zeros, ones int
-	for i := 0; i < halves; i++ {
-		switch uint16(v >> (16 * i)) {
-		case 0:
-			zeros++
-		case 0xffff:
-			ones++
-		}
-	}
+	// Masks with bit 16k set for each halfword k of v that needs a movk over a movz
+	// (nonzero) or over a movn (not 0xffff) background.
+	halves := 2 << w                       // 2 for W32, 4 for W64
+	low := ^uint64(0) >> (32 - 32*uint(w)) // the bits w holds
+	nz, nn := halfMask(v), halfMask(^v&low)
+	zeros, ones := halves-bits.OnesCount64(nz), halves-bits.OnesCount64(nn)
 	wide := halves - max(zeros, ones)
-	if wide == 0 {
-		wide = 1 // v is 0 or all-ones: one movz/movn
-	}
 	if wide > 1 {
 		if i, ok := logicImm(ORR, w, d, 31, v); ok {
 			s.add(i)
@@ -378,45 +374,23 @@ func movImm(w Width, d uint32, v uint64) (s Seq) {
 		if pat, ok := bitmaskNear(v, wide-1); ok {
 			i, _ := logicImm(ORR, w, d, 31, pat)
 			s.add(i)
-			for h := uint8(0); h < 4; h++ {
-				if c := uint16(v >> (16 * h)); c != uint16(pat>>(16*h)) {
-					s.add(moveWide(MOVK, w, d, c, h))
-				}
+			for m := halfMask(v ^ pat); m != 0; m &= m - 1 {
+				h := uint8(bits.TrailingZeros64(m) / 16)
+				s.add(moveWide(MOVK, w, d, uint16(v>>(16*h)), h))
 			}
 			return s
 		}
 	}
-	// movz/movn + movk: choose the background that leaves fewer halfwords to set.
-	useN := ones > zeros
-	var bg uint16
-	if useN {
-		bg = 0xffff
+	// movz/movn + movk: choose the background that leaves fewer halfwords to set. The
+	// fast cases above leave no all-zero or all-ones v here.
+	op, m, inv := MOVZ, nz, uint16(0)
+	if ones > zeros {
+		op, m, inv = MOVN, nn, 0xffff
 	}
-	if zeros == halves || ones == halves {
-		op := MOVZ
-		if useN {
-			op = MOVN
-		}
-		s.add(moveWide(op, w, d, 0, 0))
-		return s
-	}
-	first := true
-	for h := 0; h < halves; h++ {
-		c := uint16(v >> (16 * h))
-		if c == bg {
-			continue
-		}
-		var i Inst
-		switch {
-		case !first:
-			i = moveWide(MOVK, w, d, c, uint8(h))
-		case useN:
-			i = moveWide(MOVN, w, d, ^c, uint8(h))
-		default:
-			i = moveWide(MOVZ, w, d, c, uint8(h))
-		}
-		s.add(i)
-		first = false
+	for ; m != 0; m &= m - 1 {
+		h := uint8(bits.TrailingZeros64(m) / 16)
+		s.add(moveWide(op, w, d, uint16(v>>(16*h))^inv, h))
+		op, inv = MOVK, 0
 	}
 	return s
 }
@@ -424,56 +398,54 @@ func movImm(w Width, d uint32, v uint64) (s Seq) {
 // MovImm64 is MovImm(W64, rd, v): the shortest sequence setting all of rd to v.
 func MovImm64(rd Reg, v uint64) (Seq, error) { return MovImm(W64, rd, v) }
 
+// halfMask returns x with bit 16k set exactly when halfword k of x is not zero.
+func halfMask(x uint64) uint64 {
+	// Fold every bit of a halfword onto its lowest bit (the bits that land there come
+	// from the same halfword).
+	x |= x >> 8
+	x |= x >> 4
+	x |= x >> 2
+	x |= x >> 1
+	return x & 0x0001000100010001
+}
+
 // bitmaskNear looks for a 64-bit bitmask immediate that agrees with v in all but
 // at most maxDiff-1 halfwords, so that orr plus movk beats movz/movn plus movk.
-// Only candidates that can agree in enough halfwords are tried: a halfword of v
-// replicated (element of 16 bits or less) when it occurs often enough, either
-// 32-bit half replicated (32-bit element), and, when one halfword of v is the
-// odd one out, v with that halfword set to 0x0000 or 0xffff (a 64-bit run).
+// Only candidates that can agree in enough halfwords are tested for being a bitmask:
+// a halfword of v replicated (element of 16 bits or less), either 32-bit half
+// replicated (32-bit element), and, when one halfword of v is the odd one out
+// (maxDiff 2), v with that halfword set to 0x0000 or 0xffff (a 64-bit run). The first
+// candidate with the fewest differing halfwords wins.
 func bitmaskNear(v uint64, maxDiff int) (uint64, bool) {
-	var h [4]uint16
-	for k := range h {
-		h[k] = uint16(v >> (16 * k))
-	}
-	need := 4 - (maxDiff - 1) // halfwords a useful candidate shares with v
 	best, bestDiff := uint64(0), maxDiff
 	try := func(p uint64) {
-		d := 0
-		for k := range h {
-			if h[k] != uint16(p>>(16*k)) {
-				d++
+		if d := bits.OnesCount64(halfMask(v ^ p)); d < bestDiff {
+			if _, _, _, ok := EncodeBitmask(W64, p); ok {
+				best, bestDiff = p, d
 			}
-		}
-		if d >= bestDiff {
-			return
-		}
-		if _, _, _, ok := EncodeBitmask(W64, p); ok {
-			best, bestDiff = p, d
 		}
 	}
-	for k, c := range h {
-		n := 0
-		for _, o := range h {
-			if o == c {
-				n++
-			}
-		}
-		first := true
-		for j := 0; j < k; j++ {
-			first = first && h[j] != c
-		}
-		if first && n >= need {
-			try(uint64(c) * 0x0001000100010001)
-		}
+	// A replicated halfword agrees in enough halfwords only where it repeats (maxDiff
+	// is at most 3); each value is tried at its first occurrence.
+	h0, h1, h2, h3 := v&0xffff, v>>16&0xffff, v>>32&0xffff, v>>48
+	const rep = 0x0001000100010001
+	if h0 == h1 || h0 == h2 || h0 == h3 {
+		try(h0 * rep)
+	}
+	if h1 != h0 && (h1 == h2 || h1 == h3) {
+		try(h1 * rep)
+	}
+	if h2 != h0 && h2 != h1 && h2 == h3 {
+		try(h2 * rep)
 	}
 	lo, hi := v&0xffffffff, v>>32
 	try(lo | lo<<32)
 	try(hi | hi<<32)
-	if need >= 3 {
-		for k := range h {
-			clear := v &^ (0xffff << (16 * k))
+	if maxDiff <= 2 {
+		for k := uint(0); k < 64; k += 16 {
+			clear := v &^ (0xffff << k)
 			try(clear)
-			try(clear | 0xffff<<(16*k))
+			try(clear | 0xffff<<k)
 		}
 	}
 	return best, bestDiff < maxDiff

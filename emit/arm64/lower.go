@@ -462,103 +462,100 @@ var forms = func() (t [256]slotForm) {
 	return t
 }()
 
-// Lower implements emit.Backend.
+// Lower implements emit.Backend: slot i (both halves of an lddw) as a range.
 func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
-	l := lowerer{c: c, be: b}
-	return l.slot(f, i, &c.S.Insns[i])
+	n := 1
+	if c.S.Insns[i].IsLdImm64() && i+1 < len(c.S.Insns) {
+		n = 2
+	}
+	return n, b.LowerRange(c, f, i, i+n)
 }
 
-// LowerRange implements emit.RangeBackend: the slots of a run are lowered in one loop,
-// each recording its start offset itself.
+// LowerRange implements emit.RangeBackend. The slots of a run are lowered in one loop
+// that records each slot's offset and dispatches on the opcode's form; the forms most
+// programs are made of encode in place without a further call.
 func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
 	l := lowerer{c: c, be: b}
 	insns := c.S.Insns[:to]
 	offs := c.SlotOffsets()[:to]
-	for i := from; i < len(insns); {
+	for i := from; i < len(insns); i++ {
+		in := &insns[i]
 		offs[i] = int32(len(c.Buf.Code))
 		c.Lowering(i)
-		n, err := l.slot(f, i, &insns[i])
-		if err != nil {
-			return c.SlotError(i, err)
+		fm := &forms[in.Opcode]
+		d, s := reg(in.Dst), reg(in.Src)
+		switch fm.kind {
+		case formRegOp:
+			l.put(fm.base | Inst(s)<<16 | Inst(d)<<5 | Inst(d))
+			continue
+		case formLoad:
+			l.mem(MemOp(fm.op), d, s, int64(in.Off))
+		case formStore:
+			l.mem(MemOp(fm.op), s, d, int64(in.Off))
+		case formShiftK:
+			l.shiftImm(DP2Op(fm.op), fm.w, d, uint8(in.Imm)&uint8(fm.w.bits()-1))
+		case formMovK:
+			l.movImm(fm.w, d, immValue(fm.w, in.Imm))
+		case formMovX:
+			if err := l.movX(fm.w, d, s, in.Off); err != nil {
+				return c.SlotError(i, err)
+			}
+		case formAddSubK:
+			l.addSubK(AddSubOp(fm.op), fm.w, d, in.Imm)
+		case formLogicK:
+			l.logicK(LogicOp(fm.op), fm.w, d, immValue(fm.w, in.Imm))
+		case formMulK:
+			l.mulK(fm.w, d, immValue(fm.w, in.Imm))
+		case formDivMod:
+			l.divMod(in, fm.w, d, s)
+		case formNeg:
+			l.emit(Neg(fm.w, d, d))
+		case formEnd:
+			l.byteswap(in, fm.w, d)
+		case formStoreK:
+			l.storeK(MemOp(fm.op), in)
+		case formAtomic:
+			if err := l.atomic(in); err != nil {
+				return c.SlotError(i, err)
+			}
+		case formJump:
+			if err := l.jump(f, i, in, fm.w); err != nil {
+				return c.SlotError(i, err)
+			}
+		case formLD:
+			if !in.IsLdImm64() || i+1 >= len(insns) {
+				return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "opcode %#02x", uint8(in.Opcode))
+			}
+			if err := l.ldImm64(i, in); err != nil {
+				return c.SlotError(i, err)
+			}
+			if l.err != nil {
+				return c.SlotError(i, l.err)
+			}
+			i++ // the second half starts after the pair's code
+			offs[i] = int32(len(c.Buf.Code))
+		default:
+			return c.SlotError(i, fmt.Errorf("%w: alu op %#02x", emit.ErrUnsupported, uint8(in.Opcode.ALUOp())))
 		}
-		if n == 2 { // an lddw: its second half starts after its code
-			offs[i+1] = int32(len(c.Buf.Code))
+		if l.err != nil {
+			return c.SlotError(i, l.err)
 		}
-		i += n
 	}
 	return nil
 }
 
-// slot lowers stream slot i (in) and returns how many slots it consumed.
-func (l *lowerer) slot(f *emit.Func, i int, in *isa.Instruction) (int, error) {
-	c := l.c
-	fm := &forms[in.Opcode]
-	d, s := reg(in.Dst), reg(in.Src)
-	switch fm.kind {
-	case formRegOp:
-		l.put(fm.base | Inst(s)<<16 | Inst(d)<<5 | Inst(d))
-		return 1, nil
-	case formLoad:
-		l.mem(MemOp(fm.op), d, s, int64(in.Off))
-	case formStore:
-		l.mem(MemOp(fm.op), s, d, int64(in.Off))
-	case formShiftK:
-		l.shiftImm(DP2Op(fm.op), fm.w, d, uint8(in.Imm)&uint8(fm.w.bits()-1))
-	case formMovK:
-		l.movImm(fm.w, d, immValue(fm.w, in.Imm))
-	case formMovX:
-		if err := l.movX(fm.w, d, s, in.Off); err != nil {
-			return 0, err
+// storeK emits [dst + off] = imm (st): the zero register for 0, through tmp2 otherwise.
+func (l *lowerer) storeK(op MemOp, in *isa.Instruction) {
+	val := XZR
+	if in.Imm != 0 {
+		val = tmp2
+		if in.Opcode.Size() == isa.SizeDW {
+			l.movImm(W64, tmp2, uint64(int64(in.Imm)))
+		} else {
+			l.movImm(W32, tmp2, uint64(uint32(in.Imm)))
 		}
-	case formAddSubK:
-		l.addSubK(AddSubOp(fm.op), fm.w, d, in.Imm)
-	case formLogicK:
-		l.logicK(LogicOp(fm.op), fm.w, d, immValue(fm.w, in.Imm))
-	case formMulK:
-		l.mulK(fm.w, d, immValue(fm.w, in.Imm))
-	case formDivMod:
-		l.divMod(in, fm.w, d, s)
-	case formNeg:
-		l.emit(Neg(fm.w, d, d))
-	case formEnd:
-		l.byteswap(in, fm.w, d)
-	case formStoreK:
-		val := XZR
-		if in.Imm != 0 {
-			val = tmp2
-			if in.Opcode.Size() == isa.SizeDW {
-				l.movImm(W64, tmp2, uint64(int64(in.Imm)))
-			} else {
-				l.movImm(W32, tmp2, uint64(uint32(in.Imm)))
-			}
-		}
-		l.mem(MemOp(fm.op), val, d, int64(in.Off))
-	case formAtomic:
-		if err := l.atomic(in); err != nil {
-			return 0, err
-		}
-	case formJump:
-		if err := l.jump(f, i, in, fm.w); err != nil {
-			return 0, err
-		}
-	case formLD:
-		if !in.IsLdImm64() || i+1 >= len(c.S.Insns) {
-			return 0, emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "opcode %#02x", uint8(in.Opcode))
-		}
-		if err := l.ldImm64(i, in); err != nil {
-			return 0, err
-		}
-		if l.err != nil {
-			return 0, l.err
-		}
-		return 2, nil
-	default:
-		return 0, fmt.Errorf("%w: alu op %#02x", emit.ErrUnsupported, uint8(in.Opcode.ALUOp()))
 	}
-	if l.err != nil {
-		return 0, l.err
-	}
-	return 1, nil
+	l.mem(op, val, reg(in.Dst), int64(in.Off))
 }
 
 // put appends one instruction word. The driver sizes the code buffer for the whole

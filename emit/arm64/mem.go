@@ -148,10 +148,12 @@ var memWords = func() (t [numMemOps]uint32) {
 func ldStImm(op MemOp, t, n uint32, off int64) (Inst, bool) {
 	m := memWords[op]
 	sz := m >> 30
-	if off >= 0 && off&(1<<sz-1) == 0 && off>>sz <= 4095 {
+	// A negative off is too large as unsigned; a byte offset in [-256, 255] is below
+	// 512 once moved up by 256.
+	if uint64(off)>>sz < 4096 && off&(1<<sz-1) == 0 {
 		return Inst(m | ldstUimmBase | uint32(off>>sz)<<10 | n<<5 | t), true
 	}
-	if off >= -256 && off <= 255 {
+	if uint64(off+256) < 512 {
 		return Inst(m | ldstImm9Base | (uint32(off)&0x1ff)<<12 | n<<5 | t), true
 	}
 	return 0, false
