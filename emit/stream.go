@@ -26,6 +26,9 @@ type Stream struct {
 	// tailCall is the first program slot calling bpf_tail_call, -1 when there is none
 	// (Compile accepts it only for a TailCallBackend).
 	tailCall int32
+	// ident is how many leading elements of Orig's array already hold their own index:
+	// reset, reusing the array, writes only the rest.
+	ident int
 }
 
 // NewStream wraps a program's slots unchanged.
@@ -39,15 +42,21 @@ func NewStream(insns []isa.Instruction) *Stream {
 // compile (nil when there is none). It is the driver's single scan over the program.
 func (s *Stream) reset(insns []isa.Instruction) *Error {
 	s.Insns = insns
-	s.Orig = grow(s.Orig, len(insns))
+	if cap(s.Orig) < len(insns) {
+		s.Orig, s.ident = make([]int32, len(insns)), 0
+	}
+	s.Orig = s.Orig[:len(insns)]
+	for i := s.ident; i < len(insns); i++ {
+		s.Orig[i] = int32(i)
+	}
+	s.ident = max(s.ident, len(insns))
 	s.Target = grow(s.Target, len(insns))
 	s.sites = s.sites[:0]
 	s.tailCall = -1
-	orig, tgt := s.Orig[:len(insns)], s.Target[:len(insns)]
+	tgt := s.Target[:len(insns)]
 	var bad *Error
 	var w regalloc.Set
 	for i := 0; i < len(insns); i++ {
-		orig[i] = int32(i)
 		in := &insns[i]
 		switch slotKinds[in.Opcode] {
 		case slotWritesDst:
@@ -69,7 +78,7 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 			}
 			if i+1 < len(insns) {
 				i++
-				orig[i], tgt[i] = int32(i), -1
+				tgt[i] = -1
 			}
 			continue
 		}

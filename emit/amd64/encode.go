@@ -640,16 +640,26 @@ const LeaRIPSize = 7
 
 // LockALU emits lock op [m], src for ADD, OR, AND and XOR.
 func (c *Code) LockALU(op ALUOp, w Width, m Mem, src Reg) {
-	c.modrm(widthFlags(w)|fLock, uint16(op)<<3|1, src, memOp(m))
+	c.commit(putLockALU(c.window(), op, w, m, src))
+}
+
+func putLockALU(p *[16]byte, op ALUOp, w Width, m Mem, src Reg) int {
+	return putModRM(p, widthFlags(w)|fLock, uint16(op)<<3|1, src, memOp(m))
 }
 
 // LockXadd emits lock xadd [m], src: src receives the old value.
-func (c *Code) LockXadd(w Width, m Mem, src Reg) {
-	c.modrm(widthFlags(w)|fLock, 0x0fc1, src, memOp(m))
+func (c *Code) LockXadd(w Width, m Mem, src Reg) { c.commit(putLockXadd(c.window(), w, m, src)) }
+
+func putLockXadd(p *[16]byte, w Width, m Mem, src Reg) int {
+	return putModRM(p, widthFlags(w)|fLock, 0x0fc1, src, memOp(m))
 }
 
 // Xchg emits xchg [m], src (locked implicitly).
-func (c *Code) Xchg(w Width, m Mem, src Reg) { c.modrm(widthFlags(w), 0x87, src, memOp(m)) }
+func (c *Code) Xchg(w Width, m Mem, src Reg) { c.commit(putXchg(c.window(), w, m, src)) }
+
+func putXchg(p *[16]byte, w Width, m Mem, src Reg) int {
+	return putModRM(p, widthFlags(w), 0x87, src, memOp(m))
+}
 
 // LockCmpxchg emits lock cmpxchg [m], src: compares rax with [m]; equal stores src, else
 // loads [m] into rax.

@@ -33,6 +33,7 @@ const (
 	formLoadSX          // dst = [src+off], sign-extended
 	formStore           // [dst+off] = src
 	formStoreImm        // [dst+off] = imm
+	formAtomic          // the one-instruction atomics (putAtomic; the others: Lower)
 	formLdImm64         // lddw of a plain constant (pseudo sources: Lower)
 	formJa              // ja
 	formJccX            // if dst op src goto
@@ -79,8 +80,11 @@ var forms = func() (t [256]form) {
 				t[c] = form{kind: formLoadSX, mw: mw}
 			}
 		case isa.ClassSTX:
-			if o.Mode() == isa.ModeMEM {
+			switch o.Mode() {
+			case isa.ModeMEM:
 				t[c] = form{kind: formStore, mw: memWidth(o.Size())}
+			case isa.ModeATOMIC:
+				t[c] = form{kind: formAtomic, mw: memWidth(o.Size())}
 			}
 		case isa.ClassST:
 			if o.Mode() == isa.ModeMEM {
@@ -162,6 +166,8 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 			n = putStore(p, fm.mw, Mem{d, int32(in.Off)}, reg(in.Src))
 		case formStoreImm:
 			n = putStoreImm(p, fm.mw, Mem{d, int32(in.Off)}, in.Imm)
+		case formAtomic:
+			n, _ = putAtomic(p, isa.AtomicOp(in.Imm), fm.mw, Mem{d, int32(in.Off)}, reg(in.Src))
 		case formLdImm64:
 			if in.Src == 0 && i+1 < to {
 				code = code[:at+putMovConst(p, d, isa.Imm64(*in, insns[i+1]))]

@@ -447,36 +447,53 @@ func (*Backend) divCore(a *Code, w Width, d, s Reg, signed, mod bool) {
 	a.Mov(W64, d, tmp)
 }
 
+// atomicALUOp returns the x86 operation of a BPF atomic add, or, and or xor (with or
+// without fetch).
+func atomicALUOp(op isa.AtomicOp) ALUOp {
+	switch op &^ isa.AtomicFetch {
+	case isa.AtomicOr:
+		return OR
+	case isa.AtomicAnd:
+		return AND
+	case isa.AtomicXor:
+		return XOR
+	}
+	return ADD
+}
+
+// putAtomic writes the atomic operations that are a single x86 instruction (xchg, add,
+// or, and and xor without fetch, fetch-add) and reports false for the others.
+func putAtomic(p *[16]byte, op isa.AtomicOp, w Width, m Mem, s Reg) (int, bool) {
+	switch xop := atomicALUOp(op); {
+	case op == isa.AtomicXchg:
+		return putXchg(p, w, m, s), true // the W32 form zero-extends s
+	case op == isa.AtomicCmpXchg:
+	case op&isa.AtomicFetch == 0:
+		return putLockALU(p, xop, w, m, s), true
+	case xop == ADD:
+		return putLockXadd(p, w, m, s), true
+	}
+	return 0, false
+}
+
 func (b *Backend) atomic(c *emit.Compiler, in *isa.Instruction) error {
 	a := code(c)
 	w := memWidth(in.Opcode.Size())
 	m := Mem{reg(in.Dst), int32(in.Off)}
 	s := reg(in.Src)
 	op := isa.AtomicOp(in.Imm)
-	var xop ALUOp
-	switch op &^ isa.AtomicFetch {
-	case isa.AtomicAdd:
-		xop = ADD
-	case isa.AtomicOr:
-		xop = OR
-	case isa.AtomicAnd:
-		xop = AND
-	case isa.AtomicXor:
-		xop = XOR
+	if n, ok := putAtomic(a.window(), op, w, m, s); ok {
+		a.commit(n)
+		return nil
 	}
+	xop := atomicALUOp(op)
 	switch {
-	case op == isa.AtomicXchg:
-		a.Xchg(w, m, s) // the W32 form zero-extends s
 	case op == isa.AtomicCmpXchg:
 		a.LockCmpxchg(w, m, s)
 		if w == W32 && c.NeedZext() {
 			// On success cmpxchg leaves rax untouched; BPF's r0 is the zero-extended old value.
 			a.Mov(W32, RAX, RAX)
 		}
-	case op&isa.AtomicFetch == 0:
-		a.LockALU(xop, w, m, s)
-	case xop == ADD:
-		a.LockXadd(w, m, s)
 	default:
 		// Fetch-and/or/xor: a cmpxchg loop through rax (BPF r0, parked in r9).
 		if m.Base == RAX {
