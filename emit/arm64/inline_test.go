@@ -8,21 +8,20 @@ import (
 	"github.com/bpfjit/bpfjit/emit"
 )
 
-// An inline array lookup is the bounds check against the header's max entries and one
-// multiply-add of index, stride and base, with r0 (x7) cleared before the check so that a
+// An inline array lookup is the bounds check against the header's max entries (read with
+// the stride by one ldp) and one multiply-add of index, stride and base, with r0 (x7) cleared before the check so that a
 // hit takes no branch. Only x7 and x10-x12 are written.
 func TestInlineArrayLookupListing(t *testing.T) {
 	img := compileText(t, tcBackend, "call 1\nexit", emit.Options{StackDepth: []int{0}, InlineArrayLookups: []int{0}})
 	got := wordsText(img.Code, img.Slots[0], img.Slots[1])
 	want := []string{
 		"ldr w10, [x1]",
-		"ldr w11, [x0,#8]",
+		"ldp w11, w12, [x0,#8]",
 		"mov x7, xzr",
 		"cmp w10, w11",
-		"b.cs .+16",
-		"ldr w11, [x0,#12]",
-		"ldr x12, [x0]",
-		"madd x7, x10, x11, x12",
+		"b.cs .+12",
+		"ldr x11, [x0]",
+		"madd x7, x10, x12, x11",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
