@@ -27,7 +27,7 @@ type Branch struct {
 // BranchEncoder is what an architecture tells Link about its branches.
 type BranchEncoder interface {
 	// BranchSize returns the size in bytes of a branch of kind k in its short or long form
-	// (at least 1; a fixed-size kind has equal sizes).
+	// (1 to 255 bytes; a fixed-size kind has equal sizes).
 	BranchSize(k uint8, long bool) int
 	// ShortReaches reports whether the short form of kind k placed at from reaches to
 	// (both byte offsets in the final code). The offsets it accepts for to-from must form
@@ -62,12 +62,10 @@ type Buffer struct {
 type branchSizes struct{ short, long uint8 }
 
 // Init empties the buffer for a compilation whose branches enc encodes: AddBranch needs
-// it to know their short size.
+// it to know their short size, and Link must be given the same encoder.
 func (b *Buffer) Init(enc BranchEncoder) {
 	b.Reset()
-	if b.enc != enc {
-		b.enc, b.sizes = enc, [256]branchSizes{}
-	}
+	b.enc, b.sizes = enc, [256]branchSizes{}
 }
 
 // kindSizes returns the short and long sizes of branch kind k.
@@ -156,8 +154,8 @@ const MaxRelaxPasses = 16
 // reach if all branches were long: the remaining ones reach in any layout, so that is
 // a valid one too.
 func (b *Buffer) Link(enc BranchEncoder) ([]byte, error) {
-	if b.enc != enc { // sizes cached from another encoder do not apply
-		b.enc, b.sizes = enc, [256]branchSizes{}
+	if b.enc == nil { // a buffer without branches may skip Init
+		b.enc = enc
 	}
 	br := b.Branches
 	b.grew = false

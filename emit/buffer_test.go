@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -99,5 +100,135 @@ func TestLinkRejectsUnboundLabels(t *testing.T) {
 	b.AddBranch(0, 0, l)
 	if _, err := b.Link(toyEncoder{reach: 10}); !errors.Is(err, ErrUnboundLabel) {
 		t.Errorf("err = %v, want ErrUnboundLabel", err)
+	}
+}
+
+// recordingEncoder is toyEncoder that also records, by Branch.Arg, where each branch was
+// written and where it jumps.
+type recordingEncoder struct {
+	toyEncoder
+	put map[uint8][2]int
+}
+
+func (e *recordingEncoder) PutBranch(dst []byte, b Branch, from, to int) error {
+	e.put[b.Arg] = [2]int{from, to}
+	return e.toyEncoder.PutBranch(dst, b, from, to)
+}
+
+// TestLinkMovesOnlyWhatGrowsAndKeepsEveryByte lays out random code, labels and branches
+// (some placed by the caller with PlaceBranch), links it and checks that the code between
+// branches survives in order, each branch is written where the layout puts it, at the size
+// chosen, towards its target label's final offset.
+func TestLinkMovesOnlyWhatGrowsAndKeepsEveryByte(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	grown := 0
+	for trial := 0; trial < 300; trial++ {
+		enc := &recordingEncoder{toyEncoder{reach: 30}, map[uint8][2]int{}}
+		var b Buffer
+		b.Init(enc)
+		const nLabels = 20
+		first := b.NewLabels(nLabels)
+		var plain []byte // the code without branches, as emitted
+		bound, nb := 0, 0
+		for bound < nLabels || nb == 0 {
+			switch r.IntN(5) {
+			case 0:
+				if bound < nLabels {
+					b.Bind(first + Label(bound))
+					bound++
+				}
+			case 1:
+				if nb < 200 {
+					b.AddBranch(uint8(r.IntN(2)), uint8(nb), first+Label(r.IntN(nLabels)))
+					nb++
+				}
+			case 2:
+				if nb < 200 { // the caller reserves the short form itself
+					b.PlaceBranch(len(b.Code), 0, uint8(nb), first+Label(r.IntN(nLabels)))
+					b.Code = append(b.Code, 0xee)
+					nb++
+				}
+			default:
+				for k := r.IntN(12); k > 0; k-- {
+					c := byte(r.IntN(0x80))
+					b.Code = append(b.Code, c)
+					plain = append(plain, c)
+				}
+			}
+		}
+		out, err := b.Link(enc)
+		if err != nil {
+			t.Fatalf("trial %d: %v", trial, err)
+		}
+		// Strip the branches from the output, in order: what is left is the plain code.
+		var rest []byte
+		at := 0
+		for k, x := range b.Branches {
+			p, ok := enc.put[x.Arg]
+			if !ok {
+				t.Fatalf("trial %d: branch %d never written", trial, k)
+			}
+			size := enc.BranchSize(x.Kind, x.Long)
+			if p[0] < at || p[0]+size > len(out) {
+				t.Fatalf("trial %d: branch %d written at %d, overlapping what precedes it (%d)", trial, k, p[0], at)
+			}
+			if want := b.LabelOffset(x.Target); p[1] != want {
+				t.Fatalf("trial %d: branch %d jumps to %d, its label is at %d", trial, k, p[1], want)
+			}
+			rest = append(rest, out[at:p[0]]...)
+			at = p[0] + size
+			if x.Long && x.Kind == 0 {
+				grown++
+			}
+		}
+		rest = append(rest, out[at:]...)
+		if !bytes.Equal(rest, plain) {
+			t.Fatalf("trial %d: code between branches changed:\n got %x\nwant %x", trial, rest, plain)
+		}
+	}
+	if grown == 0 {
+		t.Error("no branch grew: the test does not cover moving code")
+	}
+}
+
+// TestLinkSettlesAChainOfGrowthsPastThePassLimit builds branches that each reach exactly
+// over the next one, the last just out of reach: every pass can grow only one more, so
+// the pass limit is hit and the remaining ones must be grown at once, still valid.
+func TestLinkSettlesAChainOfGrowthsPastThePassLimit(t *testing.T) {
+	const reach, spacing = 40, 30 // branch k at 30k spans branch k+1 only
+	n := MaxRelaxPasses + 8
+	enc := &recordingEncoder{toyEncoder{reach: reach}, map[uint8][2]int{}}
+	var b Buffer
+	b.Init(enc)
+	targets := b.NewLabels(n)
+	target := func(k int) int {
+		if k == n-1 {
+			return spacing*k + reach + 1 // the one that starts the chain
+		}
+		return spacing*k + reach
+	}
+	for off := 0; off <= target(n-1); off++ {
+		for k := 0; k < n; k++ {
+			if target(k) == off {
+				b.Bind(targets + Label(k))
+			}
+		}
+		if off%spacing == 0 && off/spacing < n {
+			b.AddBranch(0, uint8(off/spacing), targets+Label(off/spacing))
+		} else {
+			b.Code = append(b.Code, 0x90)
+		}
+	}
+	out, err := b.Link(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, x := range b.Branches {
+		if !x.Long {
+			t.Errorf("branch %d stayed short although the one it spans grew", k)
+		}
+		if p := enc.put[x.Arg]; p[1] != b.LabelOffset(x.Target) || p[1] > len(out) {
+			t.Errorf("branch %d: written towards %d, label at %d", k, p[1], b.LabelOffset(x.Target))
+		}
 	}
 }
