@@ -347,14 +347,8 @@ func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
 
 // movImm is MovImm for a valid width, register field d and value.
 func movImm(w Width, d uint32, v uint64) (s Seq) {
-	// One movz or movn covers most constants of real programs; these are exactly the
-	// choices the general search below makes for them.
-	switch {
-	case v < 1<<16:
-		s.add(moveWide(MOVZ, w, d, uint16(v), 0))
-		return s
-	case w == W64 && v >= 0xffffffffffff0000, w == W32 && v>>16 == 0xffff && uint16(v) != 0:
-		s.add(moveWide(MOVN, w, d, ^uint16(v), 0))
+	if i, ok := movImm1(w, d, v); ok {
+		s.add(i)
 		return s
 	}
 	// Masks with bit 16k set for each halfword k of v that needs a movk over a movz
@@ -393,6 +387,18 @@ func movImm(w Width, d uint32, v uint64) (s Seq) {
 		op, inv = MOVK, 0
 	}
 	return s
+}
+
+// movImm1 is movImm for the constants one movz or movn sets, which are most constants
+// of real programs (the general search would choose the same instruction).
+func movImm1(w Width, d uint32, v uint64) (Inst, bool) {
+	switch {
+	case v < 1<<16:
+		return moveWide(MOVZ, w, d, uint16(v), 0), true
+	case w == W64 && v >= 0xffffffffffff0000, w == W32 && v>>16 == 0xffff && uint16(v) != 0:
+		return moveWide(MOVN, w, d, ^uint16(v), 0), true
+	}
+	return 0, false
 }
 
 // MovImm64 is MovImm(W64, rd, v): the shortest sequence setting all of rd to v.

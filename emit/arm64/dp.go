@@ -191,16 +191,16 @@ func checkedShift(name string, op DP2Op, w Width, rd, rn Reg, sh uint8) (Inst, e
 // immShift encodes d = n shifted by the constant sh (below the width) as the
 // bitfield move behind lsl, lsr and asr; op (LSLV, LSRV or ASRV) names the shift.
 func immShift(op DP2Op, w Width, d, n uint32, sh uint8) Inst {
-	bw := uint8(w.bits())
-	bop, immr, imms := UBFM, sh, bw-1 // lsr: ubfm d, n, #sh, #(width-1)
-	switch op {
-	case LSLV: // ubfm d, n, #(-sh mod width), #(width-1-sh)
-		immr, imms = (bw-sh)%bw, bw-1-sh
-	case ASRV: // sbfm d, n, #sh, #(width-1)
-		bop = SBFM
+	top := uint8(31) | uint8(w)<<5 // width-1
+	immr, imms := sh, top          // lsr, asr: ubfm/sbfm d, n, #sh, #(width-1)
+	if op == LSLV {                // lsl: ubfm d, n, #(-sh mod width), #(width-1-sh)
+		immr, imms = -sh&top, top-sh
 	}
-	return bitfield(bop, w, d, n, immr, imms)
+	return bitfield(shiftBitfield[op&15], w, d, n, immr, imms)
 }
+
+// shiftBitfield is the bitfield move behind each immediate shift (by its DP2Op).
+var shiftBitfield = [16]BitfieldOp{LSLV: UBFM, LSRV: UBFM, ASRV: SBFM}
 
 func shiftAmount(name string, w Width, sh uint8) error {
 	if err := checkWidth(name, w); err != nil {

@@ -488,12 +488,22 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 		case formRegOp:
 			l.put(fm.base | Inst(s)<<16 | Inst(d)<<5 | Inst(d))
 			continue
-		case formLoad:
-			l.mem(MemOp(fm.op), d, s, int64(in.Off))
-		case formStore:
-			l.mem(MemOp(fm.op), s, d, int64(in.Off))
+		case formLoad, formStore:
+			rt, base := d, s
+			if fm.kind == formStore {
+				rt, base = s, d
+			}
+			if i, ok := ldStImm(MemOp(fm.op), uint32(rt), uint32(base), int64(in.Off)); ok {
+				l.put(i) // the common case of mem, without the call
+				continue
+			}
+			l.mem(MemOp(fm.op), rt, base, int64(in.Off))
 		case formShiftK:
-			l.shiftImm(DP2Op(fm.op), fm.w, d, uint8(in.Imm)&uint8(fm.w.bits()-1))
+			if n := uint8(in.Imm) & uint8(fm.w.bits()-1); n != 0 {
+				l.put(immShift(DP2Op(fm.op), fm.w, uint32(d), uint32(d), n)) // shiftImm's common case
+				continue
+			}
+			l.shiftImm(DP2Op(fm.op), fm.w, d, 0)
 		case formMovK:
 			l.movImm(fm.w, d, immValue(fm.w, in.Imm))
 		case formMovX:
@@ -574,6 +584,10 @@ func (l *lowerer) put(i Inst) {
 // movImm emits MovImm(w, d, v) for a register of the lowering (x0–x30) and a value
 // that fits w.
 func (l *lowerer) movImm(w Width, d Reg, v uint64) {
+	if i, ok := movImm1(w, uint32(d), v); ok {
+		l.put(i)
+		return
+	}
 	s := movImm(w, uint32(d), v)
 	for _, i := range s.Insts() {
 		l.put(i)
@@ -779,9 +793,22 @@ func (l *lowerer) byteswap(in *isa.Instruction, w Width, d Reg) {
 	}
 }
 
-var atomicLSE = map[isa.AtomicOp]AtomicOp{isa.AtomicAdd: LDADD, isa.AtomicOr: LDSET, isa.AtomicXor: LDEOR, isa.AtomicAnd: LDCLR}
-
-var atomicLogic = map[isa.AtomicOp]LogicOp{isa.AtomicOr: ORR, isa.AtomicXor: EOR, isa.AtomicAnd: AND}
+// rmwOps returns, for a read-modify-write atomic (its op without the fetch flag), the
+// LSE instruction and the operation of the exclusive-monitor loop (unused for add);
+// ok is false for any other op.
+func rmwOps(base isa.AtomicOp) (lse AtomicOp, loop LogicOp, ok bool) {
+	switch base {
+	case isa.AtomicAdd:
+		return LDADD, 0, true
+	case isa.AtomicOr:
+		return LDSET, ORR, true
+	case isa.AtomicXor:
+		return LDEOR, EOR, true
+	case isa.AtomicAnd:
+		return LDCLR, AND, true
+	}
+	return 0, 0, false
+}
 
 func (b *Backend) useLSE() bool {
 	switch b.Atomics {
@@ -814,10 +841,9 @@ func (l *lowerer) atomic(in *isa.Instruction) error {
 	op := isa.AtomicOp(in.Imm)
 	base := op &^ isa.AtomicFetch
 	fetch := op&isa.AtomicFetch != 0
-	if op != isa.AtomicXchg && op != isa.AtomicCmpXchg {
-		if _, ok := atomicLSE[base]; !ok {
-			return fmt.Errorf("%w: atomic op %#x", emit.ErrUnsupported, uint32(op))
-		}
+	lse, logic, ok := rmwOps(base)
+	if !ok && op != isa.AtomicXchg && op != isa.AtomicCmpXchg {
+		return fmt.Errorf("%w: atomic op %#x", emit.ErrUnsupported, uint32(op))
 	}
 	if l.be.useLSE() {
 		switch op {
@@ -835,7 +861,7 @@ func (l *lowerer) atomic(in *isa.Instruction) error {
 				l.emit(Mvn(w, tmp3, src))
 				rs = tmp3
 			}
-			l.emit(Atomic(atomicLSE[base], w, rs, rt, addr))
+			l.emit(Atomic(lse, w, rs, rt, addr))
 		}
 		return nil
 	}
@@ -862,7 +888,7 @@ func (l *lowerer) atomic(in *isa.Instruction) error {
 		if base == isa.AtomicAdd {
 			l.emit(AddSubReg(ADD, w, tmp3, tmp2, src))
 		} else {
-			l.emit(LogicReg(atomicLogic[base], w, tmp3, tmp2, src))
+			l.emit(LogicReg(logic, w, tmp3, tmp2, src))
 		}
 		l.emit(Stlxr(w, ip0, tmp3, addr))
 		l.emit(Cbz(true, W32, ip0, int64(loop-l.pos())))
