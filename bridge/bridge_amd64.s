@@ -4,30 +4,22 @@
 #include "funcdata.h"
 #include "go_asm.h"
 
-// RUN_NATIVE marks the runner of the Context in R12 inside, loads the
-// entry of the image in img (execmem.ImageEntryOffset) and, unless it is 0
-// (retired: jumps to retired with R9 = runner, R10 = its entry count),
-// calls the entry thunk with the run's arguments already in DI, SI, DX, CX,
-// R8; then marks the runner outside. Result in AX, R12 = *Context again
-// (the native contract); BP is the caller's to restore.
-//
-// Entry stores in+1 to the runner's in count, exit copies in to out, both
-// with plain stores: only this thread writes them while the run lasts (a
-// nested run takes another stack), retirement orders itself against the
-// entry store with membarrier (see execmem.Runner), and a plain MOV is a
-// release on amd64. The exit reads in again rather than keeping it across
-// the call (native code keeps only R12): that load is served by the entry
-// store and chains nothing to the next run.
-#define RUN_NATIVE(img, retired) \
+// RUNNER_IN marks the runner of the Context in R12 inside: stores in+1 to
+// its in count (R9 = runner, R10 = the new count). RUNNER_OUT marks it
+// outside again: copies in to out. Both are plain stores: only this thread
+// writes the counts while the run lasts (a nested run takes another
+// stack), retirement orders itself against the entry store with
+// membarrier (see execmem.Runner), and a plain MOV is a release on amd64.
+// RUNNER_OUT reads in again rather than keeping it across the call (native
+// code keeps only R12): that load is served by the entry store and chains
+// nothing to the next run.
+#define RUNNER_IN \
 	MOVQ Context_runner(R12), R9; \
 	MOVQ const_runnerIn(R9), R10; \
 	INCQ R10; \
-	MOVQ R10, const_runnerIn(R9); \
-	MOVQ 0(img), AX; \
-	TESTQ AX, AX; \
-	JZ retired; \
-	MOVQ ·entryThunk(SB), R9; \
-	CALL R9; \
+	MOVQ R10, const_runnerIn(R9)
+
+#define RUNNER_OUT \
 	MOVQ Context_runner(R12), R9; \
 	MOVQ const_runnerIn(R9), R10; \
 	MOVQ R10, const_runnerOut(R9)
@@ -37,20 +29,29 @@
 // An ordinary frame with a frame pointer (never SPWRITE): its return
 // address and saved BP are what every unwinder sees as gate's caller while
 // a helper runs, which is why enter records BP for the gate-entry thunk.
-// After the call BP is rebuilt from SP (the frame may have moved with the
-// goroutine stack while a helper ran).
+// The entry thunk switches to the native stack and calls the image with
+// the run's arguments in DI, SI, DX, CX, R8, and comes back with R12 =
+// *Context (the native contract) and SP = this frame; BP is then rebuilt
+// from SP (the frame may have moved with the goroutine stack while a
+// helper ran).
 TEXT ·enter(SB), NOSPLIT, $0-24
 	NO_LOCAL_POINTERS
 	MOVQ c+0(FP), R12
-	MOVQ img+8(FP), AX
+	MOVQ img+8(FP), R11
 	MOVQ BP, Context_goFP(R12)
 	MOVQ Context_args+0(R12), DI
 	MOVQ Context_args+8(R12), SI
 	MOVQ Context_args+16(R12), DX
 	MOVQ Context_args+24(R12), CX
 	MOVQ Context_args+32(R12), R8
-	RUN_NATIVE(AX, retired)
+	RUNNER_IN
+	MOVQ 0(R11), AX             // img entry (execmem.ImageEntryOffset)
+	TESTQ AX, AX
+	JZ retired
+	MOVQ ·entryThunk(SB), R9
+	CALL R9
 	MOVQ SP, BP
+	RUNNER_OUT
 	MOVQ AX, ret+16(FP)
 	RET
 retired:
@@ -61,19 +62,25 @@ retired:
 
 // func runOwn(img *execmem.Image, args *Args) (r0, st uint64)
 //
-// img is not nil. Run's helper-less fast path without pinning: finds the Context of the
-// current P's own machine (pcaches[p.id].own) through g.m.p and runs img
-// on it. Between reading p.id and returning, this goroutine cannot change
-// P: an assembly function is never asynchronously preempted (the runtime
-// treats it as an unsafe point), this one is NOSPLIT and calls no Go code,
-// and native code is not Go code at all. So the own machine is used by one
-// run at a time, as if pinned. ownLimit is 0 until validateRuntimeLayout
-// has accepted the rt* offsets. st is ownRan, ownNone (no own machine for
-// this P: nothing ran), statusRetired or statusUnknownHelper
-// (r0 = the helper id). runOwn has no frame of its own: no Go code runs
-// while it is on the stack (no helpers), so no unwinder needs one, and the
-// only thing it must give back is its caller's BP, which it parks in goFP
-// (the unknown-helper exit also reloads BP from there).
+// img is not nil. Run's helper-less fast path without pinning: finds the
+// Context of the current P's own machine (pcaches[p.id].own) through
+// g.m.p and runs img on it. Between reading p.id and returning, this
+// goroutine cannot change P: an assembly function is never asynchronously
+// preempted (the runtime treats it as an unsafe point), this one is
+// NOSPLIT and calls no Go code, and native code is not Go code at all. So
+// the own machine is used by one run at a time, as if pinned. ownLimit is
+// 0 until validateRuntimeLayout has accepted the rt* offsets. st is
+// ownRan, ownNone (no own machine for this P: nothing ran), statusRetired
+// or statusUnknownHelper (r0 = the helper id).
+//
+// Without helpers no Go code runs while runOwn is on the stack, so it
+// needs no frame and switches stacks itself, with no entry thunk: it
+// writes SP (the assembler marks it SPWRITE), and a profiling signal that
+// lands between the switch and the call (or the return and the switch
+// back) just ends its traceback at runOwn, as the runtime does for every
+// SPWRITE function. The image returns here, also when it called a helper
+// id (the gate-entry thunk returns from the image's outermost frame). The
+// caller's BP is parked in goFP.
 TEXT ·runOwn(SB), NOSPLIT|NOFRAME, $0-32
 	MOVQ (TLS), AX
 	MOVQ const_rtGM(AX), AX
@@ -98,9 +105,17 @@ TEXT ·runOwn(SB), NOSPLIT|NOFRAME, $0-32
 	MOVQ DX, Context_args+16(R12)
 	MOVQ CX, Context_args+24(R12)
 	MOVQ R8, Context_args+32(R12)
+	RUNNER_IN
+	MOVQ 0(R11), AX             // img entry (execmem.ImageEntryOffset)
+	TESTQ AX, AX
+	JZ retired
 	MOVQ BP, Context_goFP(R12)
-	RUN_NATIVE(R11, retired)
+	MOVQ SP, Context_goSP(R12)
+	MOVQ Context_stackTop(R12), SP
+	CALL AX
+	MOVQ Context_goSP(R12), SP
 	MOVQ Context_goFP(R12), BP
+	RUNNER_OUT
 	MOVQ AX, r0+16(FP)
 	TESTQ AX, AX
 	JZ zero

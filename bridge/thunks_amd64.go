@@ -78,12 +78,14 @@ func emitThunks() ([]byte, thunkOffsets, error) {
 	a.Load(as.RBP, as.R12, offGoFP)
 	a.JmpMem(as.R12, offGateFn)
 	// unknown: no helper for the id. End the run without entering Go:
-	// return straight into enter (as the entry thunk would) with rax = 0
-	// and the reason in the Context; the native frames are abandoned.
+	// return from the image's outermost frame (its return address is the
+	// top word of the native stack) with rax = 0 and the reason in the
+	// Context, as if the image had returned; the native frames are
+	// abandoned. Whoever called the image restores its own rsp and rbp.
 	a.Label("unknown")
 	a.StoreImm(as.R12, offStatus, statusUnknownHelper)
-	a.Load(as.RSP, as.R12, offGoSP)
-	a.Load(as.RBP, as.R12, offGoFP)
+	a.Load(as.RSP, as.R12, offStackTop)
+	a.SubImm(as.RSP, 8)
 	a.XorRR(as.RAX, as.RAX)
 	a.Ret()
 	a.Align(16)
