@@ -321,6 +321,9 @@ func putRR(p *[16]byte, w bool, op byte, reg, rm Reg) int {
 	return 3
 }
 
+// putMov writes mov dst, src for 32- or 64-bit registers (Mov's encoding).
+func putMov(p *[16]byte, w bool, dst, src Reg) int { return putRR(p, w, 0x89, src, dst) }
+
 // putImm writes the 1- or 4-byte immediate of an 0x83/0x81-style instruction whose first
 // n bytes are in p and returns the total length.
 func putImm(p *[16]byte, n int, imm int32, short bool) int {
@@ -517,7 +520,7 @@ func (c *Code) Bswap(w Width, r Reg) {
 // Mov emits dst = src; the W32 form zero-extends into the upper half.
 func (c *Code) Mov(w Width, dst, src Reg) {
 	if w >= W32 {
-		c.commit(putRR(c.window(), w == W64, 0x89, src, dst))
+		c.commit(putMov(c.window(), w == W64, dst, src))
 		return
 	}
 	c.modrm(widthFlags(w), 0x89, src, regOp(dst))

@@ -140,7 +140,7 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 			n = putALUImm(p, ALUOp(fm.op), fm.w, d, in.Imm)
 		case formMovRR:
 			if src := reg(in.Src); in.Off == 0 && src != d {
-				n = putRR(p, fm.w, 0x89, src, d)
+				n = putMov(p, fm.w, d, src)
 			}
 		case formMovImm:
 			if fm.w {

@@ -416,36 +416,52 @@ func (b *Backend) divmod(c *emit.Compiler, in *isa.Instruction, w Width) {
 }
 
 // divCore divides d by a non-zero divisor s (not -1 when signed) into d, preserving every
-// other BPF register: rax and rdx are parked in r9/r10 around the division.
+// other BPF register: rax and rdx are parked in r9/r10 around the division. Every
+// instruction is a register form, assembled locally and appended at once.
 func (*Backend) divCore(a *Code, w Width, d, s Reg, signed, mod bool) {
+	var q regSeq
 	if s != tmp {
-		a.Mov(W64, tmp, s)
+		q.mov(W64, tmp, s)
 	}
-	a.Mov(W64, tmp2, RAX)
-	a.Mov(W64, tmp3, RDX)
+	q.mov(W64, tmp2, RAX)
+	q.mov(W64, tmp3, RDX)
 	if d != RAX {
-		a.Mov(W64, RAX, d)
+		q.mov(W64, RAX, d)
 	}
 	switch {
 	case !signed:
-		a.ALU(XOR, W32, RDX, RDX)
-		a.Div(w, tmp)
+		q.rr(false, byte(XOR)<<3|1, RDX, RDX)
+		q.rr(w == W64, 0xf7, g3Div, tmp)
 	case w == W64:
-		a.Cqo()
-		a.Idiv(w, tmp)
+		q.n += copy(q.b[q.n:], []byte{0x48, 0x99}) // cqo
+		q.rr(true, 0xf7, g3Idiv, tmp)
 	default:
-		a.Cdq()
-		a.Idiv(w, tmp)
+		q.b[q.n] = 0x99 // cdq
+		q.n++
+		q.rr(false, 0xf7, g3Idiv, tmp)
 	}
 	res := RAX
 	if mod {
 		res = RDX
 	}
-	a.Mov(w, tmp, res) // the W32 form zero-extends the result
-	a.Mov(W64, RAX, tmp2)
-	a.Mov(W64, RDX, tmp3)
-	a.Mov(W64, d, tmp)
+	q.mov(w, tmp, res) // the W32 form zero-extends the result
+	q.mov(W64, RAX, tmp2)
+	q.mov(W64, RDX, tmp3)
+	q.mov(W64, d, tmp)
+	*a = append(*a, q.b[:q.n]...)
 }
+
+// regSeq assembles a short run of 32/64-bit register instructions in a local buffer.
+type regSeq struct {
+	b [48]byte
+	n int
+}
+
+func (q *regSeq) window() *[16]byte { return (*[16]byte)(q.b[q.n : q.n+16]) }
+
+func (q *regSeq) rr(w bool, op byte, reg, rm Reg) { q.n += putRR(q.window(), w, op, reg, rm) }
+
+func (q *regSeq) mov(w Width, dst, src Reg) { q.n += putMov(q.window(), w == W64, dst, src) }
 
 // atomicALUOp returns the x86 operation of a BPF atomic add, or, and or xor (with or
 // without fetch).
