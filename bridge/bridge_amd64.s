@@ -5,7 +5,7 @@
 #include "go_asm.h"
 
 // RUNNER_IN marks the runner of the Context in R12 inside: stores in+1 to
-// its in count (R9 = runner, R10 = the new count). RUNNER_OUT marks it
+// its in count (R10 = the new count). RUNNER_OUT marks it
 // outside again: copies in to out. Both are plain stores: only this thread
 // writes the counts while the run lasts (a nested run takes another
 // stack), retirement orders itself against the entry store with
@@ -14,15 +14,13 @@
 // code keeps only R12): that load is served by the entry store and chains
 // nothing to the next run.
 #define RUNNER_IN \
-	MOVQ Context_runner(R12), R9; \
-	MOVQ const_runnerIn(R9), R10; \
+	MOVQ (Context_runner+const_runnerIn)(R12), R10; \
 	INCQ R10; \
-	MOVQ R10, const_runnerIn(R9)
+	MOVQ R10, (Context_runner+const_runnerIn)(R12)
 
 #define RUNNER_OUT \
-	MOVQ Context_runner(R12), R9; \
-	MOVQ const_runnerIn(R9), R10; \
-	MOVQ R10, const_runnerOut(R9)
+	MOVQ (Context_runner+const_runnerIn)(R12), R10; \
+	MOVQ R10, (Context_runner+const_runnerOut)(R12)
 
 // func enter(c *Context, img *execmem.Image) uint64
 //
@@ -55,7 +53,7 @@ TEXT ·enter(SB), NOSPLIT, $0-24
 	MOVQ AX, ret+16(FP)
 	RET
 retired:
-	MOVQ R10, const_runnerOut(R9)
+	MOVQ R10, (Context_runner+const_runnerOut)(R12)
 	MOVQ $1, Context_status(R12)
 	MOVQ $0, ret+16(FP)
 	RET
@@ -100,11 +98,6 @@ TEXT ·runOwn(SB), NOSPLIT|NOFRAME, $0-32
 	MOVQ 16(AX), DX
 	MOVQ 24(AX), CX
 	MOVQ 32(AX), R8
-	MOVQ DI, Context_args+0(R12)
-	MOVQ SI, Context_args+8(R12)
-	MOVQ DX, Context_args+16(R12)
-	MOVQ CX, Context_args+24(R12)
-	MOVQ R8, Context_args+32(R12)
 	RUNNER_IN
 	MOVQ 0(R11), AX             // img entry (execmem.ImageEntryOffset)
 	TESTQ AX, AX
@@ -133,7 +126,7 @@ zero:
 done:
 	RET
 retired:
-	MOVQ R10, const_runnerOut(R9)
+	MOVQ R10, (Context_runner+const_runnerOut)(R12)
 	MOVQ $0, r0+16(FP)
 	MOVQ $const_statusRetired, st+24(FP)
 	RET

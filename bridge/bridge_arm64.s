@@ -6,7 +6,7 @@
 
 // RUN_NATIVE marks the runner of the Context in R23 inside, loads the
 // entry of the image in img (execmem.ImageEntryOffset) and, unless it is 0
-// (retired: jumps to retired with R7 = runner, R8 = its entry count),
+// (retired: jumps to retired with R8 = the runner's new entry count),
 // calls the entry thunk with the run's arguments already in R0..R4; then
 // marks the runner outside. Result in R0, R23 = *Context again (the native
 // contract); R29 is the caller's to restore.
@@ -19,17 +19,15 @@
 // than keeping it across the call (native code keeps only R23): that load
 // is served by the entry store and chains nothing to the next run.
 #define RUN_NATIVE(img, retired) \
-	MOVD Context_runner(R23), R7; \
-	MOVD const_runnerIn(R7), R8; \
+	MOVD (Context_runner+const_runnerIn)(R23), R8; \
 	ADD  $1, R8; \
-	MOVD R8, const_runnerIn(R7); \
+	MOVD R8, (Context_runner+const_runnerIn)(R23); \
 	MOVD (img), R9; \
 	CBZ  R9, retired; \
 	MOVD ·entryThunk(SB), R5; \
 	CALL (R5); \
-	MOVD Context_runner(R23), R7; \
-	MOVD const_runnerIn(R7), R8; \
-	ADD  $const_runnerOut, R7; \
+	MOVD (Context_runner+const_runnerIn)(R23), R8; \
+	ADD  $(Context_runner+const_runnerOut), R23, R7; \
 	STLR R8, (R7)
 
 // func enter(c *Context, img *execmem.Image) uint64
@@ -53,7 +51,7 @@ TEXT ·enter(SB), NOSPLIT, $16-24
 	MOVD R0, ret+16(FP)
 	RET
 retired:
-	MOVD R8, const_runnerOut(R7)
+	MOVD R8, (Context_runner+const_runnerOut)(R23)
 	MOVD $1, R5
 	MOVD R5, Context_status(R23)
 	MOVD ZR, ret+16(FP)
@@ -80,9 +78,6 @@ TEXT ·runOwn(SB), NOSPLIT, $16-32
 	LDP  0(R6), (R0, R1)
 	LDP  16(R6), (R2, R3)
 	MOVD 32(R6), R4
-	STP  (R0, R1), Context_args+0(R23)
-	STP  (R2, R3), Context_args+16(R23)
-	MOVD R4, Context_args+32(R23)
 	RUN_NATIVE(R10, retired)
 	SUB  $8, RSP, R29
 	MOVD R0, r0+16(FP)
@@ -101,7 +96,7 @@ zero:
 done:
 	RET
 retired:
-	MOVD R8, const_runnerOut(R7)
+	MOVD R8, (Context_runner+const_runnerOut)(R23)
 	MOVD ZR, r0+16(FP)
 	MOVD $const_statusRetired, R5
 	MOVD R5, st+24(FP)

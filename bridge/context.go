@@ -25,14 +25,16 @@ type Context struct {
 	helperTab uintptr         // &Helpers.fvs[0]
 	helperN   uint64          // len(Helpers.fvs)
 	helperID  uint64          // id of the helper being called (for errors)
-	args      [5]uint64       // arguments of the run (and of exit/re-enter calls)
-	_         uintptr         // unused; keeps the exported offsets stable
-	runner    *execmem.Runner // retirement slot; the entry stub bumps its sequence
+	args      [5]uint64       // arguments of pool and helper runs (enter loads them), and of exit/re-enter calls
+	_         [2]uintptr      // unused; keeps the exported offsets stable
 	status    uint64          // why a run ended early: statusRetired, statusUnknownHelper
 	exitCode  uint64          // exit/re-enter baseline: 1 = helper call pending
 	ret       uint64          // exit/re-enter baseline: helper result / run result
 	code      uintptr         // exit/re-enter baseline: entry address
 	scratch   [CtxScratchWords]uint64
+	// runner is the retirement slot; the entry stubs write its counts. It
+	// is embedded so that they reach them without loading a pointer.
+	runner execmem.Runner
 }
 
 // Offsets in Context used by JIT-generated code.
@@ -44,8 +46,10 @@ const (
 	// during a run (undefined on entry).
 	CtxScratch      = 176
 	CtxScratchWords = 8
-	// CtxArgs holds the five run arguments (as passed to Run) for code that
-	// wants to re-read them.
+	// CtxArgs is where the bridge keeps the five arguments of runs it
+	// enters from the pool or with helpers. Runs without helpers do not
+	// store them (the arguments arrive in registers), so JIT code must not
+	// read them from here.
 	CtxArgs = 88
 )
 

@@ -97,8 +97,11 @@
 // Context words at CtxScratch (CtxScratchWords u64s) belong to the JIT for
 // the duration of a run (e.g. a tail-call counter); their contents on entry
 // are undefined, so code that needs them initialised stores them first.
-// The run's arguments stay readable at CtxArgs (5 u64s). These offsets are
-// pinned by TestContextLayout.
+// The run's arguments arrive only in registers: the five words at CtxArgs
+// are the bridge's, and a run without helpers does not write them (saving
+// those stores is part of what keeps such a run within a few nanoseconds),
+// so JIT code that needs an argument later keeps it itself. These offsets
+// are pinned by TestContextLayout.
 //
 // # Code memory and retirement
 //

@@ -195,8 +195,8 @@ func newMachine() (*machine, error) {
 		gateEntry: thunks.gateEntry,
 		gateFn:    thunks.gate,
 		resumeFn:  thunks.resume,
-		runner:    execmem.NewRunner(),
 	}
+	execmem.RegisterRunner(&c.runner)
 	allocated.Add(1)
 	return &machine{ctx: c, mem: mem}, nil
 }

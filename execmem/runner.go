@@ -46,13 +46,21 @@ var runners struct {
 // NewRunner registers a new, idle runner slot.
 func NewRunner() *Runner {
 	r := new(Runner)
+	RegisterRunner(r)
+	return r
+}
+
+// RegisterRunner registers r, a zero Runner that is part of a larger
+// object (the bridge embeds one in each Context so that its entry stub
+// reaches the counts without loading a pointer). The registration keeps
+// the enclosing object alive until Release.
+func RegisterRunner(r *Runner) {
 	runners.mu.Lock()
 	if runners.set == nil {
 		runners.set = make(map[*Runner]struct{})
 	}
 	runners.set[r] = struct{}{}
 	runners.mu.Unlock()
-	return r
 }
 
 // Release unregisters an idle runner. A runner that is inside native code
