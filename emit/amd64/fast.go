@@ -133,7 +133,7 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 		in := &insns[i]
 		d := reg(in.Dst)
 		n := 0
-		switch fm := forms[in.Opcode]; fm.kind {
+		switch fm := &forms[in.Opcode]; fm.kind {
 		case formRR:
 			n = putRR(p, fm.w, fm.op, reg(in.Src), d)
 		case formRI:
