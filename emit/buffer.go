@@ -356,9 +356,7 @@ func (b *Buffer) LabelOffset(l Label) int {
 func (b *Buffer) slotOffsets(out []int) {
 	offs := b.slots[:len(out)]
 	if !b.grew {
-		for i, off := range offs {
-			out[i] = int(off)
-		}
+		addOffsets(out, offs, 0)
 		return
 	}
 	i := 0
@@ -388,9 +386,15 @@ func searchOffsets(offs []int32, at int32) int {
 	return lo
 }
 
+// addOffsets sets out[i] = offs[i] + d, four at a time (it runs once per slot).
 func addOffsets(out []int, offs []int32, d int32) {
 	offs = offs[:len(out)]
-	for i := range out {
+	i := 0
+	for ; i+4 <= len(out); i += 4 {
+		o, s := out[i:i+4:i+4], offs[i:i+4:i+4]
+		o[0], o[1], o[2], o[3] = int(s[0]+d), int(s[1]+d), int(s[2]+d), int(s[3]+d)
+	}
+	for ; i < len(out); i++ {
 		out[i] = int(offs[i] + d)
 	}
 }

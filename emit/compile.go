@@ -195,6 +195,7 @@ type Compiler struct {
 	cur          int           // the stream slot being lowered (NeedZext)
 	relocLbl     []Label
 	plain        Stream // the unblinded stream, reused
+	streamOffs   []int  // a blinded stream's slot offsets in the linked code, reused
 	tail         tailState
 }
 
@@ -375,8 +376,10 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		for i := range insns {
 			img.Slots[i] = -1
 		}
+		c.streamOffs = grow(c.streamOffs, len(s.Insns))
+		c.Buf.slotOffsets(c.streamOffs)
 		for j := len(s.Insns) - 1; j >= 0; j-- { // the first stream slot of each program slot wins
-			img.Slots[s.Orig[j]] = c.Buf.LabelOffset(c.Label(int32(j)))
+			img.Slots[s.Orig[j]] = c.streamOffs[j]
 		}
 		for i := len(insns) - 1; i >= 0; i-- { // slots without code of their own (a blinded lddw's second half)
 			if img.Slots[i] < 0 {
