@@ -195,6 +195,7 @@ type Compiler struct {
 	cur          int           // the stream slot being lowered (NeedZext)
 	relocLbl     []Label
 	plain        Stream // the unblinded stream, reused
+	blinded      Stream // the blinded stream, reused
 	streamOffs   []int  // a blinded stream's slot offsets in the linked code, reused
 	tail         tailState
 }
@@ -210,7 +211,7 @@ func (c *Compiler) release() {
 	c.Buf.Reset()
 	c.S = nil
 	c.facts, c.skip = nil, nil
-	c.plain.Insns = nil
+	c.plain.Insns, c.blinded.Insns = nil, c.blinded.Insns[:0]
 	c.Funcs = c.Funcs[:0]
 	c.Relocs = c.Relocs[:0]
 	c.relocLbl = c.relocLbl[:0]
@@ -291,7 +292,8 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 		return nil, err
 	}
 	if opts.Blind {
-		s = Blind(s, BlindKeys(opts.BlindSeed))
+		c.blinded.blind(s, BlindKeys(opts.BlindSeed))
+		s = &c.blinded
 	}
 	c.S, c.Budget, c.BudgetHelper, c.BudgetStub = s, opts.Budget, opts.BudgetHelper, NoLabel
 	c.tail.reset(opts, len(insns))
@@ -320,8 +322,10 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 			Index: f, Start: st, End: end,
 			StackDepth: (depth + 15) &^ 15,
 		})
-		if len(starts) == 1 && s == &c.plain {
-			c.Funcs[f].Saved = be.Regs().SavedFor(s.written) // the scan's set is this function's
+		if len(starts) == 1 {
+			// The scan's set is this function's; blinding adds writes to AX only, which
+			// is never callee-saved.
+			c.Funcs[f].Saved = be.Regs().SavedFor(c.plain.written)
 		} else {
 			c.Funcs[f].Saved = be.Regs().SavedRegs(s.Insns[st:end])
 		}

@@ -3,6 +3,7 @@ package emit
 import (
 	crand "crypto/rand"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/regalloc"
@@ -29,6 +30,8 @@ type Stream struct {
 	// ident is how many leading elements of Orig's array already hold their own index:
 	// reset, reusing the array, writes only the rest.
 	ident int
+	// newIdx is blind's scratch: the blinded index of each slot of the stream it rewrites.
+	newIdx []int32
 }
 
 // NewStream wraps a program's slots unchanged.
@@ -170,6 +173,19 @@ func target(insns []isa.Instruction, i int) int32 {
 	return -1
 }
 
+// push appends one slot; tgt is still in the numbering of the stream being rewritten
+// (blind remaps it at the end).
+func (out *Stream) push(x isa.Instruction, orig, tgt int32) {
+	out.Insns = append(out.Insns, x)
+	out.Orig = append(out.Orig, orig)
+	out.Target = append(out.Target, tgt)
+}
+
+// alu returns an ALU instruction (blinding's building block).
+func alu(c isa.Class, op isa.ALUOp, src isa.Source, dst, srcReg isa.Register, imm int32) isa.Instruction {
+	return isa.Instruction{Opcode: isa.ALU(c, op, src), Dst: dst, Src: srcReg, Imm: imm}
+}
+
 // blindable reports whether slot in carries a user immediate that blinding must hide.
 func blindable(in isa.Instruction) bool {
 	op := in.Opcode
@@ -212,25 +228,26 @@ func BlindKeys(seed *[32]byte) func() uint32 {
 // (bpf_jit_blind_constants). A 64-bit immediate load becomes two such halves joined by a
 // shift and an or. Stores of an immediate become register stores of AX.
 func Blind(s *Stream, key func() uint32) *Stream {
+	out := &Stream{}
+	out.blind(s, key)
+	return out
+}
+
+// blind makes out the blinded s (Blind), reusing out's arrays.
+func (out *Stream) blind(s *Stream, key func() uint32) {
 	n := len(s.Insns)
-	out := &Stream{
-		Insns:  make([]isa.Instruction, 0, n*2),
-		Orig:   make([]int32, 0, n*2),
-		Target: make([]int32, 0, n*2),
-	}
-	newIdx := make([]int32, n+1)
+	out.Insns = slices.Grow(out.Insns[:0], n*2)
+	out.Orig = slices.Grow(out.Orig[:0], n*2)
+	out.Target = slices.Grow(out.Target[:0], n*2)
+	out.sites, out.ident, out.tailCall = out.sites[:0], 0, s.tailCall
+	out.newIdx = grow(out.newIdx, n+1)
+	newIdx := out.newIdx
 	const ax = regalloc.AX
-	alu := func(c isa.Class, op isa.ALUOp, src isa.Source, dst, srcReg isa.Register, imm int32) isa.Instruction {
-		return isa.Instruction{Opcode: isa.ALU(c, op, src), Dst: dst, Src: srcReg, Imm: imm}
-	}
 	for i := 0; i < n; i++ {
 		newIdx[i] = int32(len(out.Insns))
 		in := s.Insns[i]
-		emit := func(x isa.Instruction, tgt int32) {
-			out.Insns = append(out.Insns, x)
-			out.Orig = append(out.Orig, s.Orig[i])
-			out.Target = append(out.Target, tgt) // still in old numbering; remapped below
-		}
+		orig := s.Orig[i]
+		emit := func(x isa.Instruction, tgt int32) { out.push(x, orig, tgt) }
 		if !blindable(in) {
 			if in.IsLocalCall() || in.IsFuncAddr() {
 				out.sites = append(out.sites, int32(len(out.Insns)))
@@ -287,5 +304,4 @@ func Blind(s *Stream, key func() uint32) *Stream {
 			out.Target[j] = newIdx[t]
 		}
 	}
-	return out
 }
