@@ -58,18 +58,22 @@ retired:
 	MOVQ $0, ret+16(FP)
 	RET
 
-// func runOwn(img *execmem.Image, args *Args) (r0, st uint64)
+// func runOwn(img *execmem.Image, h *Helpers, args *Args) (uint64, error)
 //
-// img is not nil. Run's helper-less fast path without pinning: finds the
-// Context of the current P's own machine (pcaches[p.id].own) through
-// g.m.p and runs img on it. Between reading p.id and returning, this
-// goroutine cannot change P: an assembly function is never asynchronously
-// preempted (the runtime treats it as an unsafe point), this one is
-// NOSPLIT and calls no Go code, and native code is not Go code at all. So
-// the own machine is used by one run at a time, as if pinned. ownLimit is
-// 0 until validateRuntimeLayout has accepted the rt* offsets. st is
-// ownRan, ownNone (no own machine for this P: nothing ran), statusRetired
-// or statusUnknownHelper (r0 = the helper id).
+// Run's helper-less fast path without pinning: finds the Context of the
+// current P's own machine (pcaches[p.id].own) through g.m.p and runs img
+// on it. Between reading p.id and returning, this goroutine cannot change
+// P: an assembly function is never asynchronously preempted (the runtime
+// treats it as an unsafe point), this one is NOSPLIT and calls no Go code,
+// and native code is not Go code at all. So the own machine is used by one
+// run at a time, as if pinned. ownLimit is 0 until validateRuntimeLayout
+// has accepted the rt* offsets.
+//
+// Whatever it does not run itself (helpers, a nil image, a P without an
+// own machine) it hands to run by a tail call: the frames match, so run
+// returns straight to runOwn's caller. A run that ended early (retired
+// image, helper id called) tail-calls ownEnded(status, helper id, args)
+// the same way.
 //
 // Without helpers no Go code runs while runOwn is on the stack, so it
 // needs no frame and switches stacks itself, with no entry thunk: it
@@ -79,20 +83,26 @@ retired:
 // SPWRITE function. The image returns here, also when it called a helper
 // id (the gate-entry thunk returns from the image's outermost frame). The
 // caller's BP is parked in goFP.
-TEXT ·runOwn(SB), NOSPLIT|NOFRAME, $0-32
+TEXT ·runOwn(SB), NOSPLIT|NOFRAME, $0-48
+	MOVQ h+8(FP), AX
+	TESTQ AX, AX
+	JNZ table
+own:
+	MOVQ img+0(FP), R11
+	TESTQ R11, R11
+	JZ slow
 	MOVQ (TLS), AX
 	MOVQ const_rtGM(AX), AX
 	MOVQ const_rtMP(AX), AX
 	MOVLQSX const_rtPID(AX), AX
 	CMPQ AX, ·ownLimit(SB)
-	JAE none
+	JAE slow
 	SHLQ $const_pCacheShift, AX
 	ADDQ ·pcaches(SB), AX
 	MOVQ pCache_own(AX), R12
 	TESTQ R12, R12
-	JZ none
-	MOVQ img+0(FP), R11
-	MOVQ args+8(FP), AX
+	JZ slow
+	MOVQ args+16(FP), AX
 	MOVQ 0(AX), DI
 	MOVQ 8(AX), SI
 	MOVQ 16(AX), DX
@@ -109,31 +119,32 @@ TEXT ·runOwn(SB), NOSPLIT|NOFRAME, $0-32
 	MOVQ Context_goSP(R12), SP
 	MOVQ Context_goFP(R12), BP
 	RUNNER_OUT
-	MOVQ AX, r0+16(FP)
+	MOVQ AX, ret+24(FP)
 	TESTQ AX, AX
 	JZ zero
-	MOVQ $const_ownRan, st+24(FP)
+ok:
+	MOVQ $0, ret1_itable+32(FP)
+	MOVQ $0, ret1_data+40(FP)
 	RET
 zero:
 	// A run that ended early returns 0 and says why in status.
 	MOVQ Context_status(R12), CX
-	MOVQ CX, st+24(FP)
 	TESTQ CX, CX
-	JZ done
+	JZ ok
 	MOVQ $0, Context_status(R12)
 	MOVQ Context_helperID(R12), DX
-	MOVQ DX, r0+16(FP)
-done:
-	RET
+	MOVQ CX, img+0(FP)          // ownEnded(status, helper id, args)
+	MOVQ DX, h+8(FP)
+	JMP ·ownEnded(SB)
 retired:
 	MOVQ R10, (Context_runner+const_runnerOut)(R12)
-	MOVQ $0, r0+16(FP)
-	MOVQ $const_statusRetired, st+24(FP)
-	RET
-none:
-	MOVQ $0, r0+16(FP)
-	MOVQ $const_ownNone, st+24(FP)
-	RET
+	MOVQ $const_statusRetired, img+0(FP)
+	JMP ·ownEnded(SB)
+table:
+	CMPQ (Helpers_fvs+8)(AX), $0 // len(h.fvs): an empty table is no table
+	JEQ own
+slow:
+	JMP ·run(SB)
 
 // func gate()
 //

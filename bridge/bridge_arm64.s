@@ -57,55 +57,60 @@ retired:
 	MOVD ZR, ret+16(FP)
 	RET
 
-// func runOwn(img *execmem.Image, args *Args) (r0, st uint64)
+// func runOwn(img *execmem.Image, h *Helpers, args *Args) (uint64, error)
 //
-// img is not nil. Run's helper-less fast path without pinning; see
-// bridge_amd64.s. g is R28 (g in Go assembly).
-TEXT ·runOwn(SB), NOSPLIT, $16-32
+// Run's helper-less fast path without pinning, and its tail calls to run
+// and ownEnded; see bridge_amd64.s. On arm64 it calls the image through
+// the entry thunk like enter, from a frame of its own (RET ·f(SB) tears
+// the frame down before the tail call). g is R28 (g in Go assembly).
+TEXT ·runOwn(SB), NOSPLIT, $16-48
 	NO_LOCAL_POINTERS
+	MOVD h+8(FP), R5
+	CBNZ R5, table
+own:
+	MOVD img+0(FP), R10
+	CBZ  R10, slow
 	MOVD const_rtGM(g), R5
 	MOVD const_rtMP(R5), R5
 	MOVW const_rtPID(R5), R5
 	MOVD ·ownLimit(SB), R6
 	CMP  R6, R5
-	BHS  none
+	BHS  slow
 	MOVD ·pcaches(SB), R6
 	ADD  R5<<const_pCacheShift, R6, R6
 	MOVD pCache_own(R6), R23
-	CBZ  R23, none
-	MOVD img+0(FP), R10
-	MOVD args+8(FP), R6
+	CBZ  R23, slow
+	MOVD args+16(FP), R6
 	LDP  0(R6), (R0, R1)
 	LDP  16(R6), (R2, R3)
 	MOVD 32(R6), R4
 	RUN_NATIVE(R10, retired)
 	SUB  $8, RSP, R29
-	MOVD R0, r0+16(FP)
+	MOVD R0, ret+24(FP)
 	CBZ  R0, zero
-	MOVD $const_ownRan, R5
-	MOVD R5, st+24(FP)
+ok:
+	MOVD ZR, ret1_itable+32(FP)
+	MOVD ZR, ret1_data+40(FP)
 	RET
 zero:
 	// A run that ended early returns 0 and says why in status.
 	MOVD Context_status(R23), R5
-	MOVD R5, st+24(FP)
-	CBZ  R5, done
+	CBZ  R5, ok
 	MOVD ZR, Context_status(R23)
 	MOVD Context_helperID(R23), R6
-	MOVD R6, r0+16(FP)
-done:
-	RET
+	MOVD R5, img+0(FP)          // ownEnded(status, helper id, args)
+	MOVD R6, h+8(FP)
+	RET  ·ownEnded(SB)
 retired:
 	MOVD R8, (Context_runner+const_runnerOut)(R23)
-	MOVD ZR, r0+16(FP)
 	MOVD $const_statusRetired, R5
-	MOVD R5, st+24(FP)
-	RET
-none:
-	MOVD ZR, r0+16(FP)
-	MOVD $const_ownNone, R5
-	MOVD R5, st+24(FP)
-	RET
+	MOVD R5, img+0(FP)
+	RET  ·ownEnded(SB)
+table:
+	MOVD (Helpers_fvs+8)(R5), R6 // len(h.fvs): an empty table is no table
+	CBZ  R6, own
+slow:
+	RET  ·run(SB)
 
 // func gate()
 //

@@ -11,21 +11,18 @@ import (
 	"github.com/bpfjit/bpfjit/execmem"
 )
 
-// runOwn is Run's helper-less fast path (bridge_$GOARCH.s): it finds the
-// current P's own machine through g.m.p.id itself, with no procPin, and
-// runs img on it. See the assembly for why that is sound.
+// runOwn is Run outside race builds (bridge_$GOARCH.s). A run without
+// helpers of a non-nil image on a P that has its own machine happens right
+// there: runOwn finds the machine through g.m.p.id itself, with no
+// procPin (see the assembly for why that is sound). Anything else is a
+// tail call with the same arguments to run, and a run that ended early one
+// to ownEnded.
 //
 //go:noescape
-func runOwn(img *execmem.Image, args *Args) (r0, st uint64)
+func runOwn(img *execmem.Image, h *Helpers, args *Args) (uint64, error)
 
 // curG returns the running goroutine's g (for validateRuntimeLayout).
 func curG() unsafe.Pointer
-
-// runOwn's st besides statusRetired and statusUnknownHelper.
-const (
-	ownRan  = 0 // ran; r0 is the result
-	ownNone = 3 // this P has no own machine (or its id is beyond pcaches): nothing ran
-)
 
 // pCacheShift is log2 of the size of a pCache, by which runOwn scales p.id.
 const pCacheShift = 6

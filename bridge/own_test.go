@@ -5,11 +5,14 @@ package bridge
 import (
 	"debug/dwarf"
 	"debug/elf"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/bpfjit/bpfjit/execmem"
 )
@@ -107,26 +110,38 @@ var ownTestCode = map[string]struct{ returnArg, callHelper7 []byte }{
 	},
 }
 
-// runOwnHere calls runOwn until it finds the current P's own machine,
-// giving that P one through Run when it has none.
-func runOwnHere(t *testing.T, img, setup *execmem.Image, args Args) (r0, st uint64) {
+// giveEveryPAnOwnMachine makes runOwn find a machine whichever P the test
+// runs on. Only for tests that run alone: it writes the per-P caches
+// unpinned.
+func giveEveryPAnOwnMachine(t *testing.T) {
 	t.Helper()
-	for range 100 {
-		if r0, st = runOwn(img, &args); st != ownNone {
-			return r0, st
-		}
-		if _, err := Run(setup, nil, Args{}); err != nil {
-			t.Fatal(err)
+	for i := range pcaches {
+		if pcaches[i].own == nil {
+			m, err := newMachine()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pcaches[i].own = m.ctx
 		}
 	}
-	t.Fatal("runOwn never found an own machine")
-	return 0, 0
+}
+
+// ownEntries is the number of runs entered on the Ps' own machines.
+func ownEntries() (n uint64) {
+	for i := range pcaches {
+		if c := pcaches[i].own; c != nil {
+			n += atomic.LoadUint64((*uint64)(unsafe.Pointer(&c.runner)))
+		}
+	}
+	return n
 }
 
 // TestRunOwnOutcomes: once a helper-less Run has created a P's own
-// machine, the fast path is on (this runtime's layout validates) and
-// runOwn runs images there, refuses retired ones and reports a helper call
-// as an unknown helper with its id, leaving the Context's status clear.
+// machine, the fast path is on (this runtime's layout validates), and Run
+// without helpers runs on the own machines (one entry each), refuses
+// retired images and reports a helper call as an unknown helper with its
+// id, leaving the Context's status clear; runs with helpers, of an empty
+// table and of a nil image take the other paths.
 func TestRunOwnOutcomes(t *testing.T) {
 	if raceEnabled || !rtLayoutKnown {
 		t.Skip("the fast path is off in race builds and on unknown runtimes")
@@ -145,32 +160,56 @@ func TestRunOwnOutcomes(t *testing.T) {
 	if _, err := Run(ret, nil, Args{}); err != nil {
 		t.Fatal(err)
 	}
-	if !(ownLimit.Load() != 0) {
+	if ownLimit.Load() == 0 {
 		t.Fatal("the runtime layout did not validate on the runtime it was written for")
 	}
+	giveEveryPAnOwnMachine(t)
+	empty, err := NewHelpers(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seven, err := NewHelpers(make([]Helper, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
-		name   string
-		img    *execmem.Image
-		r0, st uint64
+		name    string
+		img     *execmem.Image
+		h       *Helpers
+		r0      uint64
+		err     error
+		onOwn   bool // entered on an own machine
+		errType bool // err is an *UnknownHelperError with ID 7
 	}{
-		{"ran", ret, 42, ownRan},
-		{"retired", retired, 0, statusRetired},
-		{"unknown helper", call, 7, statusUnknownHelper},
-		{"ran after an unknown helper", ret, 43, ownRan},
+		{"ran", ret, nil, 42, nil, true, false},
+		{"empty table", ret, empty, 42, nil, true, false},
+		{"retired", retired, nil, 0, ErrRetired, true, false},
+		{"unknown helper", call, nil, 0, nil, true, true},
+		{"ran after an unknown helper", ret, nil, 43, nil, true, false},
+		{"with helpers", call, seven, 0, nil, false, true},
+		{"nil image", nil, nil, 0, ErrNilImage, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			r0, st := runOwnHere(t, tt.img, ret, Args{tt.r0, 2, 3, 4, 5})
-			if r0 != tt.r0 || st != tt.st {
-				t.Errorf("runOwn = %d, %d, want %d, %d", r0, st, tt.r0, tt.st)
+			before := ownEntries()
+			r0, err := Run(tt.img, tt.h, Args{tt.r0, 2, 3, 4, 5})
+			entered := ownEntries() - before
+			var ue *UnknownHelperError
+			switch {
+			case tt.errType:
+				if !errors.As(err, &ue) || ue.ID != 7 {
+					t.Errorf("Run = %d, %v, want an UnknownHelperError for id 7", r0, err)
+				}
+			case r0 != tt.r0 || err != tt.err:
+				t.Errorf("Run = %d, %v, want %d, %v", r0, err, tt.r0, tt.err)
 			}
-			pid := procPin()
-			c := pcaches[pid].own
-			procUnpin()
-			if c != nil && c.status != 0 {
-				t.Errorf("status %d left in the own Context", c.status)
+			if want := map[bool]uint64{true: 1}[tt.onOwn]; entered != want {
+				t.Errorf("%d entries on own machines, want %d", entered, want)
+			}
+			for i := range pcaches {
+				if c := pcaches[i].own; c != nil && c.status != 0 {
+					t.Errorf("status %d left in P %d's own Context", c.status, i)
+				}
 			}
 		})
 	}

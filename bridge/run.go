@@ -22,30 +22,27 @@ import (
 // mapped. If a helper calls runtime.Goexit, the goroutine exits as usual
 // and the native stack still goes back to the pool.
 func Run(img *execmem.Image, h *Helpers, args Args) (uint64, error) {
-	// The fast path stays small: everything else is in run, so that Run
-	// itself needs almost no frame.
-	if h.Len() == 0 && img != nil && !raceEnabled {
-		r0, st := runOwn(img, &args)
-		if st == ownRan {
-			return r0, nil
-		}
-		if st != ownNone {
-			return 0, ownError(r0, st)
-		}
+	// Small enough to be inlined: the caller's Args are passed by address
+	// straight to runOwn, which runs helper-less code and tail-calls run
+	// for everything else.
+	if raceEnabled {
+		return run(img, h, &args)
 	}
-	return run(img, h, &args)
+	return runOwn(img, h, &args)
 }
 
-// ownError turns runOwn's report of a run that ended early into its error.
-func ownError(r0, st uint64) error {
+// ownEnded is runOwn's tail call for a run that ended early: st says why
+// (statusRetired, or statusUnknownHelper with id the helper id).
+func ownEnded(st, id uint64, _ *Args) (uint64, error) {
 	if st == statusRetired {
-		return ErrRetired
+		return 0, ErrRetired
 	}
-	return &UnknownHelperError{ID: r0}
+	return 0, &UnknownHelperError{ID: id}
 }
 
 // run is Run past runOwn: this P has no own machine yet (or the fast path
-// is off), or the run has helpers.
+// is off), or the run has helpers. args must not escape: runOwn, which
+// tail-calls run, promises so (go:noescape).
 func run(img *execmem.Image, h *Helpers, args *Args) (uint64, error) {
 	if img == nil {
 		return 0, ErrNilImage
