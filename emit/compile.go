@@ -212,6 +212,9 @@ func (c *Compiler) release() {
 	c.S = nil
 	c.facts, c.skip = nil, nil
 	c.plain.Insns, c.blinded.Insns = nil, c.blinded.Insns[:0]
+	if cap(c.blinded.Insns) > 1<<20 { // an unusually large blinded stream is not kept
+		c.blinded = Stream{}
+	}
 	c.Funcs = c.Funcs[:0]
 	c.Relocs = c.Relocs[:0]
 	c.relocLbl = c.relocLbl[:0]
