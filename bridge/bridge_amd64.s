@@ -61,15 +61,15 @@ retired:
 // func runOwn(img *execmem.Image, h *Helpers, args *Args) (uint64, error)
 //
 // Run's helper-less fast path without pinning: finds the Context of the
-// current P's own machine (pcaches[p.id].own) through g.m.p and runs img
-// on it. Between reading p.id and returning, this goroutine cannot change
-// P: an assembly function is never asynchronously preempted (the runtime
-// treats it as an unsafe point), this one is NOSPLIT and calls no Go code,
-// and native code is not Go code at all. So the own machine is used by one
-// run at a time, as if pinned. ownLimit is 0 until validateRuntimeLayout
-// has accepted the rt* offsets.
+// current M's own machine (the ownTab slot m hashes to, if its ownerM is
+// m) and runs img on it. Between reading g.m and returning, this goroutine
+// cannot change M: an assembly function is never asynchronously preempted
+// (the runtime treats it as an unsafe point), this one is NOSPLIT and
+// calls no Go code, and native code is not Go code at all. So the own
+// machine is used by one run at a time. Slots are filled only once
+// validateRuntimeLayout has accepted rtGM.
 //
-// Whatever it does not run itself (helpers, a nil image, a P without an
+// Whatever it does not run itself (helpers, a nil image, an M without an
 // own machine) it hands to run by a tail call: the frames match, so run
 // returns straight to runOwn's caller. A run that ended early (retired
 // image, helper id called) tail-calls ownEnded(status, helper id, args)
@@ -92,16 +92,15 @@ own:
 	TESTQ R11, R11
 	JZ slow
 	MOVQ (TLS), AX
-	MOVQ const_rtGM(AX), AX
-	MOVQ const_rtMP(AX), AX
-	MOVLQSX const_rtPID(AX), AX
-	CMPQ AX, ·ownLimit(SB)
-	JAE slow
-	SHLQ $const_pCacheShift, AX
-	ADDQ ·pcaches(SB), AX
-	MOVQ pCache_own(AX), R12
-	TESTQ R12, R12
-	JZ slow
+	MOVQ const_rtGM(AX), AX     // m
+	MOVQ $const_ownHashMul, R9
+	MOVQ AX, R10
+	IMULQ R9, R10
+	SHRQ $const_ownHashShift, R10
+	LEAQ ·ownTab(SB), R12
+	MOVQ (R12)(R10*8), R12
+	CMPQ Context_ownerM(R12), AX
+	JNE slow
 	MOVQ args+16(FP), AX
 	MOVQ 0(AX), DI
 	MOVQ 8(AX), SI

@@ -70,16 +70,15 @@ TEXT ·runOwn(SB), NOSPLIT, $16-48
 own:
 	MOVD img+0(FP), R10
 	CBZ  R10, slow
-	MOVD const_rtGM(g), R5
-	MOVD const_rtMP(R5), R5
-	MOVW const_rtPID(R5), R5
-	MOVD ·ownLimit(SB), R6
-	CMP  R6, R5
-	BHS  slow
-	MOVD ·pcaches(SB), R6
-	ADD  R5<<const_pCacheShift, R6, R6
-	MOVD pCache_own(R6), R23
-	CBZ  R23, slow
+	MOVD const_rtGM(g), R5      // m
+	MOVD $const_ownHashMul, R6
+	MUL  R5, R6, R6
+	LSR  $const_ownHashShift, R6, R6
+	MOVD $·ownTab(SB), R7
+	MOVD (R7)(R6<<3), R23
+	MOVD Context_ownerM(R23), R7
+	CMP  R5, R7
+	BNE  slow
 	MOVD args+16(FP), R6
 	LDP  0(R6), (R0, R1)
 	LDP  16(R6), (R2, R3)

@@ -14,23 +14,24 @@ import (
 // fields (it cannot execute GC write barriers). The layout is pinned by
 // TestContextLayout; the Ctx* constants are the offsets JIT code uses.
 type Context struct {
-	goSP      uintptr    // goroutine SP at the entry thunk: [goSP] returns into enter
-	goFP      uintptr    // goroutine frame pointer (rbp / x29) at the same point
-	goLR      uintptr    // arm64: return address into enter
-	nativeSP  uintptr    // native SP parked while a helper runs
-	stackTop  uintptr    // top of this context's native stack
-	gateEntry uintptr    // CtxGateEntry: native gate-entry thunk
-	gateFn    uintptr    // Go-assembly gate the thunk jumps to
-	resumeFn  uintptr    // native resume thunk the gate jumps back to
-	helperTab uintptr    // &Helpers.fvs[0]
-	helperN   uint64     // len(Helpers.fvs)
-	helperID  uint64     // id of the helper being called (for errors)
-	args      [5]uint64  // arguments of pool and helper runs (enter loads them), and of exit/re-enter calls
-	_         [2]uintptr // unused; keeps the exported offsets stable
-	status    uint64     // why a run ended early: statusRetired, statusUnknownHelper
-	exitCode  uint64     // exit/re-enter baseline: 1 = helper call pending
-	ret       uint64     // exit/re-enter baseline: helper result / run result
-	code      uintptr    // exit/re-enter baseline: entry address
+	goSP      uintptr   // goroutine SP at the entry thunk: [goSP] returns into enter
+	goFP      uintptr   // goroutine frame pointer (rbp / x29) at the same point
+	goLR      uintptr   // arm64: return address into enter
+	nativeSP  uintptr   // native SP parked while a helper runs
+	stackTop  uintptr   // top of this context's native stack
+	gateEntry uintptr   // CtxGateEntry: native gate-entry thunk
+	gateFn    uintptr   // Go-assembly gate the thunk jumps to
+	resumeFn  uintptr   // native resume thunk the gate jumps back to
+	helperTab uintptr   // &Helpers.fvs[0]
+	helperN   uint64    // len(Helpers.fvs)
+	helperID  uint64    // id of the helper being called (for errors)
+	args      [5]uint64 // arguments of pool and helper runs (enter loads them), and of exit/re-enter calls
+	ownerM    uintptr   // own machines: address of the M whose machine this is (see ownTab)
+	_         uintptr   // unused; keeps the exported offsets stable
+	status    uint64    // why a run ended early: statusRetired, statusUnknownHelper
+	exitCode  uint64    // exit/re-enter baseline: 1 = helper call pending
+	ret       uint64    // exit/re-enter baseline: helper result / run result
+	code      uintptr   // exit/re-enter baseline: entry address
 	scratch   [CtxScratchWords]uint64
 	// runner is the retirement slot; the entry stubs write its counts. It
 	// is embedded so that they reach them without loading a pointer.

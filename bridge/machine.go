@@ -164,7 +164,6 @@ func runPinned(img *execmem.Image, args *Args) (r0 uint64, ran bool, err error) 
 	if m != nil {
 		putFree(m)
 	}
-	enableOwnDirect()
 	return 0, false, nil
 }
 

@@ -12,8 +12,8 @@ import (
 )
 
 // runOwn is Run outside race builds (bridge_$GOARCH.s). A run without
-// helpers of a non-nil image on a P that has its own machine happens right
-// there: runOwn finds the machine through g.m.p.id itself, with no
+// helpers of a non-nil image on an M (OS thread) that has its own machine
+// happens right there: runOwn finds the machine from g.m itself, with no
 // procPin (see the assembly for why that is sound). Anything else is a
 // tail call with the same arguments to run, and a run that ended early one
 // to ownEnded.
@@ -21,18 +21,8 @@ import (
 //go:noescape
 func runOwn(img *execmem.Image, h *Helpers, args *Args) (uint64, error)
 
-// curG returns the running goroutine's g (for validateRuntimeLayout).
+// curG returns the running goroutine's g.
 func curG() unsafe.Pointer
-
-// pCacheShift is log2 of the size of a pCache, by which runOwn scales p.id.
-const pCacheShift = 6
-
-// The assembly indexes pcaches with a shift: pCache must be 1<<pCacheShift
-// bytes (either array length is negative otherwise).
-var (
-	_ [unsafe.Sizeof(pCache{}) - 1<<pCacheShift]struct{}
-	_ [1<<pCacheShift - unsafe.Sizeof(pCache{})]struct{}
-)
 
 // The Runner counts the assembly writes (go_asm.h has only this package's
 // constants).
@@ -41,39 +31,96 @@ const (
 	runnerOut = execmem.RunnerOutOffset
 )
 
+// Own machines: each M (OS thread) that runs helper-less code gets one
+// machine of its own, in the slot of ownTab its m address hashes to. A
+// goroutine in runOwn keeps its M until runOwn returns, so a machine whose
+// ownerM is the current m is used by one run at a time. Keying by M rather
+// than by P keeps the lookup to g.m and one table load: every dependent
+// load on that chain delays the stack switch, and it showed (about 1 ns a
+// load). Two Ms that hash to the same slot share nothing: the second finds
+// the slot owned by the first and takes the pinned path (runPinned), so
+// the table bounds the machines it holds at ownSlots.
+const (
+	ownSlotBits  = 6
+	ownSlots     = 1 << ownSlotBits
+	ownHashMul   = 0x5851f42d4c957f2d // odd, below 1<<63: an immediate for both assemblers
+	ownHashShift = 64 - ownSlotBits
+)
+
 var (
-	// ownLimit bounds the P ids runOwn serves: 0 until the runtime layout
-	// it relies on has been validated (and for good if validation fails:
-	// Run then pins with procPin instead), len(pcaches) after. runOwn reads
-	// it with a plain load, atomic for an aligned word on amd64 and arm64.
-	ownLimit     atomic.Uint64
+	// ownTab holds a machine's Context per slot, or noOwn. runOwn reads
+	// the slots with plain loads (atomic for aligned words on amd64 and
+	// arm64; the Context's ownerM is ordered after the slot by the address
+	// dependency).
+	ownTab [ownSlots]atomic.Pointer[Context]
+	// noOwn fills empty slots, so runOwn needs no nil check: its ownerM, 0,
+	// is no m's address.
+	noOwn Context
+
+	// ownValid is set once the runtime layout runOwn relies on has been
+	// validated; until then (and for good if validation fails) no slot is
+	// filled and helper-less runs take the pinned path.
+	ownValid     atomic.Bool
 	validateOnce sync.Once
 )
 
-// enableOwnDirect validates the runtime layout once and turns the fast path
-// on if it holds. It runs when the first own machine is created, not at
-// package initialisation: the validation starts OS threads.
-func enableOwnDirect() {
-	validateOnce.Do(func() {
-		if rtLayoutKnown && validateRuntimeLayout(builtLayout, 4) {
-			ownLimit.Store(uint64(len(pcaches)))
-		}
-	})
+func init() {
+	for i := range ownTab {
+		ownTab[i].Store(&noOwn)
+	}
 }
 
-// rtLayout holds the runtime offsets runOwn's assembly is built with.
+// ownSlot is the slot of the M at address m (as runOwn computes it).
+func ownSlot(m uintptr) *atomic.Pointer[Context] {
+	return &ownTab[uint64(m)*ownHashMul>>ownHashShift]
+}
+
+// curM returns the address of the current M. The goroutine may be on
+// another M by the time the caller uses it, which is harmless for
+// installOwn: a machine only ever serves the M it was installed for.
+func curM() uintptr {
+	return uintptr(*(*unsafe.Pointer)(unsafe.Add(curG(), rtGM)))
+}
+
+// installOwn gives the current M its own machine if its slot is free, once
+// the runtime layout has been validated (the first call validates it: that
+// starts OS threads, so it is not done at package initialisation).
+func installOwn() {
+	if !rtLayoutKnown {
+		return
+	}
+	validateOnce.Do(func() { ownValid.Store(validateRuntimeLayout(builtLayout, 4)) })
+	if !ownValid.Load() {
+		return
+	}
+	m := curM()
+	slot := ownSlot(m)
+	if slot.Load() != &noOwn {
+		return // ours already, or another M's
+	}
+	mc, err := newMachine()
+	if err != nil {
+		return // the pool path reports the error
+	}
+	mc.ctx.ownerM = m
+	if !slot.CompareAndSwap(&noOwn, mc.ctx) {
+		putFree(mc)
+	}
+}
+
+// rtLayout holds the runtime offsets runOwn's assembly is built with (g.m)
+// and those validateRuntimeLayout checks it with.
 type rtLayout struct {
-	gStackLo, gStackHi, gM, mG0, mCurg, mP, pID, pM uintptr
+	gStackLo, gStackHi, gM, mG0, mCurg uintptr
 }
 
-var builtLayout = rtLayout{rtGStackLo, rtGStackHi, rtGM, rtMG0, rtMCurg, rtMP, rtPID, rtPM}
+var builtLayout = rtLayout{rtGStackLo, rtGStackHi, rtGM, rtMG0, rtMCurg}
 
 // validateRuntimeLayout checks l against what the runtime itself reports,
 // on goroutines that are each locked to their own OS thread at the same
-// time (so each sees a different m): g.stack holds the goroutine's own
-// stack, m.curg points back at g and m.g0.m at m, and, pinned, m.p is a P
-// whose id is procPin's and whose m is this m. Any mismatch (an unexpected
-// runtime build) leaves the fast path off.
+// time: g.stack holds the goroutine's own stack, m.curg points back at g,
+// m.g0.m at m, and every thread has a different m. Any mismatch (an
+// unexpected runtime build) leaves the fast path off.
 func validateRuntimeLayout(l rtLayout, threads int) bool {
 	var (
 		wg      sync.WaitGroup
@@ -126,9 +173,5 @@ func (l rtLayout) holdsHere() (m unsafe.Pointer, ok bool) {
 	if g0 := word(m, l.mG0); g0 == nil || word(g0, l.gM) != m {
 		return m, false
 	}
-	pid := procPin()
-	p := word(m, l.mP)
-	ok = p != nil && int(*(*int32)(unsafe.Add(p, l.pID))) == pid && word(p, l.pM) == m
-	procUnpin()
-	return m, ok
+	return m, true
 }

@@ -27,8 +27,7 @@ func TestRuntimeLayoutMatchesDWARF(t *testing.T) {
 	d := runtimeDWARF(t)
 	want := map[string]map[string]uintptr{
 		"runtime.g": {"stack": rtGStackLo, "m": rtGM},
-		"runtime.m": {"g0": rtMG0, "curg": rtMCurg, "p": rtMP},
-		"runtime.p": {"id": rtPID, "m": rtPM},
+		"runtime.m": {"g0": rtMG0, "curg": rtMCurg},
 	}
 	found := 0
 	r := d.Reader()
@@ -63,8 +62,8 @@ func TestRuntimeLayoutMatchesDWARF(t *testing.T) {
 		}
 		r.SkipChildren()
 	}
-	if found != 7 {
-		t.Fatalf("found %d of the 7 runtime fields in DWARF", found)
+	if found != 4 {
+		t.Fatalf("found %d of the 4 runtime fields in DWARF", found)
 	}
 }
 
@@ -82,8 +81,6 @@ func TestRuntimeLayoutValidation(t *testing.T) {
 	}{
 		{"built layout", func(*rtLayout) {}, true},
 		{"m.curg wrong", func(l *rtLayout) { l.mCurg += 8 }, false},
-		{"p.id misread", func(l *rtLayout) { l.pID++ }, false}, // reads p.status into the top byte
-		{"p.m wrong", func(l *rtLayout) { l.pM += 8 }, false},
 		{"g.stack wrong", func(l *rtLayout) { l.gStackLo, l.gStackHi = l.gStackHi, l.gStackLo }, false},
 	}
 	for _, tt := range tests {
@@ -110,35 +107,19 @@ var ownTestCode = map[string]struct{ returnArg, callHelper7 []byte }{
 	},
 }
 
-// giveEveryPAnOwnMachine makes runOwn find a machine whichever P the test
-// runs on. Only for tests that run alone: it writes the per-P caches
-// unpinned.
-func giveEveryPAnOwnMachine(t *testing.T) {
-	t.Helper()
-	for i := range pcaches {
-		if pcaches[i].own == nil {
-			m, err := newMachine()
-			if err != nil {
-				t.Fatal(err)
-			}
-			pcaches[i].own = m.ctx
-		}
-	}
-}
-
-// ownEntries is the number of runs entered on the Ps' own machines.
+// ownEntries is the number of runs entered on own machines.
 func ownEntries() (n uint64) {
-	for i := range pcaches {
-		if c := pcaches[i].own; c != nil {
+	for i := range ownTab {
+		if c := ownTab[i].Load(); c != &noOwn {
 			n += atomic.LoadUint64((*uint64)(unsafe.Pointer(&c.runner)))
 		}
 	}
 	return n
 }
 
-// TestRunOwnOutcomes: once a helper-less Run has created a P's own
+// TestRunOwnOutcomes: once a helper-less Run has given an M its own
 // machine, the fast path is on (this runtime's layout validates), and Run
-// without helpers runs on the own machines (one entry each), refuses
+// without helpers on that M runs on its machine (one entry each), refuses
 // retired images and reports a helper call as an unknown helper with its
 // id, leaving the Context's status clear; runs with helpers, of an empty
 // table and of a nil image take the other paths.
@@ -157,13 +138,22 @@ func TestRunOwnOutcomes(t *testing.T) {
 	}
 	ret, call, retired := load(code.returnArg), load(code.callHelper7), load(code.returnArg)
 	arena.Retire(retired)
-	if _, err := Run(ret, nil, Args{}); err != nil {
-		t.Fatal(err)
+	// lockOwnM locks the calling goroutine to its M and makes sure the M
+	// has its own machine: the first helper-less run installs it, unless
+	// another M holds the slot.
+	lockOwnM := func(t *testing.T) {
+		runtime.LockOSThread()
+		t.Cleanup(runtime.UnlockOSThread)
+		if _, err := Run(ret, nil, Args{}); err != nil {
+			t.Fatal(err)
+		}
+		if !ownValid.Load() {
+			t.Fatal("the runtime layout did not validate on the runtime it was written for")
+		}
+		if c := ownSlot(curM()).Load(); c.ownerM != curM() {
+			t.Skip("this M's slot belongs to another M")
+		}
 	}
-	if ownLimit.Load() == 0 {
-		t.Fatal("the runtime layout did not validate on the runtime it was written for")
-	}
-	giveEveryPAnOwnMachine(t)
 	empty, err := NewHelpers(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +181,7 @@ func TestRunOwnOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			lockOwnM(t)
 			before := ownEntries()
 			r0, err := Run(tt.img, tt.h, Args{tt.r0, 2, 3, 4, 5})
 			entered := ownEntries() - before
@@ -206,9 +197,9 @@ func TestRunOwnOutcomes(t *testing.T) {
 			if want := map[bool]uint64{true: 1}[tt.onOwn]; entered != want {
 				t.Errorf("%d entries on own machines, want %d", entered, want)
 			}
-			for i := range pcaches {
-				if c := pcaches[i].own; c != nil && c.status != 0 {
-					t.Errorf("status %d left in P %d's own Context", c.status, i)
+			for i := range ownTab {
+				if c := ownTab[i].Load(); c.status != 0 {
+					t.Errorf("status %d left in slot %d's Context", c.status, i)
 				}
 			}
 		})

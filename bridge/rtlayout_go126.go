@@ -2,8 +2,9 @@
 
 package bridge
 
-// Offsets of the runtime fields runOwn reads to find the current P's id,
-// for the Go release this file is built with (the same on amd64 and arm64;
+// Offsets of the runtime fields runOwn reads to find the current M (g.m)
+// and those validateRuntimeLayout checks it against, for the Go release
+// this file is built with (the same on amd64 and arm64;
 // TestRuntimeLayoutMatchesDWARF checks them against the binary's own debug
 // information). validateRuntimeLayout checks them at run time before
 // runOwn is ever used; any other release leaves the fast path off.
@@ -15,7 +16,4 @@ const (
 	rtGM       = 48  // g.m
 	rtMG0      = 0   // m.g0
 	rtMCurg    = 184 // m.curg
-	rtMP       = 208 // m.p
-	rtPID      = 0   // p.id (int32)
-	rtPM       = 48  // p.m
 )

@@ -12,7 +12,4 @@ const (
 	rtGM       = 0
 	rtMG0      = 0
 	rtMCurg    = 0
-	rtMP       = 0
-	rtPID      = 0
-	rtPM       = 0
 )

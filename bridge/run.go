@@ -40,7 +40,7 @@ func ownEnded(st, id uint64, _ *Args) (uint64, error) {
 	return 0, &UnknownHelperError{ID: id}
 }
 
-// run is Run past runOwn: this P has no own machine yet (or the fast path
+// run is Run past runOwn: this M has no own machine yet (or the fast path
 // is off), or the run has helpers. args must not escape: runOwn, which
 // tail-calls run, promises so (go:noescape).
 func run(img *execmem.Image, h *Helpers, args *Args) (uint64, error) {
@@ -48,6 +48,7 @@ func run(img *execmem.Image, h *Helpers, args *Args) (uint64, error) {
 		return 0, ErrNilImage
 	}
 	if h.Len() == 0 && !raceEnabled {
+		installOwn() // for this M's next runs
 		if r0, ran, err := runPinned(img, args); ran {
 			return r0, err
 		}
