@@ -96,7 +96,7 @@ func AddSubImmOK(imm uint64) bool {
 func AddSubShifted(op AddSubOp, w Width, rd, rn, rm Reg, sh Shift, amount uint8) (Inst, error) {
 	// Valid operands (all of a lowering's) skip the checks below, which name the problem.
 	if op <= SUBS && w <= W64 && sh <= ASR && uint(amount) < w.bits() && rd <= XZR && rn <= XZR && rm <= XZR {
-		return Inst(uint32(w)<<31 | op.bits() | addSubShiftBase | uint32(sh)<<22 | uint32(rm&31)<<16 | uint32(amount)<<10 | uint32(rn&31)<<5 | uint32(rd&31)), nil
+		return addSubShifted(op, w, uint32(rd), uint32(rn), uint32(rm), sh, amount), nil
 	}
 	if op > SUBS {
 		return 0, &EncodeError{Op: "add/sub", Reason: fmt.Sprintf("invalid op %v", op)}
@@ -115,7 +115,12 @@ func AddSubShifted(op AddSubOp, w Width, rd, rn, rm Reg, sh Shift, amount uint8)
 	if err != nil {
 		return 0, err
 	}
-	return Inst(uint32(w)<<31 | op.bits() | addSubShiftBase | uint32(sh)<<22 | m<<16 | uint32(amount)<<10 | n<<5 | d), nil
+	return addSubShifted(op, w, d, n, m, sh, amount), nil
+}
+
+// addSubShifted is AddSubShifted for valid operands (register fields).
+func addSubShifted(op AddSubOp, w Width, d, n, m uint32, sh Shift, amount uint8) Inst {
+	return Inst(uint32(w)<<31 | op.bits() | addSubShiftBase | uint32(sh)<<22 | m<<16 | uint32(amount)<<10 | n<<5 | d)
 }
 
 // AddSubReg is AddSubShifted without a shift: rd = rn op rm.
@@ -184,8 +189,7 @@ const (
 func LogicShifted(op LogicOp, w Width, rd, rn, rm Reg, sh Shift, amount uint8) (Inst, error) {
 	// Valid operands (all of a lowering's) skip the checks below, which name the problem.
 	if op <= BICS && w <= W64 && sh <= ROR && uint(amount) < w.bits() && rd <= XZR && rn <= XZR && rm <= XZR {
-		opc, inv := uint32(op>>1), uint32(op&1)
-		return Inst(uint32(w)<<31 | opc<<29 | logicShiftBase | uint32(sh)<<22 | inv<<21 | uint32(rm&31)<<16 | uint32(amount)<<10 | uint32(rn&31)<<5 | uint32(rd&31)), nil
+		return logicShifted(op, w, uint32(rd), uint32(rn), uint32(rm), sh, amount), nil
 	}
 	if op > BICS {
 		return 0, &EncodeError{Op: "logical", Reason: fmt.Sprintf("invalid op %v", op)}
@@ -204,8 +208,13 @@ func LogicShifted(op LogicOp, w Width, rd, rn, rm Reg, sh Shift, amount uint8) (
 	if err != nil {
 		return 0, err
 	}
+	return logicShifted(op, w, d, n, m, sh, amount), nil
+}
+
+// logicShifted is LogicShifted for valid operands (register fields).
+func logicShifted(op LogicOp, w Width, d, n, m uint32, sh Shift, amount uint8) Inst {
 	opc, inv := uint32(op>>1), uint32(op&1)
-	return Inst(uint32(w)<<31 | opc<<29 | logicShiftBase | uint32(sh)<<22 | inv<<21 | m<<16 | uint32(amount)<<10 | n<<5 | d), nil
+	return Inst(uint32(w)<<31 | opc<<29 | logicShiftBase | uint32(sh)<<22 | inv<<21 | m<<16 | uint32(amount)<<10 | n<<5 | d)
 }
 
 // LogicReg is LogicShifted without a shift: rd = rn op rm.
@@ -342,51 +351,93 @@ func MovImm(w Width, rd Reg, v uint64) (Seq, error) {
 	if w == W32 && v>>32 != 0 {
 		return Seq{}, &EncodeError{Op: "mov", Reason: fmt.Sprintf("immediate %#x does not fit 32 bits", v)}
 	}
-	return movImm(w, uint32(rd), v), nil
+	var s Seq
+	s.n = uint8(movImm(&s.insts, w, uint32(rd), v))
+	return s, nil
 }
 
-// movImm is MovImm for a valid width, register field d and value.
-func movImm(w Width, d uint32, v uint64) (s Seq) {
+// movImm is MovImm for a valid width, register field d and value: it writes the
+// sequence to out and returns its length.
+func movImm(out *[4]Inst, w Width, d uint32, v uint64) int {
 	if i, ok := movImm1(w, d, v); ok {
-		s.add(i)
-		return s
+		out[0] = i
+		return 1
+	}
+	if hi := v >> 32; w == W32 || hi == 0 || hi == 0xffffffff {
+		return movImm32(out, w, d, v)
 	}
 	// Masks with bit 16k set for each halfword k of v that needs a movk over a movz
 	// (nonzero) or over a movn (not 0xffff) background.
-	halves := 2 << w                       // 2 for W32, 4 for W64
-	low := ^uint64(0) >> (32 - 32*uint(w)) // the bits w holds
-	nz, nn := halfMask(v), halfMask(^v&low)
-	zeros, ones := halves-bits.OnesCount64(nz), halves-bits.OnesCount64(nn)
-	wide := halves - max(zeros, ones)
+	nz, nn := halfMask(v), halfMask(^v)
+	zeros, ones := 4-bits.OnesCount64(nz), 4-bits.OnesCount64(nn)
+	wide := 4 - max(zeros, ones)
 	if wide > 1 {
-		if i, ok := logicImm(ORR, w, d, 31, v); ok {
-			s.add(i)
-			return s
+		if i, ok := logicImm(ORR, W64, d, 31, v); ok {
+			out[0] = i
+			return 1
 		}
 	}
+	n := 0 // the sequences below are at most four instructions (n&3 spares bounds checks)
 	if wide > 2 {
 		if pat, ok := bitmaskNear(v, wide-1); ok {
-			i, _ := logicImm(ORR, w, d, 31, pat)
-			s.add(i)
+			out[0], _ = logicImm(ORR, W64, d, 31, pat)
+			n = 1
 			for m := halfMask(v ^ pat); m != 0; m &= m - 1 {
 				h := uint8(bits.TrailingZeros64(m) / 16)
-				s.add(moveWide(MOVK, w, d, uint16(v>>(16*h)), h))
+				out[n&3] = moveWide(MOVK, W64, d, uint16(v>>(16*h)), h)
+				n++
 			}
-			return s
+			return n
 		}
 	}
-	// movz/movn + movk: choose the background that leaves fewer halfwords to set. The
-	// fast cases above leave no all-zero or all-ones v here.
+	// movz/movn + movk: choose the background that leaves fewer halfwords to set. v is
+	// neither 0 nor all-ones here (movImm1).
 	op, m, inv := MOVZ, nz, uint16(0)
 	if ones > zeros {
 		op, m, inv = MOVN, nn, 0xffff
 	}
 	for ; m != 0; m &= m - 1 {
 		h := uint8(bits.TrailingZeros64(m) / 16)
-		s.add(moveWide(op, w, d, uint16(v>>(16*h))^inv, h))
+		out[n&3] = moveWide(op, W64, d, uint16(v>>(16*h))^inv, h)
+		n++
 		op, inv = MOVK, 0
 	}
-	return s
+	return n
+}
+
+// movImm32 is movImm for the constants whose upper half the first instruction sets
+// without help: every W32 constant, and W64 constants zero- or sign-extended from 32
+// bits (movz leaves zeros, movn ones). Only the low two halfwords can then need an
+// instruction, so the search reduces to a few comparisons: one movz or movn when one
+// halfword already matches the background, one orr for a bitmask, else movz or movn
+// and a movk. These are the choices the general search makes; the caller has handled
+// the one-instruction constants of movImm1 (so the upper halfword is never the
+// background).
+func movImm32(out *[4]Inst, w Width, d uint32, v uint64) int {
+	h0, h1 := uint16(v), uint16(v>>16)
+	op, bg := MOVZ, uint16(0)
+	if w == W64 && v>>32 != 0 {
+		op, bg = MOVN, 0xffff
+	}
+	switch {
+	case h0 == bg: // only the upper halfword to set
+		out[0] = moveWide(op, w, d, h1^bg, 1)
+		return 1
+	case w == W32 && h0 == 0xffff: // movn sets the low halfword's ones
+		out[0] = moveWide(MOVN, w, d, ^h1, 1)
+		return 1
+	}
+	// A W64 bitmask here is one run of ones (or of zeros, under a movn background):
+	// replicated elements would reach into the upper half. Only then ask the encoder.
+	if run := v ^ -uint64(bg&1); w == W32 || run&(run+(run&-run)) == 0 {
+		if i, ok := logicImm(ORR, w, d, 31, v); ok {
+			out[0] = i
+			return 1
+		}
+	}
+	out[0] = moveWide(op, w, d, h0^bg, 0)
+	out[1] = moveWide(MOVK, w, d, h1, 1)
+	return 2
 }
 
 // movImm1 is movImm for the constants one movz or movn sets, which are most constants

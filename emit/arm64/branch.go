@@ -62,6 +62,10 @@ func BCond(c Cond, off int64) (Inst, error) {
 	return Inst(bcondBase | (v&0x7ffff)<<5 | uint32(c)), err
 }
 
+// bcond is BCond for a valid condition and an offset known to be in reach (a short
+// jump inside one lowered sequence).
+func bcond(c Cond, off int64) Inst { return Inst(bcondBase | (uint32(off>>2)&0x7ffff)<<5 | uint32(c)) }
+
 // Cbz encodes cbz rt, .+off (cbnz when nonzero is set).
 func Cbz(nonzero bool, w Width, rt Reg, off int64) (Inst, error) {
 	name, base := "cbz", uint32(cbzBase)
@@ -77,6 +81,11 @@ func Cbz(nonzero bool, w Width, rt Reg, off int64) (Inst, error) {
 	}
 	v, err := branchOff(name, off, BCondMin, BCondMax)
 	return Inst(uint32(w)<<31 | base | (v&0x7ffff)<<5 | t), err
+}
+
+// cbnz is Cbz(true, ...) for a register field and an offset known to be in reach.
+func cbnz(w Width, t uint32, off int64) Inst {
+	return Inst(uint32(w)<<31 | cbnzBase | (uint32(off>>2)&0x7ffff)<<5 | t)
 }
 
 // Tbz encodes tbz rt, #bit, .+off (tbnz when nonzero is set).

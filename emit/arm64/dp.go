@@ -15,15 +15,15 @@ const (
 )
 
 // Madd encodes madd rd, rn, rm, ra: rd = ra + rn*rm.
-func Madd(w Width, rd, rn, rm, ra Reg) (Inst, error) { return dp3("madd", 0, w, rd, rn, rm, ra) }
+func Madd(w Width, rd, rn, rm, ra Reg) (Inst, error) { return checkedDP3("madd", 0, w, rd, rn, rm, ra) }
 
 // Msub encodes msub rd, rn, rm, ra: rd = ra - rn*rm (used for the remainder).
-func Msub(w Width, rd, rn, rm, ra Reg) (Inst, error) { return dp3("msub", 1, w, rd, rn, rm, ra) }
+func Msub(w Width, rd, rn, rm, ra Reg) (Inst, error) { return checkedDP3("msub", 1, w, rd, rn, rm, ra) }
 
 // Mul encodes mul rd, rn, rm (madd with ra = xzr).
-func Mul(w Width, rd, rn, rm Reg) (Inst, error) { return dp3("mul", 0, w, rd, rn, rm, XZR) }
+func Mul(w Width, rd, rn, rm Reg) (Inst, error) { return checkedDP3("mul", 0, w, rd, rn, rm, XZR) }
 
-func dp3(name string, o0 uint32, w Width, rd, rn, rm, ra Reg) (Inst, error) {
+func checkedDP3(name string, o0 uint32, w Width, rd, rn, rm, ra Reg) (Inst, error) {
 	if err := checkWidth(name, w); err != nil {
 		return 0, err
 	}
@@ -35,7 +35,12 @@ func dp3(name string, o0 uint32, w Width, rd, rn, rm, ra Reg) (Inst, error) {
 	if err != nil {
 		return 0, err
 	}
-	return Inst(uint32(w)<<31 | dp3Base | m<<16 | o0<<15 | a<<10 | n<<5 | d), nil
+	return dp3(o0, w, d, n, m, a), nil
+}
+
+// dp3 encodes madd (o0 0) or msub (o0 1) for valid operands (register fields).
+func dp3(o0 uint32, w Width, d, n, m, a uint32) Inst {
+	return Inst(uint32(w)<<31 | dp3Base | m<<16 | o0<<15 | a<<10 | n<<5 | d)
 }
 
 // DP2Op selects a two-source data-processing instruction. Its value is the
@@ -77,7 +82,12 @@ func DP2(op DP2Op, w Width, rd, rn, rm Reg) (Inst, error) {
 	if err != nil {
 		return 0, err
 	}
-	return Inst(uint32(w)<<31 | dp2Base | m<<16 | uint32(op)<<10 | n<<5 | d), nil
+	return dp2(op, w, d, n, m), nil
+}
+
+// dp2 is DP2 for valid operands (register fields).
+func dp2(op DP2Op, w Width, d, n, m uint32) Inst {
+	return Inst(uint32(w)<<31 | dp2Base | m<<16 | uint32(op)<<10 | n<<5 | d)
 }
 
 // DP1Op selects a one-source data-processing instruction. Its value is the

@@ -354,7 +354,7 @@ type slotForm struct {
 	kind uint8
 	w    Width
 	op   uint8 // MemOp (loads, stores), AddSubOp, LogicOp or DP2Op, as the kind needs
-	base Inst  // formRegOp: the instruction with every register field zero
+	base Inst  // formRegOp, formMovX: the instruction with x0 in every register field
 }
 
 const (
@@ -434,7 +434,11 @@ var forms = func() (t [256]slotForm) {
 			case isa.ALUMov:
 				f.kind = formMovK
 				if isX {
-					f.kind = formMovX
+					i, err := Mov(f.w, X0, X0)
+					if err != nil {
+						panic(fmt.Sprintf("arm64: register move: %v", err))
+					}
+					f.kind, f.base = formMovX, i
 				}
 			case isa.ALUNeg:
 				f.kind = formNeg
@@ -507,7 +511,7 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 		case formMovK:
 			l.movImm(fm.w, d, immValue(fm.w, in.Imm))
 		case formMovX:
-			if err := l.movX(fm.w, d, s, in.Off); err != nil {
+			if err := l.movX(fm, d, s, in.Off); err != nil {
 				return c.SlotError(i, err)
 			}
 		case formAddSubK:
@@ -588,8 +592,9 @@ func (l *lowerer) movImm(w Width, d Reg, v uint64) {
 		l.put(i)
 		return
 	}
-	s := movImm(w, uint32(d), v)
-	for _, i := range s.Insts() {
+	var s [4]Inst
+	n := movImm(&s, w, uint32(d), v)
+	for _, i := range s[:n] {
 		l.put(i)
 	}
 }
@@ -608,15 +613,16 @@ func (l *lowerer) mem(op MemOp, rt, base Reg, off int64) {
 // addImm emits rd = rn + v (64-bit), using rd for the constant when no add/sub
 // immediate fits; rd must differ from rn in that case.
 func (l *lowerer) addImm(rd, rn Reg, v int64) {
-	switch {
-	case v >= 0 && AddSubImmOK(uint64(v)):
-		l.emit(AddSubImm(ADD, W64, rd, rn, uint64(v)))
-	case v < 0 && AddSubImmOK(uint64(-v)):
-		l.emit(AddSubImm(SUB, W64, rd, rn, uint64(-v)))
-	default:
-		l.movImm(W64, rd, uint64(v))
-		l.emit(AddSubReg(ADD, W64, rd, rn, rd))
+	op, mag := ADD, uint64(v)
+	if v < 0 {
+		op, mag = SUB, uint64(-v)
 	}
+	if i, ok := addSubImm(op, W64, uint32(rd), uint32(rn), mag); ok {
+		l.put(i)
+		return
+	}
+	l.movImm(W64, rd, uint64(v))
+	l.emit(AddSubReg(ADD, W64, rd, rn, rd))
 }
 
 func (l *lowerer) ldImm64(i int, in *isa.Instruction) error {
@@ -681,12 +687,14 @@ func (l *lowerer) logicK(op LogicOp, w Width, d Reg, v uint64) {
 	}
 }
 
-// movX emits d = s, sign-extending from 8, 16 or 32 bits for movsx (off).
-func (l *lowerer) movX(w Width, d, s Reg, off int16) error {
+// movX emits d = s (fm.base is the move), sign-extending from 8, 16 or 32 bits for
+// movsx (off).
+func (l *lowerer) movX(fm *slotForm, d, s Reg, off int16) error {
+	w := fm.w
 	switch {
 	case off == 0 || (w == W32 && off == 32):
 		if d != s || (w == W32 && l.c.NeedZext()) { // a W move zero-extends even onto itself
-			l.emit(Mov(w, d, s))
+			l.put(fm.base | Inst(s)<<16 | Inst(d))
 		}
 	case off == 8:
 		l.emit(Sxtb(w, d, s))
@@ -822,7 +830,8 @@ func (b *Backend) useLSE() bool {
 
 // atomic lowers BPF atomics. All orderings are acquire-release (the kernel's
 // choice for fetch forms; stronger than needed for the others). The LL/SC forms end
-// with dmb ish, as the kernel's arm64 JIT does, so they are full barriers.
+// with dmb ish, as the kernel's arm64 JIT does, so they are full barriers. Every
+// operand is a register of the lowering, so the words are encoded unchecked.
 func (l *lowerer) atomic(in *isa.Instruction) error {
 	w := W64
 	switch in.Opcode.Size() {
@@ -837,7 +846,8 @@ func (l *lowerer) atomic(in *isa.Instruction) error {
 		l.addImm(tmp, addr, int64(in.Off))
 		addr = tmp
 	}
-	src := reg(in.Src)
+	a, src := uint32(addr), uint32(reg(in.Src))
+	const r0, t2, t3, st, zr = uint32(bpf0), uint32(tmp2), uint32(tmp3), uint32(ip0), uint32(XZR)
 	op := isa.AtomicOp(in.Imm)
 	base := op &^ isa.AtomicFetch
 	fetch := op&isa.AtomicFetch != 0
@@ -848,53 +858,49 @@ func (l *lowerer) atomic(in *isa.Instruction) error {
 	if l.be.useLSE() {
 		switch op {
 		case isa.AtomicXchg:
-			l.emit(Atomic(SWP, w, src, src, addr))
+			l.put(atomicWord(SWP, w, src, src, a))
 		case isa.AtomicCmpXchg:
-			l.emit(Casal(w, bpf0, src, addr))
+			l.put(casalWord(w, r0, src, a))
 		default:
-			rt := XZR
+			rt := zr
 			if fetch {
 				rt = src
 			}
 			rs := src
-			if base == isa.AtomicAnd { // ldclr clears the bits set in rs
-				l.emit(Mvn(w, tmp3, src))
-				rs = tmp3
+			if base == isa.AtomicAnd { // ldclr clears the bits set in rs: mvn tmp3, src
+				l.put(logicShifted(ORN, w, t3, zr, src, LSL, 0))
+				rs = t3
 			}
-			l.emit(Atomic(lse, w, rs, rt, addr))
+			l.put(atomicWord(lse, w, rs, rt, a))
 		}
 		return nil
 	}
+	loop := l.pos()
+	l.put(ldaxrWord(w, t2, a))
 	switch op {
 	case isa.AtomicCmpXchg:
-		loop := l.pos()
-		l.emit(Ldaxr(w, tmp2, addr))
-		l.emit(CmpReg(w, tmp2, bpf0))
-		l.emit(BCond(NE, 16))
-		l.emit(Stlxr(w, ip0, src, addr))
-		l.emit(Cbz(true, W32, ip0, int64(loop-l.pos())))
-		l.emit(DmbIsh())
-		l.emit(Mov(w, bpf0, tmp2))
+		l.put(addSubShifted(SUBS, w, zr, t2, r0, LSL, 0)) // cmp tmp2, r0
+		l.put(bcond(NE, 16))
+		l.put(stlxrWord(w, st, src, a))
+		l.put(cbnz(W32, st, int64(loop-l.pos())))
+		l.put(InstDmbIsh)
+		l.put(logicShifted(ORR, w, r0, zr, t2, LSL, 0)) // mov r0, tmp2
 	case isa.AtomicXchg:
-		loop := l.pos()
-		l.emit(Ldaxr(w, tmp2, addr))
-		l.emit(Stlxr(w, ip0, src, addr))
-		l.emit(Cbz(true, W32, ip0, int64(loop-l.pos())))
-		l.emit(DmbIsh())
-		l.emit(Mov(w, src, tmp2))
+		l.put(stlxrWord(w, st, src, a))
+		l.put(cbnz(W32, st, int64(loop-l.pos())))
+		l.put(InstDmbIsh)
+		l.put(logicShifted(ORR, w, src, zr, t2, LSL, 0))
 	default:
-		loop := l.pos()
-		l.emit(Ldaxr(w, tmp2, addr))
 		if base == isa.AtomicAdd {
-			l.emit(AddSubReg(ADD, w, tmp3, tmp2, src))
+			l.put(addSubShifted(ADD, w, t3, t2, src, LSL, 0))
 		} else {
-			l.emit(LogicReg(logic, w, tmp3, tmp2, src))
+			l.put(logicShifted(logic, w, t3, t2, src, LSL, 0))
 		}
-		l.emit(Stlxr(w, ip0, tmp3, addr))
-		l.emit(Cbz(true, W32, ip0, int64(loop-l.pos())))
-		l.emit(DmbIsh())
+		l.put(stlxrWord(w, st, t3, a))
+		l.put(cbnz(W32, st, int64(loop-l.pos())))
+		l.put(InstDmbIsh)
 		if fetch {
-			l.emit(Mov(w, src, tmp2))
+			l.put(logicShifted(ORR, w, src, zr, t2, LSL, 0))
 		}
 	}
 	return nil

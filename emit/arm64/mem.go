@@ -298,7 +298,12 @@ func Atomic(op AtomicOp, w Width, rs, rt, rn Reg) (Inst, error) {
 	if err != nil {
 		return 0, err
 	}
-	return Inst((wordSize+uint32(w))<<sizeShift | lseBase | s<<16 | uint32(op)<<12 | n<<5 | t), nil
+	return atomicWord(op, w, s, t, n), nil
+}
+
+// atomicWord is Atomic for valid operands (register fields).
+func atomicWord(op AtomicOp, w Width, s, t, n uint32) Inst {
+	return Inst((wordSize+uint32(w))<<sizeShift | lseBase | s<<16 | uint32(op)<<12 | n<<5 | t)
 }
 
 // Casal encodes casal rs, rt, [rn]: if *rn == rs then *rn = rt; rs = old value
@@ -320,7 +325,12 @@ func Casal(w Width, rs, rt, rn Reg) (Inst, error) {
 	if err != nil {
 		return 0, err
 	}
-	return Inst((wordSize+uint32(w))<<sizeShift | casalBase | s<<16 | n<<5 | t), nil
+	return casalWord(w, s, t, n), nil
+}
+
+// casalWord is Casal for valid operands (register fields).
+func casalWord(w Width, s, t, n uint32) Inst {
+	return Inst((wordSize+uint32(w))<<sizeShift | casalBase | s<<16 | n<<5 | t)
 }
 
 // Ldaxr encodes ldaxr rt, [rn]: load-acquire exclusive.
@@ -337,7 +347,12 @@ func Ldaxr(w Width, rt, rn Reg) (Inst, error) {
 	if err != nil {
 		return 0, err
 	}
-	return Inst((wordSize+uint32(w))<<sizeShift | ldaxrBase | n<<5 | t), nil
+	return ldaxrWord(w, t, n), nil
+}
+
+// ldaxrWord is Ldaxr for valid operands (register fields).
+func ldaxrWord(w Width, t, n uint32) Inst {
+	return Inst((wordSize+uint32(w))<<sizeShift | ldaxrBase | n<<5 | t)
 }
 
 // Stlxr encodes stlxr ws, rt, [rn]: store-release exclusive; ws receives 0 on
@@ -363,5 +378,10 @@ func Stlxr(w Width, ws, rt, rn Reg) (Inst, error) {
 	if ws == rt || (ws == rn && rn != SP) {
 		return 0, &EncodeError{Op: name, Reason: "status register overlaps rt or rn (unpredictable)"}
 	}
-	return Inst((wordSize+uint32(w))<<sizeShift | stlxrBase | s<<16 | n<<5 | t), nil
+	return stlxrWord(w, s, t, n), nil
+}
+
+// stlxrWord is Stlxr for valid operands (register fields).
+func stlxrWord(w Width, s, t, n uint32) Inst {
+	return Inst((wordSize+uint32(w))<<sizeShift | stlxrBase | s<<16 | n<<5 | t)
 }
