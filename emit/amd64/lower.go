@@ -304,24 +304,25 @@ func (b *Backend) alu(c *emit.Compiler, in *isa.Instruction, w Width) error {
 			}
 			return nil
 		}
-		switch {
-		case s == RCX:
-			a.Shift(sop, w, d)
-		case d == RCX:
-			a.Mov(W64, tmp, RCX)
-			a.Mov(W64, RCX, s)
-			a.Shift(sop, w, tmp)
-			a.Mov(W64, RCX, tmp)
-		default:
-			a.Mov(W64, tmp, RCX)
-			a.Mov(W64, RCX, s)
-			a.Shift(sop, w, d)
-			a.Mov(W64, RCX, tmp)
+		// The count must be in cl: borrow rcx through r11 unless it is already there.
+		var q regSeq
+		shifted := d
+		if s != RCX {
+			if d == RCX {
+				shifted = tmp
+			}
+			q.mov(W64, tmp, RCX)
+			q.mov(W64, RCX, s)
+		}
+		q.rr(w == W64, 0xd3, Reg(sop), shifted) // shift by cl
+		if s != RCX {
+			q.mov(W64, RCX, tmp)
 		}
 		if w == W32 && c.NeedZext() {
 			// A count of zero leaves the destination unwritten; BPF still zero-extends.
-			a.Mov(W32, d, d)
+			q.mov(W32, d, d)
 		}
+		*a = append(*a, q.b[:q.n]...)
 	case isa.ALUNeg:
 		a.Neg(w, d)
 	case isa.ALUEnd:
