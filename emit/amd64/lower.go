@@ -311,16 +311,16 @@ func (b *Backend) alu(c *emit.Compiler, in *isa.Instruction, w Width) error {
 			if d == RCX {
 				shifted = tmp
 			}
-			q.mov(W64, tmp, RCX)
-			q.mov(W64, RCX, s)
+			q.n += putMov(q.window(), true, tmp, RCX)
+			q.n += putMov(q.window(), true, RCX, s)
 		}
-		q.rr(w == W64, 0xd3, Reg(sop), shifted) // shift by cl
+		q.n += putRR(q.window(), w == W64, 0xd3, Reg(sop), shifted) // shift by cl
 		if s != RCX {
-			q.mov(W64, RCX, tmp)
+			q.n += putMov(q.window(), true, RCX, tmp)
 		}
 		if w == W32 && c.NeedZext() {
 			// A count of zero leaves the destination unwritten; BPF still zero-extends.
-			q.mov(W32, d, d)
+			q.n += putMov(q.window(), false, d, d)
 		}
 		*a = append(*a, q.b[:q.n]...)
 	case isa.ALUNeg:
@@ -422,47 +422,45 @@ func (b *Backend) divmod(c *emit.Compiler, in *isa.Instruction, w Width) {
 func (*Backend) divCore(a *Code, w Width, d, s Reg, signed, mod bool) {
 	var q regSeq
 	if s != tmp {
-		q.mov(W64, tmp, s)
+		q.n += putMov(q.window(), true, tmp, s)
 	}
-	q.mov(W64, tmp2, RAX)
-	q.mov(W64, tmp3, RDX)
+	q.n += putMov(q.window(), true, tmp2, RAX)
+	q.n += putMov(q.window(), true, tmp3, RDX)
 	if d != RAX {
-		q.mov(W64, RAX, d)
+		q.n += putMov(q.window(), true, RAX, d)
 	}
 	switch {
 	case !signed:
-		q.rr(false, byte(XOR)<<3|1, RDX, RDX)
-		q.rr(w == W64, 0xf7, g3Div, tmp)
+		q.n += putRR(q.window(), false, byte(XOR)<<3|1, RDX, RDX)
+		q.n += putRR(q.window(), w == W64, 0xf7, g3Div, tmp)
 	case w == W64:
 		q.n += copy(q.b[q.n:], []byte{0x48, 0x99}) // cqo
-		q.rr(true, 0xf7, g3Idiv, tmp)
+		q.n += putRR(q.window(), true, 0xf7, g3Idiv, tmp)
 	default:
 		q.b[q.n] = 0x99 // cdq
 		q.n++
-		q.rr(false, 0xf7, g3Idiv, tmp)
+		q.n += putRR(q.window(), false, 0xf7, g3Idiv, tmp)
 	}
 	res := RAX
 	if mod {
 		res = RDX
 	}
-	q.mov(w, tmp, res) // the W32 form zero-extends the result
-	q.mov(W64, RAX, tmp2)
-	q.mov(W64, RDX, tmp3)
-	q.mov(W64, d, tmp)
+	q.n += putMov(q.window(), w == W64, tmp, res) // the W32 form zero-extends the result
+	q.n += putMov(q.window(), true, RAX, tmp2)
+	q.n += putMov(q.window(), true, RDX, tmp3)
+	q.n += putMov(q.window(), true, d, tmp)
 	*a = append(*a, q.b[:q.n]...)
 }
 
-// regSeq assembles a short run of 32/64-bit register instructions in a local buffer.
+// regSeq assembles a short run of 32/64-bit register instructions in a local buffer. Its
+// users write `q.n += putX(q.window(), ...)` rather than call a method per instruction:
+// that keeps the (inlined) encoder in their own body.
 type regSeq struct {
 	b [48]byte
 	n int
 }
 
 func (q *regSeq) window() *[16]byte { return (*[16]byte)(q.b[q.n : q.n+16]) }
-
-func (q *regSeq) rr(w bool, op byte, reg, rm Reg) { q.n += putRR(q.window(), w, op, reg, rm) }
-
-func (q *regSeq) mov(w Width, dst, src Reg) { q.n += putMov(q.window(), w == W64, dst, src) }
 
 // atomicALUOp returns the x86 operation of a BPF atomic add, or, and or xor (with or
 // without fetch).
