@@ -91,12 +91,17 @@ own:
 	MOVQ img+0(FP), R11
 	TESTQ R11, R11
 	JZ slow
-	MOVQ (TLS), AX
-	MOVQ const_rtGM(AX), AX     // m
-	MOVQ $const_ownHashMul, R9
+	// g is R14 in every caller (Go code keeps it there): following it
+	// instead of the TLS slot takes a load off the chain that ends in the
+	// stack switch. The TLS slot is still checked first, but the branch is
+	// predicted, so that load is off the chain.
+	MOVQ (TLS), R9
+	CMPQ R9, R14
+	JNE slow
+	MOVQ const_rtGM(R14), AX    // m
 	MOVQ AX, R10
-	IMULQ R9, R10
-	SHRQ $const_ownHashShift, R10
+	SHRQ $const_ownSlotShift, R10
+	ANDQ $(const_ownSlots-1), R10
 	LEAQ ·ownTab(SB), R12
 	MOVQ (R12)(R10*8), R12
 	CMPQ Context_ownerM(R12), AX

@@ -71,9 +71,7 @@ own:
 	MOVD img+0(FP), R10
 	CBZ  R10, slow
 	MOVD const_rtGM(g), R5      // m
-	MOVD $const_ownHashMul, R6
-	MUL  R5, R6, R6
-	LSR  $const_ownHashShift, R6, R6
+	UBFX $const_ownSlotShift, R5, $const_ownSlotBits, R6
 	MOVD $·ownTab(SB), R7
 	MOVD (R7)(R6<<3), R23
 	MOVD Context_ownerM(R23), R7
