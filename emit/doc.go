@@ -6,7 +6,7 @@
 //
 // # Writing a backend
 //
-// A backend (emit/amd64; emit/arm64 to come) implements Backend:
+// A backend (emit/amd64, emit/arm64) implements Backend:
 //
 //   - Regs returns its regalloc.Map. Stream slots may name regalloc.AX (register 11), the
 //     blinding scratch; map it like any other register. Its value never lives across slots.
@@ -22,10 +22,11 @@
 //     reserves it at the current position (or PlaceBranch records room the backend appended
 //     itself), and Link asks the backend (BranchEncoder) whether the short form reaches,
 //     grows the branches that do not reach to their long size, and writes every branch's
-//     final bytes. Branches
-//     that exist only inside one slot's sequence (around a division, a cmpxchg loop) use
-//     fresh labels from c.Buf.NewLabel the same way. Fixed-size pc-relative forms (calls,
-//     address computations) are branch kinds whose two sizes are equal.
+//     final bytes. Branches that exist only inside one slot's sequence may use fresh labels
+//     from c.Buf.NewLabel the same way, or, when the sequence is short and fixed (amd64's
+//     division and cmpxchg loop), be resolved by the backend itself. Fixed-size
+//     pc-relative forms (calls, address computations) are branch kinds whose two sizes are
+//     equal.
 //   - Optionally RangeBackend: LowerRange lowers a whole run of slots per call, recording
 //     each slot's start in c.SlotOffsets() itself (the fast path; Lower stays the contract
 //     for everything else).
