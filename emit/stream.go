@@ -28,8 +28,11 @@ type Stream struct {
 	// (Compile accepts it only for a TailCallBackend).
 	tailCall int32
 	// ident is how many leading elements of Orig's array already hold their own index:
-	// reset, reusing the array, writes only the rest.
+	// reset, reusing the array, writes only the rest. Likewise Target's first clean
+	// elements are -1 but for the slots in set, where the last reset wrote a target.
 	ident int
+	clean int
+	set   []int32
 	// newIdx is blind's scratch: the blinded index of each slot of the stream it rewrites.
 	newIdx []int32
 }
@@ -53,7 +56,20 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 		s.Orig[i] = int32(i)
 	}
 	s.ident = max(s.ident, len(insns))
-	s.Target = grow(s.Target, len(insns))
+	// Target's array is kept at -1 except where the last scan wrote a target (s.set), so
+	// only those and the control-flow slots are written, not every slot.
+	if cap(s.Target) < len(insns) {
+		s.Target, s.clean, s.set = make([]int32, len(insns)), 0, s.set[:0]
+	}
+	clean := s.Target[:s.clean] // the last scan's program may have been longer
+	for _, j := range s.set {
+		clean[j] = -1
+	}
+	s.Target, s.set = s.Target[:len(insns)], s.set[:0]
+	for i := s.clean; i < len(insns); i++ {
+		s.Target[i] = -1
+	}
+	s.clean = max(s.clean, len(insns))
 	s.sites = s.sites[:0]
 	s.tailCall = -1
 	tgt := s.Target[:len(insns)]
@@ -64,25 +80,21 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 		switch slotKinds[in.Opcode] {
 		case slotWritesDst:
 			w |= 1 << (in.Dst & 15)
-			tgt[i] = -1
 			continue
 		case slotPlain:
-			tgt[i] = -1
 			continue
 		case slotJump:
 			tgt[i] = int32(int64(i) + 1 + in.JumpOffset())
+			s.set = append(s.set, int32(i))
 			continue
 		case slotLdImm64: // both halves at once
 			w |= 1 << (in.Dst & 15)
-			tgt[i] = -1
 			if in.Src == isa.PseudoFunc {
 				tgt[i] = int32(i + 1 + int(in.Imm))
+				s.set = append(s.set, int32(i))
 				s.sites = append(s.sites, int32(i))
 			}
-			if i+1 < len(insns) {
-				i++
-				tgt[i] = -1
-			}
+			i++
 			continue
 		}
 		// Registers written by the rare slots, as regalloc.Written counts them (the second
@@ -92,10 +104,12 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 		}
 		c := in.Opcode.Class()
 		if !c.IsJump() && c != isa.ClassLD {
-			tgt[i] = -1
 			continue
 		}
-		tgt[i] = target(insns, i)
+		if t := target(insns, i); t != -1 {
+			tgt[i] = t
+			s.set = append(s.set, int32(i))
+		}
 		switch {
 		case in.IsLocalCall() || in.IsFuncAddr():
 			s.sites = append(s.sites, int32(i))

@@ -61,3 +61,32 @@ func TestStreamScanCountsTheRegistersWrittenLikeRegalloc(t *testing.T) {
 		}
 	}
 }
+
+// A reused stream rewrites only the targets it set last time: every program must still
+// see its own targets and -1 everywhere else, whatever the previous ones were (longer,
+// shorter, with jumps where it has none).
+func TestReusedStreamTargetsAreThisProgramsOnly(t *testing.T) {
+	g := progen.New(5, progen.Options{Helpers: []int32{1}})
+	var s Stream
+	for k := 0; k < 300; k++ {
+		insns := g.Program()
+		if k%3 == 0 { // shorter than the previous one now and then
+			insns = insns[:len(insns)/2]
+			insns = append(insns, isa.Instruction{Opcode: isa.OpExit})
+			if len(insns) > 1 && insns[len(insns)-2].IsLdImm64() {
+				continue // cut through an lddw
+			}
+		}
+		s.reset(insns)
+		fresh := NewStream(insns)
+		for i := range insns {
+			want := int32(-1)
+			if t := target(insns, i); t >= 0 && (i == 0 || !insns[i-1].IsLdImm64()) {
+				want = t
+			}
+			if s.Target[i] != want || fresh.Target[i] != want {
+				t.Fatalf("program %d slot %d: target %d reused, %d fresh, want %d", k, i, s.Target[i], fresh.Target[i], want)
+			}
+		}
+	}
+}
