@@ -14,9 +14,9 @@ import (
 // fields (it cannot execute GC write barriers). The layout is pinned by
 // TestContextLayout; the Ctx* constants are the offsets JIT code uses.
 type Context struct {
-	goSP      uintptr   // goroutine SP at the entry thunk: [goSP] returns into enter
-	goFP      uintptr   // goroutine frame pointer (rbp / x29) at the same point
-	goLR      uintptr   // arm64: return address into enter
+	goSP      uintptr   // goroutine SP at the entry thunk ([goSP] returns into enter) or in runOwn
+	goFP      uintptr   // goroutine frame pointer (rbp / x29) of enter or runOwn's caller
+	goLR      uintptr   // arm64: return address into enter or runOwn
 	nativeSP  uintptr   // native SP parked while a helper runs
 	stackTop  uintptr   // top of this context's native stack
 	gateEntry uintptr   // CtxGateEntry: native gate-entry thunk

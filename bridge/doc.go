@@ -12,10 +12,10 @@
 //
 // Run may be called from any goroutine, concurrently and re-entrantly (a
 // helper may call Run again). Each active Run takes a native stack from a
-// pool (a run without helpers uses its P's own stack: no Go code runs
-// inside it, so the goroutine cannot leave the P before it returns); the
-// image is entered directly (a single indirect call from the entry
-// thunk to the image's entry), with no dispatch table in between. Run
+// pool; a run without helpers uses the stack its OS thread (M) owns
+// instead: no Go code runs inside it, so the goroutine cannot leave the
+// thread before it returns. The image is entered directly (a single
+// indirect call to its entry), with no dispatch table in between. Run
 // returns ErrRetired instead of running an image that has been retired,
 // and *HelperPanicError for a helper that panicked. A goroutine that runs
 // native code back to back can hold a stack with AcquireMachine and call
@@ -54,7 +54,10 @@
 // r11: it carries the id), but the memory-indirect call above is the
 // contract. An id with no helper (r11 is compared unsigned, all 64 bits,
 // against the table length) ends the run at once without entering Go: Run
-// returns *UnknownHelperError and nothing after the call runs. The stack
+// returns *UnknownHelperError and nothing after the call runs (on amd64
+// the bridge ends it by returning through the image's own return address,
+// the top word of the native stack, which the code must therefore leave
+// intact, as any code that returns does). The stack
 // needs no particular alignment at a helper call.
 //
 // # Native calling contract, arm64
@@ -124,9 +127,16 @@
 //
 // # How the bridge works
 //
-// A Go-assembly stub with an ordinary frame calls a native entry thunk,
-// which records the goroutine SP/FP (and LR), switches to the native stack
-// and calls the image. A helper call goes through a native gate-entry thunk
+// A Go-assembly stub with an ordinary frame (enter) records the goroutine
+// frame pointer and calls a native entry thunk, which records the
+// goroutine SP (and LR), switches to the native stack and calls the image;
+// back in the stub, the frame pointer is rebuilt from SP. Run itself is
+// inlined into its caller and calls runOwn, an assembly function that
+// runs helper-less code on its thread's own stack: it finds that stack
+// through g.m (a runtime offset validated at run time before first use),
+// switches to it itself on amd64 (it is never on the stack while Go code
+// runs, so nothing unwinds through it) and tail-calls the Go code that
+// handles everything else. A helper call goes through a native gate-entry thunk
 // that saves the preserved registers on the native stack, restores the
 // goroutine SP/FP/LR and jumps to a Go-assembly gate; to every Go unwinder
 // the gate looks as if the entry stub had called it. The gate builds a

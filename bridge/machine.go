@@ -40,9 +40,9 @@ type pCache struct {
 	m          *machine
 	gets, puts uint64 // written only by the owning P, while pinned
 	// own is the Context of the machine that runs helper-less code while
-	// its P stays pinned for the whole call (see runPinned); the machine
-	// never leaves this cache. Holding the Context, not the machine, saves
-	// a dependent load on the fast path (machines are never freed).
+	// its P stays pinned for the whole call (see runPinned), where runOwn
+	// cannot: its M has no slot in ownTab, or the runtime layout did not
+	// validate. The machine never leaves this cache.
 	own *Context
 	_   [32]byte
 }
