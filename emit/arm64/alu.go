@@ -371,7 +371,7 @@ func movImm(out *[4]Inst, w Width, d uint32, v uint64) int {
 	nz, nn := halfMask(v), halfMask(^v)
 	zeros, ones := 4-bits.OnesCount64(nz), 4-bits.OnesCount64(nn)
 	wide := 4 - max(zeros, ones)
-	if wide > 1 {
+	if wide > 1 && bitmaskCandidate(v) {
 		if i, ok := logicImm(ORR, W64, d, 31, v); ok {
 			out[0] = i
 			return 1
@@ -455,6 +455,21 @@ func movImm1(w Width, d uint32, v uint64) (Inst, bool) {
 // MovImm64 is MovImm(W64, rd, v): the shortest sequence setting all of rd to v.
 func MovImm64(rd Reg, v uint64) (Seq, error) { return MovImm(W64, rd, v) }
 
+// bitmaskCandidate is a cheap necessary condition for v being a 64-bit bitmask
+// immediate, to spare EncodeBitmask the many constants that are not: the smallest unit
+// v repeats (64 or 32 bits; smaller ones are left to the encoder) holds one rotated run
+// of ones, so it has exactly two edges between ones and zeros.
+func bitmaskCandidate(v uint64) bool {
+	lo := uint32(v)
+	switch {
+	case lo != uint32(v>>32):
+		return bits.OnesCount64(v^bits.RotateLeft64(v, 1)) == 2
+	case uint16(lo) != uint16(lo>>16):
+		return bits.OnesCount32(lo^bits.RotateLeft32(lo, 1)) == 2
+	}
+	return true
+}
+
 // halfMask returns x with bit 16k set exactly when halfword k of x is not zero.
 func halfMask(x uint64) uint64 {
 	// Fold every bit of a halfword onto its lowest bit (the bits that land there come
@@ -476,7 +491,7 @@ func halfMask(x uint64) uint64 {
 func bitmaskNear(v uint64, maxDiff int) (uint64, bool) {
 	best, bestDiff := uint64(0), maxDiff
 	try := func(p uint64) {
-		if d := bits.OnesCount64(halfMask(v ^ p)); d < bestDiff {
+		if d := bits.OnesCount64(halfMask(v ^ p)); d < bestDiff && bitmaskCandidate(p) {
 			if _, _, _, ok := EncodeBitmask(W64, p); ok {
 				best, bestDiff = p, d
 			}

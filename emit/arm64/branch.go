@@ -43,14 +43,18 @@ func BOK(off int64) bool { return off%4 == 0 && off >= BMin && off <= BMax }
 
 // B encodes b .+off.
 func B(off int64) (Inst, error) {
-	v, err := branchOff("b", off, BMin, BMax)
-	return Inst(bBase | v&0x3ffffff), err
+	if _, err := branchOff("b", off, BMin, BMax); err != nil {
+		return bBase, err
+	}
+	return b26(bBase, off), nil
 }
 
 // BL encodes bl .+off (x30 receives the return address).
 func BL(off int64) (Inst, error) {
-	v, err := branchOff("bl", off, BMin, BMax)
-	return Inst(blBase | v&0x3ffffff), err
+	if _, err := branchOff("bl", off, BMin, BMax); err != nil {
+		return blBase, err
+	}
+	return b26(blBase, off), nil
 }
 
 // BCond encodes b.cond .+off.
@@ -58,8 +62,10 @@ func BCond(c Cond, off int64) (Inst, error) {
 	if c > NV {
 		return 0, &EncodeError{Op: "b.cond", Reason: fmt.Sprintf("invalid condition %v", c)}
 	}
-	v, err := branchOff("b.cond", off, BCondMin, BCondMax)
-	return Inst(bcondBase | (v&0x7ffff)<<5 | uint32(c)), err
+	if _, err := branchOff("b.cond", off, BCondMin, BCondMax); err != nil {
+		return Inst(bcondBase | uint32(c)), err
+	}
+	return bcond(c, off), nil
 }
 
 // bcond is BCond for a valid condition and an offset known to be in reach (a short
@@ -68,9 +74,9 @@ func bcond(c Cond, off int64) Inst { return Inst(bcondBase | (uint32(off>>2)&0x7
 
 // Cbz encodes cbz rt, .+off (cbnz when nonzero is set).
 func Cbz(nonzero bool, w Width, rt Reg, off int64) (Inst, error) {
-	name, base := "cbz", uint32(cbzBase)
+	name := "cbz"
 	if nonzero {
-		name, base = "cbnz", cbnzBase
+		name = "cbnz"
 	}
 	if err := checkWidth(name, w); err != nil {
 		return 0, err
@@ -79,14 +85,23 @@ func Cbz(nonzero bool, w Width, rt Reg, off int64) (Inst, error) {
 	if err != nil {
 		return 0, err
 	}
-	v, err := branchOff(name, off, BCondMin, BCondMax)
-	return Inst(uint32(w)<<31 | base | (v&0x7ffff)<<5 | t), err
+	if _, err := branchOff(name, off, BCondMin, BCondMax); err != nil {
+		return cb(nonzero, w, t, 0), err
+	}
+	return cb(nonzero, w, t, off), nil
 }
 
-// cbnz is Cbz(true, ...) for a register field and an offset known to be in reach.
-func cbnz(w Width, t uint32, off int64) Inst {
-	return Inst(uint32(w)<<31 | cbnzBase | (uint32(off>>2)&0x7ffff)<<5 | t)
+// cb is Cbz for a register field and an offset known to be in reach.
+func cb(nonzero bool, w Width, t uint32, off int64) Inst {
+	base := uint32(cbzBase)
+	if nonzero {
+		base = cbnzBase
+	}
+	return Inst(uint32(w)<<31 | base | (uint32(off>>2)&0x7ffff)<<5 | t)
 }
+
+// b26 is b or bl (base) for an offset known to be in reach.
+func b26(base uint32, off int64) Inst { return Inst(base | uint32(off>>2)&0x3ffffff) }
 
 // Tbz encodes tbz rt, #bit, .+off (tbnz when nonzero is set).
 func Tbz(nonzero bool, rt Reg, bit uint8, off int64) (Inst, error) {

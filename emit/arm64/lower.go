@@ -1,6 +1,7 @@
 package arm64
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"runtime"
@@ -121,6 +122,25 @@ func (*Backend) ShortReaches(k uint8, from, to int) bool {
 // refused with the encoder's *BranchRangeError rather than miscompiled.
 func (b *Backend) PutBranch(dst []byte, br emit.Branch, from, to int) error {
 	off := int64(to - from)
+	// The forms that are one word and in reach (most branches) are written directly.
+	if len(dst) == 4 {
+		switch {
+		case (br.Kind == kindB || br.Kind == kindBL) && BOK(off):
+			base := uint32(bBase)
+			if br.Kind == kindBL {
+				base = blBase
+			}
+			putWord(dst, b26(base, off))
+			return nil
+		case br.Kind == kindBCond && !br.Long && BCondOK(off) && Cond(br.Arg) <= NV:
+			putWord(dst, bcond(Cond(br.Arg), off))
+			return nil
+		case br.Kind == kindCB && !br.Long && BCondOK(off):
+			rt, w, nz := cbUnpack(br.Arg)
+			putWord(dst, cb(nz, w, uint32(rt), off))
+			return nil
+		}
+	}
 	var s Seq
 	var err error
 	switch br.Kind {
@@ -274,7 +294,7 @@ func (l *lowerer) chargeBudget() {
 		return
 	}
 	l.emit(AddSubImm(SUBS, W64, budgetReg, budgetReg, 1))
-	c.Buf.AddBranch(kindBCond, uint8(EQ), c.BudgetStub)
+	l.branch(kindBCond, uint8(EQ), c.BudgetStub)
 }
 
 // BudgetExhausted implements emit.BudgetBackend: call the budget helper, which
@@ -358,23 +378,24 @@ type slotForm struct {
 }
 
 const (
-	formInvalid = iota // an opcode no class lowers (bad ALU operation)
-	formRegOp          // d = d op s, one instruction: add, sub, orr, and, eor, mul, shifts
-	formAddSubK        // d = d ± k (op: ADD or SUB)
-	formLogicK         // d = d op k (op: the LogicOp)
-	formMulK           // d = d * k
-	formDivMod         // div, mod and their signed forms, register or constant
-	formShiftK         // d = d shifted by k (op: the DP2Op)
-	formMovK           // d = k
-	formMovX           // d = s, or a sign extension of s (movsx)
-	formNeg            // d = -d
-	formEnd            // byte swaps
-	formLoad           // d = [s + off] (op: the MemOp)
-	formStore          // [d + off] = s (op: the MemOp)
-	formStoreK         // [d + off] = k (op: the MemOp)
-	formAtomic         // atomic read-modify-write at [d + off]
-	formJump           // jumps, calls and exit
-	formLD             // lddw (the rest of the class is unsupported)
+	formInvalid  = iota // an opcode no class lowers (bad ALU operation)
+	formRegOp           // d = d op s, one instruction: add, sub, orr, and, eor, mul, shifts
+	formAddSubK         // d = d ± k (op: ADD or SUB)
+	formLogicK          // d = d op k (op: the LogicOp)
+	formMulK            // d = d * k
+	formDivMod          // div, mod and their signed forms, register or constant
+	formShiftK          // d = d shifted by k (op: the DP2Op)
+	formMovK            // d = k
+	formMovX            // d = s, or a sign extension of s (movsx)
+	formNeg             // d = -d
+	formEnd             // byte swaps
+	formLoad            // d = [s + off] (op: the MemOp)
+	formStore           // [d + off] = s (op: the MemOp)
+	formStoreK          // [d + off] = k (op: the MemOp)
+	formAtomic          // atomic read-modify-write at [d + off]
+	formCondJump        // conditional jumps (op: the Cond after cmp or tst)
+	formJump            // ja, calls and exit
+	formLD              // lddw (the rest of the class is unsupported)
 )
 
 // regOps are the ALU operations (indexed by isa.ALUOp>>4) whose register form is a
@@ -459,6 +480,9 @@ var forms = func() (t [256]slotForm) {
 			}
 		case isa.ClassJMP, isa.ClassJMP32:
 			f.kind, f.w = formJump, width(cl)
+			if j := op.JumpOp() >> 4; hasCond[j] {
+				f.kind, f.op = formCondJump, uint8(conds[j])
+			}
 		case isa.ClassLD:
 			f.kind = formLD
 		}
@@ -532,6 +556,8 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 			if err := l.atomic(in); err != nil {
 				return c.SlotError(i, err)
 			}
+		case formCondJump:
+			l.condJump(i, in, fm)
 		case formJump:
 			if err := l.jump(f, i, in, fm.w); err != nil {
 				return c.SlotError(i, err)
@@ -594,9 +620,11 @@ func (l *lowerer) movImm(w Width, d Reg, v uint64) {
 	}
 	var s [4]Inst
 	n := movImm(&s, w, uint32(d), v)
-	for _, i := range s[:n] {
-		l.put(i)
-	}
+	// Two to four words: lay them out in place and append them at once.
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[0:], uint64(s[0])|uint64(s[1])<<32)
+	binary.LittleEndian.PutUint64(b[8:], uint64(s[2])|uint64(s[3])<<32)
+	l.c.Buf.Code = append(l.c.Buf.Code, b[:4*n]...)
 }
 
 // mem emits a load or store of rt at [base + off], through tmp when off fits no
@@ -636,7 +664,7 @@ func (l *lowerer) ldImm64(i int, in *isa.Instruction) error {
 		if !ok {
 			return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "function address of a non-function")
 		}
-		c.Buf.AddBranch(kindAdr, uint8(d), lbl)
+		l.branch(kindAdr, uint8(d), lbl)
 	default:
 		// Map, map value or BTF object: a literal the loader fills, jumped over.
 		l.emit(LdrLiteral(d, 8))
@@ -882,12 +910,12 @@ func (l *lowerer) atomic(in *isa.Instruction) error {
 		l.put(addSubShifted(SUBS, w, zr, t2, r0, LSL, 0)) // cmp tmp2, r0
 		l.put(bcond(NE, 16))
 		l.put(stlxrWord(w, st, src, a))
-		l.put(cbnz(W32, st, int64(loop-l.pos())))
+		l.put(cb(true, W32, st, int64(loop-l.pos())))
 		l.put(InstDmbIsh)
 		l.put(logicShifted(ORR, w, r0, zr, t2, LSL, 0)) // mov r0, tmp2
 	case isa.AtomicXchg:
 		l.put(stlxrWord(w, st, src, a))
-		l.put(cbnz(W32, st, int64(loop-l.pos())))
+		l.put(cb(true, W32, st, int64(loop-l.pos())))
 		l.put(InstDmbIsh)
 		l.put(logicShifted(ORR, w, src, zr, t2, LSL, 0))
 	default:
@@ -897,7 +925,7 @@ func (l *lowerer) atomic(in *isa.Instruction) error {
 			l.put(logicShifted(logic, w, t3, t2, src, LSL, 0))
 		}
 		l.put(stlxrWord(w, st, t3, a))
-		l.put(cbnz(W32, st, int64(loop-l.pos())))
+		l.put(cb(true, W32, st, int64(loop-l.pos())))
 		l.put(InstDmbIsh)
 		if fetch {
 			l.put(logicShifted(ORR, w, src, zr, t2, LSL, 0))
@@ -936,11 +964,11 @@ func (l *lowerer) jump(f *emit.Func, i int, in *isa.Instruction, w Width) error 
 	}
 	switch {
 	case op == isa.JumpA:
-		c.Buf.AddBranch(kindB, 0, c.Label(c.S.Target[i]))
+		l.branch(kindB, 0, c.Label(c.S.Target[i]))
 		return nil
 	case op == isa.JumpExit:
 		if i+1 != f.End { // the last slot falls through into the epilogue
-			c.Buf.AddBranch(kindB, 0, f.Exit)
+			l.branch(kindB, 0, f.Exit)
 		}
 		return nil
 	case in.IsCallX():
@@ -961,45 +989,67 @@ func (l *lowerer) jump(f *emit.Func, i int, in *isa.Instruction, w Width) error 
 		if !ok {
 			return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "call target is not a function")
 		}
-		c.Buf.AddBranch(kindBL, 0, lbl) // the callee returns R0 in x7 (see Epilogue)
+		l.branch(kindBL, 0, lbl) // the callee returns R0 in x7 (see Epilogue)
 		return nil
 	case op == isa.JumpCall:
 		return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "call with source %d", in.Src)
 	}
-	cc := conds[op>>4]
-	if !hasCond[op>>4] {
-		return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "jump op %#02x", uint8(op))
+	return emit.Errorf(int(c.S.Orig[i]), emit.ErrUnsupported, "jump op %#02x", uint8(op))
+}
+
+// condJump lowers a conditional jump (fm.op is its condition after cmp or tst): a
+// compare and a b.cond, or one cbz/cbnz against zero. The compare's operands are the
+// lowering's registers and an immediate that fits, so it is encoded unchecked.
+func (l *lowerer) condJump(i int, in *isa.Instruction, fm *slotForm) {
+	c := l.c
+	target := c.S.Target[i]
+	if int(target) <= i {
+		l.chargeBudget()
 	}
+	w, cc, op := fm.w, Cond(fm.op), in.Opcode.JumpOp()
 	d := reg(in.Dst)
-	v := immValue(w, in.Imm)
+	const zr = uint32(XZR)
 	if in.Opcode.Source() == isa.SourceK && in.Imm == 0 && (cc == EQ || cc == NE || cc == LS || cc == HI) {
 		// Unsigned x <= 0 is x == 0 and x > 0 is x != 0: one cbz/cbnz, no flags.
-		nz := (cc == NE || cc == HI) && op != isa.JumpSET
 		if op == isa.JumpSET { // x & 0 is never set
-			return nil
+			return
 		}
-		c.Buf.AddBranch(kindCB, cbArg(d, w, nz), c.Label(c.S.Target[i]))
-		return nil
+		l.branch(kindCB, cbArg(d, w, cc == NE || cc == HI), c.Label(target))
+		return
 	}
+	v := immValue(w, in.Imm)
 	switch {
 	case in.Opcode.Source() == isa.SourceX && op == isa.JumpSET:
-		l.emit(TstReg(w, d, reg(in.Src)))
+		l.put(logicShifted(ANDS, w, zr, uint32(d), uint32(reg(in.Src)), LSL, 0)) // tst
 	case in.Opcode.Source() == isa.SourceX:
-		l.emit(CmpReg(w, d, reg(in.Src)))
-	case op == isa.JumpSET && bitmaskOK(w, v):
-		l.emit(TstImm(w, d, v))
+		l.put(addSubShifted(SUBS, w, zr, uint32(d), uint32(reg(in.Src)), LSL, 0)) // cmp
 	case op == isa.JumpSET:
-		l.seq(MovImm(w, tmp, v))
-		l.emit(TstReg(w, d, tmp))
-	case in.Imm >= 0 && AddSubImmOK(uint64(in.Imm)):
-		l.emit(CmpImm(w, d, uint64(in.Imm)))
-	case in.Imm < 0 && AddSubImmOK(uint64(-int64(in.Imm))):
-		// cmp d, #-k and cmn d, #k set the same flags for k != 0.
-		l.emit(CmnImm(w, d, uint64(-int64(in.Imm))))
+		if i, ok := logicImm(ANDS, w, zr, uint32(d), v); ok {
+			l.put(i)
+			break
+		}
+		l.movImm(w, tmp, v)
+		l.put(logicShifted(ANDS, w, zr, uint32(d), uint32(tmp), LSL, 0))
 	default:
-		l.seq(MovImm(w, tmp, v))
-		l.emit(CmpReg(w, d, tmp))
+		// cmp d, #-k and cmn d, #k set the same flags for k != 0.
+		cop, mag := SUBS, uint64(in.Imm)
+		if in.Imm < 0 {
+			cop, mag = ADDS, uint64(-int64(in.Imm))
+		}
+		if i, ok := addSubImm(cop, w, zr, uint32(d), mag); ok {
+			l.put(i)
+			break
+		}
+		l.movImm(w, tmp, v)
+		l.put(addSubShifted(SUBS, w, zr, uint32(d), uint32(tmp), LSL, 0))
 	}
-	c.Buf.AddBranch(kindBCond, uint8(cc), c.Label(c.S.Target[i]))
-	return nil
+	l.branch(kindBCond, uint8(cc), c.Label(target))
+}
+
+// branch places a branch of kind k to target at the end of the code: every kind's
+// short form is one word, reserved here for the linker to write.
+func (l *lowerer) branch(k, arg uint8, target emit.Label) {
+	at := len(l.c.Buf.Code)
+	l.put(0)
+	l.c.Buf.PlaceBranch(at, k, arg, target)
 }
