@@ -667,7 +667,11 @@ func putXchg(p *[16]byte, w Width, m Mem, src Reg) int {
 // LockCmpxchg emits lock cmpxchg [m], src: compares rax with [m]; equal stores src, else
 // loads [m] into rax.
 func (c *Code) LockCmpxchg(w Width, m Mem, src Reg) {
-	c.modrm(widthFlags(w)|fLock, 0x0fb1, src, memOp(m))
+	c.commit(putLockCmpxchg(c.window(), w, m, src))
+}
+
+func putLockCmpxchg(p *[16]byte, w Width, m Mem, src Reg) int {
+	return putModRM(p, widthFlags(w)|fLock, 0x0fb1, src, memOp(m))
 }
 
 // ---- control flow ----
@@ -699,8 +703,11 @@ func (c *Code) JmpFwd() int { c.b(0xeb, 0); return len(*c) }
 // current end of the code.
 func (c *Code) Land(end int) { (*c)[end-1] = rel8(len(*c) - end) }
 
-// JccBack emits a short conditional jump back to offset to of the code.
-func (c *Code) JccBack(cc Cond, to int) { c.b(0x70|byte(cc), rel8(to-(len(*c)+2))) }
+// putJcc8 writes a short conditional jump of rel bytes (from its end), which must reach.
+func putJcc8(p *[16]byte, cc Cond, rel int) int {
+	p[0], p[1] = 0x70|byte(cc), rel8(rel)
+	return 2
+}
 
 // rel8 returns a short jump's displacement. The sequences that use local short jumps are
 // far shorter than 128 bytes whatever the operands, so a failure is a bug in the lowering.

@@ -456,7 +456,7 @@ func (*Backend) divCore(a *Code, w Width, d, s Reg, signed, mod bool) {
 // users write `q.n += putX(q.window(), ...)` rather than call a method per instruction:
 // that keeps the (inlined) encoder in their own body.
 type regSeq struct {
-	b [48]byte
+	b [64]byte
 	n int
 }
 
@@ -501,36 +501,40 @@ func (b *Backend) atomic(c *emit.Compiler, in *isa.Instruction) error {
 		a.commit(n)
 		return nil
 	}
-	xop := atomicALUOp(op)
+	// BPF atomics are 32- or 64-bit: every instruction below is a register or 32/64-bit
+	// memory form, assembled locally.
+	var q regSeq
+	w64 := w == W64
 	switch {
 	case op == isa.AtomicCmpXchg:
-		a.LockCmpxchg(w, m, s)
+		q.n += putLockCmpxchg(q.window(), w, m, s)
 		if w == W32 && c.NeedZext() {
 			// On success cmpxchg leaves rax untouched; BPF's r0 is the zero-extended old value.
-			a.Mov(W32, RAX, RAX)
+			q.n += putMov(q.window(), false, RAX, RAX)
 		}
 	default:
 		// Fetch-and/or/xor: a cmpxchg loop through rax (BPF r0, parked in r9).
 		if m.Base == RAX {
-			a.Mov(W64, tmp3, RAX)
+			q.n += putMov(q.window(), true, tmp3, RAX)
 			m.Base = tmp3
 		}
 		src := s
 		if s == RAX {
 			src = tmp2
 		}
-		a.Mov(W64, tmp2, RAX)
-		a.Load(w, RAX, m)
-		loop := a.Len()
-		a.Mov(w, tmp, RAX)
-		a.ALU(xop, w, tmp, src)
-		a.LockCmpxchg(w, m, tmp)
-		a.JccBack(CondNE, loop)
+		q.n += putMov(q.window(), true, tmp2, RAX)
+		q.n += putLoad(q.window(), w, RAX, m)
+		loop := q.n
+		q.n += putMov(q.window(), w64, tmp, RAX)
+		q.n += putRR(q.window(), w64, byte(atomicALUOp(op))<<3|1, src, tmp)
+		q.n += putLockCmpxchg(q.window(), w, m, tmp)
+		q.n += putJcc8(q.window(), CondNE, loop-(q.n+2))
 		if s != RAX {
-			a.Mov(w, s, RAX)
-			a.Mov(W64, RAX, tmp2)
+			q.n += putMov(q.window(), w64, s, RAX)
+			q.n += putMov(q.window(), true, RAX, tmp2)
 		}
 	}
+	*a = append(*a, q.b[:q.n]...)
 	return nil
 }
 
