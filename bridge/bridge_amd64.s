@@ -22,6 +22,53 @@
 	MOVQ (Context_runner+const_runnerIn)(R12), R10; \
 	MOVQ R10, (Context_runner+const_runnerOut)(R12)
 
+// RUN_ON runs the image in R11 (not nil) on the machine whose Context is
+// in R12, for a caller whose frame is (slot0, slot1, args *Args) (uint64,
+// error), with no frame of its own and no helpers: it switches to the
+// native stack itself (the caller is SPWRITE; nothing unwinds through it,
+// as no Go code runs until it returns) and parks its caller's BP in goFP.
+// A run that ended early (retired image, helper id called: the gate-entry
+// thunk returns from the image's outermost frame) becomes a tail call of
+// ownEnded(status, helper id, args) through slot0 and slot1.
+#define RUN_ON(slot0, slot1) \
+	MOVQ args+16(FP), AX; \
+	MOVQ 0(AX), DI; \
+	MOVQ 8(AX), SI; \
+	MOVQ 16(AX), DX; \
+	MOVQ 24(AX), CX; \
+	MOVQ 32(AX), R8; \
+	RUNNER_IN; \
+	MOVQ 0(R11), AX; \
+	TESTQ AX, AX; \
+	JZ retired; \
+	MOVQ BP, Context_goFP(R12); \
+	MOVQ SP, Context_goSP(R12); \
+	MOVQ Context_stackTop(R12), SP; \
+	CALL AX; \
+	MOVQ Context_goSP(R12), SP; \
+	MOVQ Context_goFP(R12), BP; \
+	RUNNER_OUT; \
+	MOVQ AX, ret+24(FP); \
+	TESTQ AX, AX; \
+	JZ zero; \
+ok: \
+	MOVQ $0, ret1_itable+32(FP); \
+	MOVQ $0, ret1_data+40(FP); \
+	RET; \
+zero: \
+	MOVQ Context_status(R12), CX; \
+	TESTQ CX, CX; \
+	JZ ok; \
+	MOVQ $0, Context_status(R12); \
+	MOVQ Context_helperID(R12), DX; \
+	MOVQ CX, slot0; \
+	MOVQ DX, slot1; \
+	JMP ·ownEnded(SB); \
+retired: \
+	MOVQ R10, (Context_runner+const_runnerOut)(R12); \
+	MOVQ $const_statusRetired, slot0; \
+	JMP ·ownEnded(SB)
+
 // func enter(c *Context, img *execmem.Image) uint64
 //
 // An ordinary frame with a frame pointer (never SPWRITE): its return
@@ -106,44 +153,7 @@ own:
 	MOVQ (R12)(R10*8), R12
 	CMPQ Context_ownerM(R12), AX
 	JNE slow
-	MOVQ args+16(FP), AX
-	MOVQ 0(AX), DI
-	MOVQ 8(AX), SI
-	MOVQ 16(AX), DX
-	MOVQ 24(AX), CX
-	MOVQ 32(AX), R8
-	RUNNER_IN
-	MOVQ 0(R11), AX             // img entry (execmem.ImageEntryOffset)
-	TESTQ AX, AX
-	JZ retired
-	MOVQ BP, Context_goFP(R12)
-	MOVQ SP, Context_goSP(R12)
-	MOVQ Context_stackTop(R12), SP
-	CALL AX
-	MOVQ Context_goSP(R12), SP
-	MOVQ Context_goFP(R12), BP
-	RUNNER_OUT
-	MOVQ AX, ret+24(FP)
-	TESTQ AX, AX
-	JZ zero
-ok:
-	MOVQ $0, ret1_itable+32(FP)
-	MOVQ $0, ret1_data+40(FP)
-	RET
-zero:
-	// A run that ended early returns 0 and says why in status.
-	MOVQ Context_status(R12), CX
-	TESTQ CX, CX
-	JZ ok
-	MOVQ $0, Context_status(R12)
-	MOVQ Context_helperID(R12), DX
-	MOVQ CX, img+0(FP)          // ownEnded(status, helper id, args)
-	MOVQ DX, h+8(FP)
-	JMP ·ownEnded(SB)
-retired:
-	MOVQ R10, (Context_runner+const_runnerOut)(R12)
-	MOVQ $const_statusRetired, img+0(FP)
-	JMP ·ownEnded(SB)
+	RUN_ON(img+0(FP), h+8(FP))
 table:
 	CMPQ (Helpers_fvs+8)(AX), $0 // len(h.fvs): an empty table is no table
 	JEQ own
@@ -237,3 +247,12 @@ TEXT ·curG(SB), NOSPLIT, $0-8
 	MOVQ (TLS), AX
 	MOVQ AX, ret+0(FP)
 	RET
+
+// func runOn(c *Context, img *execmem.Image, args *Args) (uint64, error)
+//
+// Machine.Run without helpers: runs img (not nil) on c's machine, held by
+// the calling goroutine, as runOwn runs it on the thread's own machine.
+TEXT ·runOn(SB), NOSPLIT|NOFRAME, $0-48
+	MOVQ c+0(FP), R12
+	MOVQ img+8(FP), R11
+	RUN_ON(c+0(FP), img+8(FP))

@@ -30,6 +30,39 @@
 	ADD  $(Context_runner+const_runnerOut), R23, R7; \
 	STLR R8, (R7)
 
+// RUN_ON runs the image in R10 (not nil) on the machine whose Context is
+// in R23, for a caller with a 16-byte frame whose arguments are (slot0,
+// slot1, args *Args) (uint64, error) and no helpers, through the entry
+// thunk. A run that ended early becomes a tail call of ownEnded(status,
+// helper id, args) through slot0 and slot1 (RET ·f(SB) tears the frame
+// down first).
+#define RUN_ON(slot0, slot1) \
+	MOVD args+16(FP), R6; \
+	LDP  0(R6), (R0, R1); \
+	LDP  16(R6), (R2, R3); \
+	MOVD 32(R6), R4; \
+	RUN_NATIVE(R10, retired); \
+	SUB  $8, RSP, R29; \
+	MOVD R0, ret+24(FP); \
+	CBZ  R0, zero; \
+ok: \
+	MOVD ZR, ret1_itable+32(FP); \
+	MOVD ZR, ret1_data+40(FP); \
+	RET; \
+zero: \
+	MOVD Context_status(R23), R5; \
+	CBZ  R5, ok; \
+	MOVD ZR, Context_status(R23); \
+	MOVD Context_helperID(R23), R6; \
+	MOVD R5, slot0; \
+	MOVD R6, slot1; \
+	RET  ·ownEnded(SB); \
+retired: \
+	MOVD R8, (Context_runner+const_runnerOut)(R23); \
+	MOVD $const_statusRetired, R5; \
+	MOVD R5, slot0; \
+	RET  ·ownEnded(SB)
+
 // func enter(c *Context, img *execmem.Image) uint64
 //
 // An ordinary frame (LR at 0(RSP), FP record below it; never SPWRITE): its
@@ -77,32 +110,7 @@ own:
 	MOVD Context_ownerM(R23), R7
 	CMP  R5, R7
 	BNE  slow
-	MOVD args+16(FP), R6
-	LDP  0(R6), (R0, R1)
-	LDP  16(R6), (R2, R3)
-	MOVD 32(R6), R4
-	RUN_NATIVE(R10, retired)
-	SUB  $8, RSP, R29
-	MOVD R0, ret+24(FP)
-	CBZ  R0, zero
-ok:
-	MOVD ZR, ret1_itable+32(FP)
-	MOVD ZR, ret1_data+40(FP)
-	RET
-zero:
-	// A run that ended early returns 0 and says why in status.
-	MOVD Context_status(R23), R5
-	CBZ  R5, ok
-	MOVD ZR, Context_status(R23)
-	MOVD Context_helperID(R23), R6
-	MOVD R5, img+0(FP)          // ownEnded(status, helper id, args)
-	MOVD R6, h+8(FP)
-	RET  ·ownEnded(SB)
-retired:
-	MOVD R8, (Context_runner+const_runnerOut)(R23)
-	MOVD $const_statusRetired, R5
-	MOVD R5, img+0(FP)
-	RET  ·ownEnded(SB)
+	RUN_ON(img+0(FP), h+8(FP))
 table:
 	MOVD (Helpers_fvs+8)(R5), R6 // len(h.fvs): an empty table is no table
 	CBZ  R6, own
@@ -206,3 +214,13 @@ TEXT ·curG(SB), NOSPLIT, $0-8
 	MOVD g, R0
 	MOVD R0, ret+0(FP)
 	RET
+
+// func runOn(c *Context, img *execmem.Image, args *Args) (uint64, error)
+//
+// Machine.Run without helpers: runs img (not nil) on c's machine, held by
+// the calling goroutine; see runOwn.
+TEXT ·runOn(SB), NOSPLIT, $16-48
+	NO_LOCAL_POINTERS
+	MOVD c+0(FP), R23
+	MOVD img+8(FP), R10
+	RUN_ON(c+0(FP), img+8(FP))

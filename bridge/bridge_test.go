@@ -182,6 +182,24 @@ func TestMachineRunsBackToBack(t *testing.T) {
 	if got, err := m.Run(sum, nil, bridge.Args{2, 3}); err != nil || got != 5 {
 		t.Fatalf("run after a panic = %d, %v", got, err)
 	}
+	// A run without helpers after one with them calls no helper: the id
+	// is unknown, whatever table the machine ran with before; a retired
+	// image is refused.
+	if got, err := m.Run(call, h, bridge.Args{1}); err != nil || got != 2 {
+		t.Fatalf("run with helpers = %d, %v; want 2", got, err)
+	}
+	var ue *bridge.UnknownHelperError
+	if got, err := m.Run(call, nil, bridge.Args{1}); !errors.As(err, &ue) || ue.ID != 1 || got != 0 {
+		t.Fatalf("helper call without helpers = %d, %v; want UnknownHelperError for id 1", got, err)
+	}
+	retired, err := testArena.Load(progSumArgs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	testArena.Retire(retired)
+	if got, err := m.Run(retired, nil, bridge.Args{1}); !errors.Is(err, bridge.ErrRetired) || got != 0 {
+		t.Fatalf("run of a retired image = %d, %v; want ErrRetired", got, err)
+	}
 	m.Release()
 	if _, err := m.Run(sum, nil, bridge.Args{}); !errors.Is(err, bridge.ErrMachineBusy) {
 		t.Errorf("run after Release: error %v, want ErrMachineBusy", err)

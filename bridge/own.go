@@ -179,3 +179,10 @@ func (l rtLayout) holdsHere() (m unsafe.Pointer, ok bool) {
 	}
 	return m, true
 }
+
+// runOn is Machine.Run without helpers (bridge_$GOARCH.s): it runs img (not
+// nil) on c's machine as runOwn runs it on the thread's own machine, and
+// tail-calls ownEnded for a run that ended early.
+//
+//go:noescape
+func runOn(c *Context, img *execmem.Image, args *Args) (uint64, error)

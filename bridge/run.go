@@ -163,7 +163,10 @@ func (mc *Machine) Run(img *execmem.Image, h *Helpers, args Args) (uint64, error
 		return 0, ErrMachineBusy
 	}
 	if h.Len() == 0 {
-		return m.ctx.outcome(enter(m.prepare(nil, &args), img), nil)
+		// An earlier run with helpers may have left its table: without
+		// helpers every id must be unknown (runOn must never reach Go).
+		m.ctx.helperN = 0
+		return runOn(m.ctx, img, &args)
 	}
 	return mc.runWithHelpers(img, h, &args)
 }
