@@ -441,16 +441,23 @@ func movImm32(out *[4]Inst, w Width, d uint32, v uint64) int {
 }
 
 // movImm1 is movImm for the constants one movz or movn sets, which are most constants
-// of real programs (the general search would choose the same instruction).
+// of real programs (the general search would choose the same instruction). It is small
+// enough to inline.
 func movImm1(w Width, d uint32, v uint64) (Inst, bool) {
-	switch {
-	case v < 1<<16:
-		return moveWide(MOVZ, w, d, uint16(v), 0), true
-	case w == W64 && v >= 0xffffffffffff0000, w == W32 && v>>16 == 0xffff && uint16(v) != 0:
-		return moveWide(MOVN, w, d, ^uint16(v), 0), true
+	op, x := MOVZ, v
+	if v >= 1<<16 {
+		// movn when the ones are the background; for W32 0xffff0000 the search prefers
+		// movz #0xffff, lsl #16.
+		op, x = MOVN, ^v&widthMask[w&1]
+		if x >= 1<<16 || (w == W32 && uint16(v) == 0) {
+			return 0, false
+		}
 	}
-	return 0, false
+	return moveWide(op, w, d, uint16(x), 0), true
 }
+
+// widthMask holds the bits each width holds.
+var widthMask = [2]uint64{W32: 0xffffffff, W64: ^uint64(0)}
 
 // MovImm64 is MovImm(W64, rd, v): the shortest sequence setting all of rd to v.
 func MovImm64(rd Reg, v uint64) (Seq, error) { return MovImm(W64, rd, v) }

@@ -533,13 +533,22 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 			}
 			l.shiftImm(DP2Op(fm.op), fm.w, d, 0)
 		case formMovK:
+			if i, ok := movImm1(fm.w, uint32(d), immValue(fm.w, in.Imm)); ok {
+				l.put(i) // most constants: the common case of movImm, without the call
+				continue
+			}
 			l.movImm(fm.w, d, immValue(fm.w, in.Imm))
 		case formMovX:
 			if err := l.movX(fm, d, s, in.Off); err != nil {
 				return c.SlotError(i, err)
 			}
 		case formAddSubK:
-			l.addSubK(AddSubOp(fm.op), fm.w, d, in.Imm)
+			if i, ok := addSubK(AddSubOp(fm.op), fm.w, d, in.Imm); ok {
+				l.put(i)
+				continue
+			}
+			l.movImm(fm.w, tmp, immValue(fm.w, in.Imm))
+			l.emit(AddSubReg(AddSubOp(fm.op), fm.w, d, d, tmp))
 		case formLogicK:
 			l.logicK(LogicOp(fm.op), fm.w, d, immValue(fm.w, in.Imm))
 		case formMulK:
@@ -547,7 +556,7 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 		case formDivMod:
 			l.divMod(in, fm.w, d, s)
 		case formNeg:
-			l.emit(Neg(fm.w, d, d))
+			l.put(addSubShifted(SUB, fm.w, uint32(d), uint32(XZR), uint32(d), LSL, 0)) // neg
 		case formEnd:
 			l.byteswap(in, fm.w, d)
 		case formStoreK:
@@ -675,19 +684,14 @@ func (l *lowerer) ldImm64(i int, in *isa.Instruction) error {
 	return nil
 }
 
-// addSubK emits d = d op k (op ADD or SUB), as one add or sub of the magnitude when it
-// fits an immediate (add -k is sub k and vice versa), through tmp otherwise.
-func (l *lowerer) addSubK(op AddSubOp, w Width, d Reg, k int32) {
-	mag, iop := int64(k), op
+// addSubK encodes d = d op k (op ADD or SUB) as one add or sub of the magnitude (add -k
+// is sub k and vice versa); false when k fits no immediate form and goes through tmp.
+func addSubK(op AddSubOp, w Width, d Reg, k int32) (Inst, bool) {
+	mag := int64(k)
 	if mag < 0 {
-		mag, iop = -mag, op^SUB // ADD <-> SUB
+		mag, op = -mag, op^SUB // ADD <-> SUB
 	}
-	if i, ok := addSubImm(iop, w, uint32(d), uint32(d), uint64(mag)); ok {
-		l.put(i)
-		return
-	}
-	l.movImm(w, tmp, immValue(w, k))
-	l.emit(AddSubReg(op, w, d, d, tmp))
+	return addSubImm(op, w, uint32(d), uint32(d), uint64(mag))
 }
 
 // logicK emits d = d op v for orr, and and eor.
@@ -743,7 +747,7 @@ func (l *lowerer) mulK(w Width, d Reg, v uint64) {
 		return
 	}
 	l.movImm(w, tmp, v)
-	l.emit(Mul(w, d, d, tmp))
+	l.put(dp3(0, w, uint32(d), uint32(d), uint32(tmp), uint32(XZR))) // mul
 }
 
 // divMod lowers div and mod (unsigned, or signed when off is 1), by a register or a
@@ -758,7 +762,7 @@ func (l *lowerer) divMod(in *isa.Instruction, w Width, d, s Reg) {
 			l.shiftImm(LSRV, w, d, k)
 		case k == 0: // x % 1 = 0
 			l.movImm(w, d, 0)
-		default: // x % 2^k = x & (2^k-1)
+		default: // x % 2^k = x & (2^k-1), a run of ones
 			l.emit(LogicImm(AND, w, d, d, v-1))
 		}
 		return
@@ -774,11 +778,12 @@ func (l *lowerer) divMod(in *isa.Instruction, w Width, d, s Reg) {
 	if in.Off == 1 {
 		div = SDIV
 	}
+	dd, sr := uint32(d), uint32(s)
 	if op == isa.ALUDiv {
-		l.emit(DP2(div, w, d, d, s))
+		l.put(dp2(div, w, dd, dd, sr))
 	} else {
-		l.emit(DP2(div, w, tmp2, d, s))
-		l.emit(Msub(w, d, tmp2, s, d))
+		l.put(dp2(div, w, uint32(tmp2), dd, sr))
+		l.put(dp3(1, w, dd, uint32(tmp2), sr, dd)) // msub d, tmp2, s, d
 	}
 }
 
