@@ -247,3 +247,39 @@ func fileDWARF(path string) (*dwarf.Data, error) {
 	defer f.Close()
 	return f.DWARF()
 }
+
+// TestRunWhenEveryOwnSlotIsTaken: an M whose slot another M holds (here:
+// every slot, held by an M that does not exist) still runs helper-less
+// code correctly, on the pinned path, and installs nothing.
+func TestRunWhenEveryOwnSlotIsTaken(t *testing.T) {
+	if raceEnabled {
+		t.Skip("race builds never use own machines")
+	}
+	img, err := execmem.New(execmem.Options{}).Load(ownTestCode[runtime.GOARCH].returnArg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := &Context{ownerM: 1} // no M lives at address 1
+	var saved [ownSlots]*Context
+	for i := range ownTab {
+		saved[i] = ownTab[i].Swap(foreign)
+	}
+	defer func() {
+		for i := range ownTab {
+			ownTab[i].Store(saved[i])
+		}
+	}()
+	for i := range uint64(100) {
+		if r0, err := Run(img, nil, Args{i}); err != nil || r0 != i {
+			t.Fatalf("Run = %d, %v; want %d", r0, err, i)
+		}
+	}
+	for i := range ownTab {
+		if c := ownTab[i].Load(); c != foreign {
+			t.Fatalf("slot %d replaced although another M held it", i)
+		}
+	}
+	if entries := atomic.LoadUint64((*uint64)(unsafe.Pointer(&foreign.runner))); entries != 0 {
+		t.Errorf("%d runs used a Context their M does not own", entries)
+	}
+}
