@@ -208,6 +208,7 @@ func (s *Seq) addE(i Inst, err error) {
 // lowerer emits into the compiler's buffer and keeps the first encoding error.
 type lowerer struct {
 	c   *emit.Compiler
+	buf *emit.Buffer // &c.Buf, where put appends
 	be  *Backend
 	err error
 }
@@ -263,7 +264,7 @@ func reg(r isa.Register) Reg { return hostReg[r&15] }
 // x25 is saved by every function because each one sets its own R10, and a BPF-to-BPF
 // caller relies on its R10 surviving the call.
 func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
-	l := &lowerer{c: c, be: b}
+	l := &lowerer{c: c, buf: &c.Buf, be: b}
 	e := PatchableEntry()
 	l.emit(e[0], nil)
 	l.emit(e[1], nil)
@@ -300,7 +301,7 @@ func (l *lowerer) chargeBudget() {
 // BudgetExhausted implements emit.BudgetBackend: call the budget helper, which
 // aborts the run and never returns here (brk traps if it ever did).
 func (b *Backend) BudgetExhausted(c *emit.Compiler) {
-	l := &lowerer{c: c, be: b}
+	l := &lowerer{c: c, buf: &c.Buf, be: b}
 	l.helperCall(func() { l.seq(MovImm(W32, X9, uint64(uint32(c.BudgetHelper)))) })
 	l.emit(Brk(0xb0d))
 	if l.err != nil {
@@ -326,7 +327,7 @@ func savedPairs(f *emit.Func) []Reg {
 // (BPF R0) and does not touch x0 (BPF R1), so BPF-to-BPF calls move nothing and the
 // caller's R1–R5 hold whatever the callee left there, as in the interpreter.
 func (b *Backend) Epilogue(c *emit.Compiler, f *emit.Func) {
-	l := &lowerer{c: c, be: b}
+	l := &lowerer{c: c, buf: &c.Buf, be: b}
 	l.emit(Mov(W64, SP, bpfFP))
 	saved := savedPairs(f)
 	for k := len(saved) - 2; k >= 0; k -= 2 {
@@ -503,7 +504,7 @@ func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
 // that records each slot's offset and dispatches on the opcode's form; the forms most
 // programs are made of encode in place without a further call.
 func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
-	l := lowerer{c: c, be: b}
+	l := lowerer{c: c, buf: &c.Buf, be: b}
 	insns := c.S.Insns[:to]
 	offs := c.SlotOffsets()[:to]
 	for i := from; i < len(insns); i++ {
@@ -611,7 +612,7 @@ func (l *lowerer) storeK(op MemOp, in *isa.Instruction) {
 // program up front, so appending is the rare branch, and reslicing the field in place
 // stores only its length.
 func (l *lowerer) put(i Inst) {
-	b := &l.c.Buf
+	b := l.buf
 	if n := len(b.Code); cap(b.Code)-n >= 4 {
 		b.Code = b.Code[:n+4]
 		putWord(b.Code[n:], i)
