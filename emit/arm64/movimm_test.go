@@ -356,3 +356,34 @@ func TestEncodeBitmaskRejectsNonPatterns(t *testing.T) {
 		t.Error("EncodeBitmask(W32, 0xffffffff) accepted all-ones")
 	}
 }
+
+// bitmaskCandidate only spares EncodeBitmask work: it must accept every bitmask
+// immediate, and it is worth its place only if it turns down most other constants.
+func TestBitmaskCandidateAcceptsEveryBitmaskAndFewOthers(t *testing.T) {
+	for n := uint32(0); n < 2; n++ {
+		for immr := uint32(0); immr < 64; immr++ {
+			for imms := uint32(0); imms < 64; imms++ {
+				if v, ok := DecodeBitmask(W64, n, immr, imms); ok && !bitmaskCandidate(v) {
+					t.Fatalf("bitmask %#x (%d,%d,%d) rejected", v, n, immr, imms)
+				}
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	const tries = 100000
+	accepted := 0
+	for range tries {
+		v := r.Uint64()
+		if r.IntN(2) == 0 {
+			v = v&0xffffffff | v<<32 // a replicated 32-bit half, the bitmaskNear candidates
+		}
+		if bitmaskCandidate(v) {
+			accepted++
+		} else if _, _, _, ok := EncodeBitmask(W64, v); ok {
+			t.Fatalf("%#x rejected but encodes", v)
+		}
+	}
+	if accepted > tries/100 {
+		t.Errorf("accepted %d of %d random constants, want at most 1%%", accepted, tries)
+	}
+}
