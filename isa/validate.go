@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"unsafe"
 )
 
 // Structural errors. Validate wraps them in an *InsnError naming the slot.
@@ -69,6 +70,13 @@ func Validate(insns []Instruction) error {
 	local := false // a local call or function-address lddw was seen
 	var jumpErr error
 	for i := 0; i < n; i++ {
+		// Runs of plain slots go through plainRun, a leaf loop with little live state;
+		// the loop below sees only the slots it stops at.
+		if fastScan {
+			if i = plainRun(insns, i); i == n {
+				break
+			}
+		}
 		in := &insns[i]
 		if !fastValid(in) {
 			if err := checkInsn(*in); err != nil {
@@ -135,14 +143,13 @@ func checkControlFlow(insns []Instruction, starts []int) error {
 	n := len(insns)
 	f, lo, hi := 0, 0, funcEnd(starts, 0, n) // the function [lo, hi) containing slot i
 	for i := 0; i < n; i++ {
+		in := &insns[i]
+		if !flowSlot[in.Opcode] {
+			continue // neither a jump, a call nor an lddw: the common case
+		}
 		for i >= hi {
 			f++
 			lo, hi = starts[f], funcEnd(starts, f, n)
-		}
-		in := &insns[i]
-		c := in.Opcode.Class()
-		if c != ClassJMP && c != ClassJMP32 && in.Opcode != OpLdImm64 {
-			continue // neither a jump, a call nor an lddw: the common case
 		}
 		switch {
 		case in.IsLocalCall() || in.IsFuncAddr():
@@ -164,6 +171,16 @@ func checkControlFlow(insns []Instruction, starts []int) error {
 	}
 	return nil
 }
+
+// flowSlot marks the opcodes checkControlFlow looks at: the JMP and JMP32 classes and
+// lddw.
+var flowSlot = func() (t [256]bool) {
+	for op := range t {
+		c := Opcode(op).Class()
+		t[op] = c == ClassJMP || c == ClassJMP32 || Opcode(op) == OpLdImm64
+	}
+	return t
+}()
 
 // checkJumpTarget checks the target of the jump at slot i of the function [lo, hi).
 func checkJumpTarget(insns []Instruction, i int, in *Instruction, starts []int, lo, hi int) error {
@@ -233,6 +250,7 @@ const (
 	fSrc
 	fOff
 	fImm
+	fJump  = 1 << 6 // fastFields only: a jump whose target plainRun checks
 	fPlain = 1 << 7 // fastFields only: see there
 )
 
@@ -295,12 +313,12 @@ var fastFields = func() (t [256]fields) {
 			switch o.JumpOp() {
 			case JumpA:
 				if o == OpJa {
-					m = plain | fOff
+					m = plain | fJump | fOff
 				} else if o == OpJa32 {
-					m = plain | fImm
+					m = plain | fJump | fImm
 				}
 			case JumpEQ, JumpGT, JumpGE, JumpSET, JumpNE, JumpSGT, JumpSGE, JumpLT, JumpLE, JumpSLT, JumpSLE:
-				m = plain | fDst | fOff | operand
+				m = plain | fJump | fDst | fOff | operand
 			case JumpCall:
 				if o == OpCall {
 					m = plain | fImm // helper call (src 0); pseudo sources take the slow path
@@ -326,6 +344,118 @@ var fastFields = func() (t [256]fields) {
 		t[op] = m
 	}
 	return t
+}()
+
+// plainRun returns the first slot from i on that is not plain: valid by the plain form
+// of its opcode (see fastFields) and, for a jump, targeting a slot of the program that is
+// not the second half of an lddw. Whether the target lies in the jump's own function is
+// left to the caller, which knows the function starts. It is the common case of Validate
+// and on the JIT's compile path, so it reads each slot as three words and tests them
+// against per-opcode masks with one branch; a slot it stops at is judged by the general
+// code, so the masks only ever need to be conservative.
+func plainRun(insns []Instruction, i int) int {
+	if !slotWordsLE {
+		return i
+	}
+	for ; i < len(insns); i++ {
+		p := unsafe.Pointer(&insns[i])
+		w0 := *(*uint32)(p)                 // opcode, dst, src, padding
+		w1 := *(*uint32)(unsafe.Add(p, 4))  // offset, padding
+		imm := *(*uint32)(unsafe.Add(p, 8)) // immediate
+		f := &plainForms[uint8(w0)]
+		// A register above R10 makes its value plus 5 reach 16; padding must be zero.
+		regs := (w0>>8&0xff + 5) | (w0>>16 + 5)
+		if w0&f.zero0|w1&f.zero1|imm&f.zeroImm|(regs|f.kind)>>4 != 0 {
+			return i
+		}
+		switch f.kind {
+		case plainJump:
+			t := i + 1 + int(int16(w1))
+			if uint8(w0) == uint8(OpJa32) {
+				t = i + 1 + int(int32(imm))
+			}
+			if uint(t) >= uint(len(insns)) || (t > 0 && insns[t-1].Opcode == OpLdImm64) {
+				return i
+			}
+		case plainLdImm64:
+			// Any source but a function address (whose target the caller records), and
+			// a second half that is zero but for an immediate the source may use.
+			src := w0 >> 16
+			if src > uint32(PseudoMapIdxValue) || src == uint32(PseudoFunc) || i+1 >= len(insns) {
+				return i
+			}
+			q := unsafe.Pointer(&insns[i+1])
+			hiImm := *(*uint32)(unsafe.Add(q, 8))
+			if *(*uint32)(q)|*(*uint32)(unsafe.Add(q, 4)) != 0 || (hiImm != 0 && ldImm64HiZero>>src&1 != 0) {
+				return i
+			}
+			i++
+		}
+	}
+	return i
+}
+
+// fastScan lets tests run Validate without plainRun, as the reference plainRun must
+// never be more lenient than.
+var fastScan = true
+
+// ldImm64HiZero has bit s set for the lddw sources s whose second slot's immediate must
+// be 0.
+const ldImm64HiZero = 1<<PseudoMapFD | 1<<PseudoBTFID | 1<<PseudoFunc | 1<<PseudoMapIdx
+
+// plainForm is an opcode's fastFields entry as plainRun tests it: the bits of a slot's
+// words that its plain form requires to be zero (unused fields and padding), and its kind.
+type plainForm struct {
+	zero0, zero1, zeroImm uint32
+	kind                  uint32 // plainOther, plainJump or notPlain
+}
+
+const (
+	plainOther   = 0
+	plainJump    = 1
+	plainLdImm64 = 2
+	notPlain     = 16 // no plain form: plainRun tests kind>>4
+)
+
+var plainForms = func() (t [256]plainForm) {
+	for op, k := range fastFields {
+		f := plainForm{zero0: 0xff000000, zero1: 0xffff0000}
+		switch {
+		case Opcode(op) == OpLdImm64: // dst, src and imm in use, offset 0
+			t[op] = plainForm{zero0: 0xff000000, zero1: 0xffffffff, kind: plainLdImm64}
+			continue
+		case k&fPlain == 0:
+			f.kind = notPlain
+		case k&fJump != 0:
+			f.kind = plainJump
+		}
+		if k&fDst == 0 {
+			f.zero0 |= 0xff00
+		}
+		if k&fSrc == 0 {
+			f.zero0 |= 0xff0000
+		}
+		if k&fOff == 0 {
+			f.zero1 |= 0xffff
+		}
+		if k&fImm == 0 {
+			f.zeroImm = 0xffffffff
+		}
+		t[op] = f
+	}
+	return t
+}()
+
+// slotWordsLE reports whether an Instruction reads, as three little-endian u32 words, as
+// plainRun assumes: opcode, dst and src in the low bytes of the first, the offset in the
+// low half of the second, the immediate third. Elsewhere plainRun defers every slot to
+// the general code.
+var slotWordsLE = func() bool {
+	in := Instruction{Opcode: 0x01, Dst: 0x02, Src: 0x03, Off: 0x0504, Imm: 0x09080706}
+	p := unsafe.Pointer(&in)
+	return unsafe.Sizeof(in) == 12 && unsafe.Alignof(in) == 4 &&
+		*(*uint32)(p) == 0x030201 && *(*uint32)(unsafe.Add(p, 4)) == 0x0504 &&
+		*(*uint32)(unsafe.Add(p, 8)) == 0x09080706
 }()
 
 // fastValid reports whether in is valid by the plain form of its opcode (see fastFields).
