@@ -374,7 +374,7 @@ func sizeIndex(s isa.Size) int { return int(s>>3) & 3 }
 type slotForm struct {
 	kind uint8
 	w    Width
-	op   uint8 // MemOp (loads, stores), AddSubOp, LogicOp or DP2Op, as the kind needs
+	op   uint8 // MemOp, AddSubOp, LogicOp, DP2Op or Cond, as the kind needs
 	base Inst  // formRegOp, formMovX: the instruction with x0 in every register field
 }
 
@@ -634,7 +634,7 @@ func (l *lowerer) movImm(w Width, d Reg, v uint64) {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[0:], uint64(s[0])|uint64(s[1])<<32)
 	binary.LittleEndian.PutUint64(b[8:], uint64(s[2])|uint64(s[3])<<32)
-	l.c.Buf.Code = append(l.c.Buf.Code, b[:4*n]...)
+	l.buf.Code = append(l.buf.Code, b[:4*n]...)
 }
 
 // mem emits a load or store of rt at [base + off], through tmp when off fits no
@@ -806,11 +806,6 @@ func pow2(v uint64) (uint8, bool) {
 		return 0, false
 	}
 	return uint8(bits.TrailingZeros64(v)), true
-}
-
-func bitmaskOK(w Width, v uint64) bool {
-	_, _, _, ok := EncodeBitmask(w, v)
-	return ok
 }
 
 // byteswap lowers le16/32/64, be16/32/64 and bswap16/32/64 on a little-endian CPU.
