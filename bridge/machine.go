@@ -136,7 +136,9 @@ func putMachine(m *machine) {
 // code runs inside a call without helpers: the goroutine cannot block,
 // yield or be preempted there (native code is never preempted anyway), so
 // nothing else can run on this P and reach its machine. ran is false when
-// the P has no machine yet; the caller then takes the pool path.
+// the P has no machine yet; the caller then takes the pool path. Run gets
+// here only where runOwn cannot run: the thread's slot in ownTab belongs
+// to another thread, or the runtime layout did not validate.
 func runPinned(img *execmem.Image, args *Args) (r0 uint64, ran bool, err error) {
 	pid := procPin()
 	if pid < len(pcaches) {

@@ -376,16 +376,16 @@ func testPatchSync() execmem.PatchSync {
 }
 
 // TestStressHelperlessRunsOwnTheirContext: many goroutines run helper-less
-// code (the fast path that finds its P's machine without pinning) while
-// others allocate, collect and yield, with the CPU profiler's signals
-// arriving; every run must have its Context to itself for its whole
+// code (the fast path that finds its thread's machine without pinning),
+// most of them locked to threads of their own, while others allocate,
+// collect and yield, with the CPU profiler's signals arriving; every run must have its Context to itself for its whole
 // duration, so each sees its own scratch word unchanged after spinning.
 func TestStressHelperlessRunsOwnTheirContext(t *testing.T) {
 	img := load(t, progOwnsContext())
 	if err := pprof.StartCPUProfile(io.Discard); err == nil {
 		defer pprof.StopCPUProfile()
 	}
-	goroutines, runs := 64, 2000
+	goroutines, runs := 96, 2000
 	if slowTarget() {
 		runs = 200
 	}
@@ -415,6 +415,12 @@ func TestStressHelperlessRunsOwnTheirContext(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if g%6 != 0 {
+				// Locked goroutines each need an M of their own: more Ms
+				// than the own-machine table has slots, so some share one.
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
 			for i := range runs {
 				want := uint64(g)<<32 | uint64(i)
 				r, err := bridge.Run(img, nil, bridge.Args{want, uint64(1 + i%4000)})
