@@ -396,6 +396,13 @@ func movImm(out *[4]Inst, w Width, d uint32, v uint64) int {
 	if ones > zeros {
 		op, m, inv = MOVN, nn, 0xffff
 	}
+	if m == 0x0001000100010001 { // every halfword (most 64-bit constants): no search
+		out[0] = moveWide(op, W64, d, uint16(v)^inv, 0)
+		out[1] = moveWide(MOVK, W64, d, uint16(v>>16), 1)
+		out[2] = moveWide(MOVK, W64, d, uint16(v>>32), 2)
+		out[3] = moveWide(MOVK, W64, d, uint16(v>>48), 3)
+		return 4
+	}
 	for ; m != 0; m &= m - 1 {
 		h := uint8(bits.TrailingZeros64(m) / 16)
 		out[n&3] = moveWide(op, W64, d, uint16(v>>(16*h))^inv, h)
@@ -496,35 +503,35 @@ func halfMask(x uint64) uint64 {
 // (maxDiff 2), v with that halfword set to 0x0000 or 0xffff (a 64-bit run). The first
 // candidate with the fewest differing halfwords wins.
 func bitmaskNear(v uint64, maxDiff int) (uint64, bool) {
-	best, bestDiff := uint64(0), maxDiff
-	try := func(p uint64) {
-		if d := bits.OnesCount64(halfMask(v ^ p)); d < bestDiff && bitmaskCandidate(p) {
-			if _, _, _, ok := EncodeBitmask(W64, p); ok {
-				best, bestDiff = p, d
-			}
-		}
-	}
+	var cand [13]uint64
+	n := 0
 	// A replicated halfword agrees in enough halfwords only where it repeats (maxDiff
 	// is at most 3); each value is tried at its first occurrence.
 	h0, h1, h2, h3 := v&0xffff, v>>16&0xffff, v>>32&0xffff, v>>48
 	const rep = 0x0001000100010001
 	if h0 == h1 || h0 == h2 || h0 == h3 {
-		try(h0 * rep)
+		cand[n], n = h0*rep, n+1
 	}
 	if h1 != h0 && (h1 == h2 || h1 == h3) {
-		try(h1 * rep)
+		cand[n], n = h1*rep, n+1
 	}
 	if h2 != h0 && h2 != h1 && h2 == h3 {
-		try(h2 * rep)
+		cand[n], n = h2*rep, n+1
 	}
 	lo, hi := v&0xffffffff, v>>32
-	try(lo | lo<<32)
-	try(hi | hi<<32)
+	cand[n], cand[n+1], n = lo|lo<<32, hi|hi<<32, n+2
 	if maxDiff <= 2 {
 		for k := uint(0); k < 64; k += 16 {
 			clear := v &^ (0xffff << k)
-			try(clear)
-			try(clear | 0xffff<<k)
+			cand[n], cand[n+1], n = clear, clear|0xffff<<k, n+2
+		}
+	}
+	best, bestDiff := uint64(0), maxDiff
+	for _, p := range cand[:n] {
+		if d := bits.OnesCount64(halfMask(v ^ p)); d < bestDiff && bitmaskCandidate(p) {
+			if _, _, _, ok := EncodeBitmask(W64, p); ok {
+				best, bestDiff = p, d
+			}
 		}
 	}
 	return best, bestDiff < maxDiff
