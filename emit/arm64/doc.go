@@ -16,6 +16,11 @@
 // instruction. Pc-relative forms report *BranchRangeError when out of reach, which
 // is how a caller decides to use a long form (BCondFar).
 //
+// Each checked encoder validates its operands and then calls an unexported one
+// (addSubImm, logicImm, ldStImm, immShift, movImm, dp2, ...) that only composes the
+// word from register fields; the lowering calls those directly, since its operands
+// are its own registers.
+//
 // Buf collects encoded words, keeps the first error with its byte position and
 // lets branches be patched once their targets are known (SetBranchOffset).
 //
@@ -27,4 +32,13 @@
 // used and every function keeps a frame record in x29. Conditional branches that
 // cannot reach their target in ±1 MiB are linked as "b.!cond +8; b target".
 // Atomics use LSE instructions or ldaxr/stlxr loops (Backend.Atomics).
+//
+// Lowering is the compile-time hot path (about a hundred machine instructions per
+// BPF instruction): Backend implements emit.RangeBackend, so a run of slots is one
+// loop, and a 256-entry table gives each opcode its form, so a slot is dispatched
+// with one table load and one switch. The common forms (register ALU operations,
+// loads and stores whose offset fits, immediate shifts, one-instruction constants,
+// add/sub of an immediate) append their single word in the loop itself; constants
+// are searched with comparisons and bit folds (movImm32, halfMask) rather than
+// loops, and EncodeBitmask is constant time.
 package arm64
