@@ -637,6 +637,16 @@ func (l *lowerer) movImm(w Width, d Reg, v uint64) {
 	l.buf.Code = append(l.buf.Code, b[:4*n]...)
 }
 
+// putWords appends the first n (at most 8) words of ws. They are laid out in place and
+// appended at once: one capacity check and copy instead of one per word.
+func (l *lowerer) putWords(ws *[8]Inst, n int) {
+	var b [32]byte
+	for k := 0; k < len(ws); k += 2 {
+		binary.LittleEndian.PutUint64(b[4*k:], uint64(ws[k])|uint64(ws[k+1])<<32)
+	}
+	l.buf.Code = append(l.buf.Code, b[:4*n]...)
+}
+
 // mem emits a load or store of rt at [base + off], through tmp when off fits no
 // immediate form. rt and base are registers of the lowering (rt may be XZR).
 func (l *lowerer) mem(op MemOp, rt, base Reg, off int64) {
@@ -904,34 +914,41 @@ func (l *lowerer) atomic(in *isa.Instruction) error {
 		}
 		return nil
 	}
-	loop := l.pos()
-	l.put(ldaxrWord(w, t2, a))
+	// An exclusive-monitor loop: the status check branches back to the ldaxr (word 0),
+	// and the sequence is laid out first and appended at once.
+	var ws [8]Inst
+	ws[0] = ldaxrWord(w, t2, a)
+	n := 0
 	switch op {
 	case isa.AtomicCmpXchg:
-		l.put(addSubShifted(SUBS, w, zr, t2, r0, LSL, 0)) // cmp tmp2, r0
-		l.put(bcond(NE, 16))
-		l.put(stlxrWord(w, st, src, a))
-		l.put(cb(true, W32, st, int64(loop-l.pos())))
-		l.put(InstDmbIsh)
-		l.put(logicShifted(ORR, w, r0, zr, t2, LSL, 0)) // mov r0, tmp2
+		ws[1] = addSubShifted(SUBS, w, zr, t2, r0, LSL, 0) // cmp tmp2, r0
+		ws[2] = bcond(NE, 16)                              // to the dmb
+		ws[3] = stlxrWord(w, st, src, a)
+		ws[4] = cb(true, W32, st, -4*4)
+		ws[5] = InstDmbIsh
+		ws[6] = logicShifted(ORR, w, r0, zr, t2, LSL, 0) // mov r0, tmp2
+		n = 7
 	case isa.AtomicXchg:
-		l.put(stlxrWord(w, st, src, a))
-		l.put(cb(true, W32, st, int64(loop-l.pos())))
-		l.put(InstDmbIsh)
-		l.put(logicShifted(ORR, w, src, zr, t2, LSL, 0))
+		ws[1] = stlxrWord(w, st, src, a)
+		ws[2] = cb(true, W32, st, -4*2)
+		ws[3] = InstDmbIsh
+		ws[4] = logicShifted(ORR, w, src, zr, t2, LSL, 0)
+		n = 5
 	default:
-		if base == isa.AtomicAdd {
-			l.put(addSubShifted(ADD, w, t3, t2, src, LSL, 0))
-		} else {
-			l.put(logicShifted(logic, w, t3, t2, src, LSL, 0))
+		ws[1] = addSubShifted(ADD, w, t3, t2, src, LSL, 0)
+		if base != isa.AtomicAdd {
+			ws[1] = logicShifted(logic, w, t3, t2, src, LSL, 0)
 		}
-		l.put(stlxrWord(w, st, t3, a))
-		l.put(cb(true, W32, st, int64(loop-l.pos())))
-		l.put(InstDmbIsh)
+		ws[2] = stlxrWord(w, st, t3, a)
+		ws[3] = cb(true, W32, st, -4*3)
+		ws[4] = InstDmbIsh
+		ws[5] = logicShifted(ORR, w, src, zr, t2, LSL, 0)
+		n = 5
 		if fetch {
-			l.put(logicShifted(ORR, w, src, zr, t2, LSL, 0))
+			n = 6
 		}
 	}
+	l.putWords(&ws, n)
 	return nil
 }
 
