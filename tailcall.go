@@ -155,6 +155,9 @@ func (p *Program) trackPokes(c *config, be emit.Backend) error {
 		v := bySlot[s.Slot]
 		m := c.table.Map(v.Map)
 		ps := &pokeSite{img: p.img, enc: enc, site: s, bypass: toIndirect}
+		if fe, ok := be.(emit.FrameEncoder); ok && s.Frame >= 0 {
+			ps.fits, ps.setup = fe.FrameFits, p.frameSetup()
+		}
 		p.pokes = append(p.pokes, ps)
 		if err := m.TrackPoke(p.pokeOwner(), uint32(v.Key), ps); err != nil {
 			return &emit.Error{Index: s.Slot, Err: err, Detail: "tracking direct tail call"}
@@ -179,26 +182,58 @@ func (p *Program) untrackPokes() {
 // holding p would keep a program dropped without Close from ever being finalized.
 func (p *Program) pokeOwner() maps.PokeOwner { return maps.PokeOwner(p.img.Addr()) }
 
+// framed is a program whose main function a tail call may enter with the caller's frame
+// (emit.FrameEncoder): *Program, and fakes in tests.
+type framed interface {
+	// frameBody returns the main function's frame set-up and the address of its body;
+	// setup is nil when it has none.
+	frameBody() (setup []byte, body uint64)
+}
+
+func (p *Program) frameBody() ([]byte, uint64) {
+	return p.frameSetup(), uint64(p.img.Addr()) + uint64(p.lst.image.Funcs[0].Body)
+}
+
+// frameSetup returns the frame set-up of p's main function, or nil when it has none.
+func (p *Program) frameSetup() []byte {
+	f := p.lst.image.Funcs[0]
+	if f.TailEntry < 0 || f.Body < f.TailEntry {
+		return nil
+	}
+	return p.lst.image.Code[f.TailEntry:f.Body]
+}
+
 // pokeSite is one direct tail call of a loaded program (emit.TailCallSite). Its states,
 // by what the bypass word does:
 //
 //	jump to indirect   emitted state; also for a target out of the jump's reach
 //	jump to out        empty slot: fall through
-//	nop                on to the target word, which jumps to the slot's program
+//	nop                on to the frame word, if any, and the target word
 //
-// Every transition is one or two aligned word stores. The target word is written before
-// the bypass becomes a nop, and afterwards only from one valid target to another: a
-// thread that passed the bypass jumps to the old or the new program, and the old one
-// stays alive until every run that could be inside it has returned (the slot's Release
-// and the arena's grace period). Unlike the kernel's scheme, no state sends a thread into
-// a nop after the frame is unwound, so no grace wait is needed between the stores.
+// A frame word (sites of a main function) is a nop, on to the unwinding and the target
+// word, or a jump to the body of a slot program whose frame fits (FrameFits); the target
+// word jumps to the slot program's tail-call entry.
+//
+// Every transition is one to three aligned word stores. A word that a thread can reach
+// is only ever changed from one valid state to another: the target word is written before
+// the frame word or the bypass can lead to it, and never back to its trap; a frame word
+// jump is valid for the program it names whatever the rest holds. A thread that passed
+// the bypass thus enters the old or the new program, and the old one stays alive until
+// every run that could be inside it has returned (the slot's Release and the arena's grace
+// period). Unlike the kernel's scheme, no state sends a thread into a nop after the frame
+// is unwound, so no grace wait is needed between the stores.
 type pokeSite struct {
 	img    *execmem.Image
 	enc    emit.PokeEncoder
 	site   emit.TailCallSite
 	bypass bypassState // what the bypass word does now
 	target uint64      // address the target word jumps to (0: never set)
+	frame  uint64      // address the frame word jumps to (0: it is a nop)
 	err    error       // the first patch failure (tests)
+
+	// With a frame word: the backend's FrameFits and the calling main function's set-up.
+	fits  func(caller, target []byte) bool
+	setup []byte
 }
 
 type bypassState uint8
@@ -219,6 +254,14 @@ func (s *pokeSite) Retarget(_, next maps.Program) {
 		s.setBypass(toOut)
 		return
 	}
+	if body := s.sameFrameBody(next); body != 0 {
+		if w, ok := s.enc.PokeJump(uint64(s.img.Addr())+uint64(s.site.Frame), body); ok {
+			if s.setFrame(body, w) {
+				s.setBypass(toTarget)
+			}
+			return
+		}
+	}
 	w, ok := s.enc.PokeJump(uint64(s.img.Addr())+uint64(s.site.Target), entry)
 	if !ok {
 		s.setBypass(toIndirect)
@@ -230,7 +273,35 @@ func (s *pokeSite) Retarget(_, next maps.Program) {
 		}
 		s.target = entry
 	}
-	s.setBypass(toTarget)
+	if s.setFrame(0, s.enc.PokeNop()) {
+		s.setBypass(toTarget)
+	}
+}
+
+// sameFrameBody returns the address of next's main-function body when the site has a
+// frame word and next's frame fits in the caller's, else 0.
+func (s *pokeSite) sameFrameBody(next maps.Program) uint64 {
+	p, ok := next.(framed)
+	if s.fits == nil || !ok {
+		return 0
+	}
+	if t, body := p.frameBody(); t != nil && s.fits(s.setup, t) {
+		return body
+	}
+	return 0
+}
+
+// setFrame makes the frame word w, which jumps to body (0: w is the nop), and reports
+// whether it holds it. Sites without a frame word hold the nop already.
+func (s *pokeSite) setFrame(body, w uint64) bool {
+	if s.fits == nil || s.frame == body {
+		return true
+	}
+	if !s.patch(s.site.Frame, w) {
+		return false
+	}
+	s.frame = body
+	return true
 }
 
 func (s *pokeSite) setBypass(to bypassState) {

@@ -24,3 +24,15 @@ func SetTailCallStackLimit(n int32) (restore func()) {
 
 // InlinedLookups returns the slots of p's array lookups lowered inline (tests).
 func InlinedLookups(p *Program) []int { return p.lst.inlined }
+
+// KeptFrameSites reports how many of p's direct sites now keep p's frame: their frame word
+// jumps to the slot program's body (tests).
+func KeptFrameSites(p *Program) int {
+	n := 0
+	for _, s := range p.pokes {
+		if s.frame != 0 {
+			n++
+		}
+	}
+	return n
+}

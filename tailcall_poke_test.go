@@ -83,3 +83,76 @@ func TestPokeSiteStates(t *testing.T) {
 		}
 	}
 }
+
+// fakeFramed is a slot program with a frame set-up and a body address (framed).
+type fakeFramed struct {
+	entry uintptr
+	setup []byte
+	body  uint64
+}
+
+func (p fakeFramed) TailCallEntry() uintptr      { return p.entry }
+func (p fakeFramed) frameBody() ([]byte, uint64) { return p.setup, p.body }
+func sameSetup(caller, target []byte) bool       { return string(caller) == string(target) }
+
+// A site with a frame word jumps from it to the body of a program whose frame fits (the
+// target word is then left alone) and otherwise leaves it a nop, on to the target word,
+// which is written first; an empty slot or an unreachable target changes only the bypass.
+func TestPokeSiteFrameWord(t *testing.T) {
+	if runtime.GOOS != "linux" || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
+		t.Skip("no executable memory on", runtime.GOOS, runtime.GOARCH)
+	}
+	const bypass, frame, target, indirect, out = 0, 8, 16, 24, 32
+	code := make([]byte, 40)
+	binary.LittleEndian.PutUint64(code[frame:], nopWord)
+	binary.LittleEndian.PutUint64(code[target:], trapWord)
+	img, err := arena.LoadPatchable(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer arena.Retire(img)
+	base := uint64(img.Addr())
+	if err := img.Patch64(bypass, jumpTag|(base+indirect)); err != nil { // as emitted
+		t.Fatal(err)
+	}
+	caller := []byte{1, 2, 3}
+	s := &pokeSite{img: img, enc: fakeEnc{reach: 1 << 32}, bypass: toIndirect, fits: sameSetup, setup: caller,
+		site: emit.TailCallSite{Bypass: bypass, Frame: frame, Target: target, Out: out, Indirect: indirect}}
+	fitA := fakeFramed{uintptr(base + 0x1000), caller, base + 0x1010}
+	fitB := fakeFramed{uintptr(base + 0x2000), caller, base + 0x2010}
+	other := fakeFramed{uintptr(base + 0x3000), []byte{9}, base + 0x3010}
+	farBody := fakeFramed{uintptr(base + 0x4000), caller, base + 1<<40}
+	farOther := fakeFramed{uintptr(base + 1<<40), []byte{9}, base + 1<<40 + 0x10}
+	plain := fakeTarget(base + 0x5000) // no frame to compare: never fits
+	for _, step := range []struct {
+		name                  string
+		next                  maps.Program
+		bypass, frame, target uint64
+	}{
+		{"fitting: frame word to its body, target word untouched", fitA, nopWord, jumpTag | fitA.body, trapWord},
+		{"another fitting one", fitB, nopWord, jumpTag | fitB.body, trapWord},
+		{"not fitting: target word, frame word back to the nop", other, nopWord, nopWord, jumpTag | uint64(other.entry)},
+		{"fitting again: target word kept", fitA, nopWord, jumpTag | fitA.body, jumpTag | uint64(other.entry)},
+		{"emptied: out, words kept", nil, jumpTag | (base + out), jumpTag | fitA.body, jumpTag | uint64(other.entry)},
+		{"a program without a frame to compare", plain, nopWord, nopWord, jumpTag | uint64(plain)},
+		{"fitting with its body out of reach: through the target word", farBody, nopWord, nopWord, jumpTag | uint64(farBody.entry)},
+		{"fitting from out", fitB, nopWord, jumpTag | fitB.body, jumpTag | uint64(farBody.entry)},
+		{"not fitting and out of reach: indirect", farOther, jumpTag | (base + indirect), jumpTag | fitB.body, jumpTag | uint64(farBody.entry)},
+		{"fitting from indirect", fitA, nopWord, jumpTag | fitA.body, jumpTag | uint64(farBody.entry)},
+	} {
+		s.Retarget(nil, step.next)
+		got := img.Code()
+		for _, w := range []struct {
+			name string
+			off  int
+			want uint64
+		}{{"bypass", bypass, step.bypass}, {"frame", frame, step.frame}, {"target", target, step.target}} {
+			if v := binary.LittleEndian.Uint64(got[w.off:]); v != w.want {
+				t.Errorf("%s: %s word %#x, want %#x", step.name, w.name, v, w.want)
+			}
+		}
+		if s.err != nil {
+			t.Fatalf("%s: %v", step.name, s.err)
+		}
+	}
+}

@@ -72,12 +72,29 @@ const (
 // one valid target to another, or while the bypass leads elsewhere. Every state change is
 // one aligned word store (PokeEncoder), so a running thread executes a whole old or a
 // whole new word.
+//
+// A site in a main function may also have a frame word, between counting and unwinding
+// (FrameEncoder). It is a nop, on to the unwinding and the target word, or a jump to the
+// body of a slot program whose frame fits in the caller's: the call then keeps the frame
+// and costs the count check and one jump. Like the target word, it only ever holds one of
+// its valid states.
 type TailCallSite struct {
 	Slot     int // program slot of the call
 	Bypass   int // offset of the bypass word
 	Target   int // offset of the target word
 	Out      int // where a call that is not made continues
 	Indirect int // the indirect sequence
+	Frame    int // offset of the frame word, or -1 when the site has none
+}
+
+// FrameEncoder is implemented by backends whose direct tail calls from a main function can
+// keep the caller's frame (TailCallSite.Frame).
+type FrameEncoder interface {
+	// FrameFits reports whether a main function whose frame set-up (the code from its
+	// TailEntry to its Body) is target can run in the frame that the set-up caller built
+	// in another main function, so that a tail call may jump from the one's frame word to
+	// the other's Body: the target's epilogue then restores what the caller's would.
+	FrameFits(caller, target []byte) bool
 }
 
 // PokeEncoder is implemented by backends that emit direct tail calls.
@@ -146,7 +163,7 @@ func (t *tailState) finish(c *Compiler, code []byte) ([]TailCallSite, error) {
 	out := make([]TailCallSite, len(t.sites))
 	for k, s := range t.sites {
 		out[k] = TailCallSite{Slot: s.slot, Bypass: c.Buf.LabelOffset(s.bypass), Target: c.Buf.LabelOffset(s.target),
-			Out: c.Buf.LabelOffset(s.out), Indirect: c.Buf.LabelOffset(s.indirect)}
+			Out: c.Buf.LabelOffset(s.out), Indirect: c.Buf.LabelOffset(s.indirect), Frame: -1}
 		if s.fixup != nil {
 			if err := s.fixup(code, &out[k]); err != nil {
 				return nil, &Error{Index: s.slot, Err: err}

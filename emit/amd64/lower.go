@@ -128,6 +128,12 @@ func code(c *emit.Compiler) *Code { return (*Code)(&c.Buf.Code) }
 //	sub rsp, depth        the BPF stack is [rbp-depth, rbp)
 //	push <saved>          only the callee-saved registers the function writes
 //	sub rsp, 8            if needed to keep rsp 16-byte aligned at calls
+//
+// A main function that makes tail calls and has no subprograms reserves the most BPF stack
+// a program may use, so that every program saving the same registers fits in its frame and
+// its direct tail calls can keep the frame (FrameFits). Not with subprograms: a callee's
+// tail call keeps the frames below it, and the stack limit of such chains (TailCallBackend)
+// assumes the verifier's depths.
 func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	a := code(c)
 	a.Nop5()
@@ -135,8 +141,12 @@ func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	c.Buf.Bind(f.TailEntry)
 	a.Push(RBP)
 	a.Mov(W64, RBP, RSP)
-	if f.StackDepth > 0 {
-		a.ALUImm(SUB, W64, RSP, int32(f.StackDepth))
+	depth := f.StackDepth
+	if f.Index == 0 && len(c.Funcs) == 1 && c.HasTailCalls() {
+		depth = emit.MaxStackDepth
+	}
+	if depth > 0 {
+		a.ALUImm(SUB, W64, RSP, int32(depth))
 	}
 	for _, r := range f.Saved {
 		a.Push(Reg(r))

@@ -1,6 +1,7 @@
 package amd64
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -87,11 +88,17 @@ func (b *Backend) countCheck(a *Code, c *emit.Compiler, out emit.Label) {
 	c.Buf.AddBranch(kindJcc, uint8(CondAE), out)
 }
 
-// countAndUnwind stores the count in r10 plus one and undoes f's frame: what every tail
-// call does between its checks and its jump.
-func (b *Backend) countAndUnwind(a *Code, f *emit.Func) {
+// countStore stores the count in r10 plus one: what every tail call does once its checks
+// have passed.
+func (b *Backend) countStore(a *Code) {
 	a.ALUImm(ADD, W64, tmp3, 1)
 	a.Store(W64, Mem{ctx, b.TailCallCountDisp}, tmp3)
+}
+
+// countAndUnwind counts the call and undoes f's frame: what every tail call does between
+// its checks and its jump.
+func (b *Backend) countAndUnwind(a *Code, f *emit.Func) {
+	b.countStore(a)
 	b.unwind(a, f)
 }
 
@@ -107,6 +114,9 @@ func (b *Backend) countAndUnwind(a *Code, f *emit.Func) {
 //	        | nop8               (a filled slot: on to the target word)
 //	        add r10, 1
 //	        mov [r12+count], r10
+//	        nop<k>               main function only: pads the frame word
+//	frame:  nop8                 main function only: → jmp rel32 to the body of a slot
+//	                             program whose frame fits in this one (FrameFits)
 //	        <f's epilogue without ret>
 //	        nop<m>               pads the target to an 8-byte boundary
 //	target: ud2; int3 x6         → jmp rel32 to the slot's program; int3 x3
@@ -115,7 +125,9 @@ func (b *Backend) countAndUnwind(a *Code, f *emit.Func) {
 //
 // Each word is replaced with one aligned 8-byte store (execmem Image.Patch64), so a
 // thread decodes either the whole old or the whole new instruction. With the slot's
-// program in reach, a call takes no branch but the target word's jump.
+// program in reach, a call takes no branch but the target word's jump; from a main
+// function to a program with a fitting frame, it also keeps the frame: the count check,
+// the count and one jump.
 
 // PokeWordSize implements emit.PokeEncoder.
 func (*Backend) PokeWordSize() int { return 8 }
@@ -142,10 +154,20 @@ func (b *Backend) directTailCall(c *emit.Compiler, f *emit.Func, i int, out emit
 	a := code(c)
 	b.countCheck(a, c, out)
 	b.stackCheck(a, c, f, out)
-	var tail Code // from the bypass word to the target word
-	b.countAndUnwind(&tail, f)
-	tailPad := (8 - len(tail)%8) % 8 // the bypass word is aligned, so this is fixed
-	size := 7 + 8 + len(tail) + tailPad + 8
+	// The code between consecutive words from the bypass on; in a main function the frame
+	// word separates counting from unwinding. Each piece is padded so the word after it is
+	// aligned: the bypass word is, so the padding is fixed.
+	var count, unwind Code
+	b.countStore(&count)
+	b.unwind(&unwind, f)
+	pieces := [][]byte{append(count, unwind...)}
+	if f.Index == 0 {
+		pieces = [][]byte{count, unwind}
+	}
+	size := 7 + 8
+	for _, p := range pieces {
+		size += len(p) + pad8(len(p)) + 8
+	}
 	region, indirect := c.Buf.NewLabel(), c.Buf.NewLabel()
 	c.Buf.Bind(region)
 	for range size {
@@ -155,7 +177,7 @@ func (b *Backend) directTailCall(c *emit.Compiler, f *emit.Func, i int, out emit
 	c.AddTailCallSite(i, region, region, out, indirect, func(code []byte, s *emit.TailCallSite) error {
 		base := s.Bypass
 		r := code[base : base+size]
-		n := putNop(r, (8-base%8)%8)
+		n := putNop(r, pad8(base))
 		s.Bypass = base + n
 		w, ok := b.PokeJump(uint64(s.Bypass), uint64(s.Indirect))
 		if !ok {
@@ -163,12 +185,62 @@ func (b *Backend) directTailCall(c *emit.Compiler, f *emit.Func, i int, out emit
 		}
 		binary.LittleEndian.PutUint64(r[n:], w)
 		n += 8
-		n += copy(r[n:], tail)
-		n += putNop(r[n:], tailPad)
-		s.Target = base + n
-		binary.LittleEndian.PutUint64(r[n:], trapWord)
+		for k, p := range pieces {
+			n += copy(r[n:], p)
+			n += putNop(r[n:], pad8(len(p)))
+			w := uint64(trapWord)
+			if k < len(pieces)-1 {
+				s.Frame, w = base+n, b.PokeNop()
+			} else {
+				s.Target = base + n
+			}
+			binary.LittleEndian.PutUint64(r[n:], w)
+			n += 8
+		}
 		return nil
 	})
+}
+
+// pad8 is how many bytes take n up to a multiple of 8.
+func pad8(n int) int { return (8 - n%8) % 8 }
+
+// FrameFits implements emit.FrameEncoder. The set-ups are as Prologue emits them: push rbp;
+// mov rbp, rsp; sub rsp, depth (none for 0); then the pushes of the saved registers and
+// the alignment. The target fits when it pushes the same registers, so its epilogue pops
+// the caller's saved values, and its BPF stack is no deeper than the caller's, so it lies
+// above them.
+func (*Backend) FrameFits(caller, target []byte) bool {
+	cd, cs, ok := splitFrame(caller)
+	if !ok {
+		return false
+	}
+	td, ts, ok := splitFrame(target)
+	return ok && td <= cd && bytes.Equal(cs, ts)
+}
+
+// frameHead is the start of every frame set-up: push rbp; mov rbp, rsp.
+var frameHead = func() []byte {
+	var a Code
+	a.Push(RBP)
+	a.Mov(W64, RBP, RSP)
+	return a
+}()
+
+// splitFrame splits a frame set-up into its BPF stack depth and the rest (the pushes and
+// the alignment); ok is false for bytes that are not a set-up.
+func splitFrame(b []byte) (depth int32, rest []byte, ok bool) {
+	rest, ok = bytes.CutPrefix(b, frameHead)
+	if !ok {
+		return 0, nil, false
+	}
+	// sub rsp, imm8 (48 83 ec ib) or imm32 (48 81 ec id): the only forms ALUImm has for it.
+	switch {
+	case len(rest) >= 4 && rest[0] == 0x48 && rest[1] == 0x83 && rest[2] == 0xec:
+		return int32(int8(rest[3])), rest[4:], true
+	case len(rest) >= 7 && rest[0] == 0x48 && rest[1] == 0x81 && rest[2] == 0xec:
+		return int32(binary.LittleEndian.Uint32(rest[3:])), rest[7:], true
+	}
+	return 0, rest, true
 }
 
 // putNop writes one n-byte nop (0 <= n <= 7) at the start of dst and returns n.

@@ -32,55 +32,138 @@ func decodeTC(t *testing.T, code []byte, from, to int) []string {
 
 func compileTC(t *testing.T, src string, direct []int) *emit.Image {
 	t.Helper()
+	return compileTCDepths(t, src, direct, []int{0})
+}
+
+// compileTCDepths compiles src with the stack depths of its functions.
+func compileTCDepths(t *testing.T, src string, direct, depths []int) *emit.Image {
+	t.Helper()
 	insns, err := asm.Assemble(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := emit.Compile(insns, emit.Options{StackDepth: []int{0}, Facts: &emit.Facts{}, DirectTailCalls: direct}, tcBackend)
+	img, err := emit.Compile(insns, emit.Options{StackDepth: depths, Facts: &emit.Facts{}, DirectTailCalls: direct}, tcBackend)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return img
 }
 
-// Whatever the position of the site, the direct path is the count check, then the bypass
-// and target words 8-byte aligned (one Patch64 each) with the count and the unwinding
-// between them; the bypass starts out jumping to the indirect sequence, and the target
-// word is a trap until set.
+// Whatever the position of the site, the direct path is the count check, then the bypass,
+// frame (main function only) and target words 8-byte aligned (one Patch64 each) with the
+// count before the frame word and the unwinding after it; the bypass starts out jumping to
+// the indirect sequence, the frame word is a nop and the target word a trap until set.
 func TestDirectTailCallRegion(t *testing.T) {
-	for pad := range 8 { // shift the site through every alignment
-		src := strings.Repeat("mov %r4, 1\n", pad) + "mov %r3, 1\ncall 12\nmov %r0, 0\nexit"
-		img := compileTC(t, src, []int{pad + 1})
-		if len(img.TailCalls) != 1 {
-			t.Fatalf("%d sites", len(img.TailCalls))
+	const (
+		count  = "add r10, 0x1; mov qword ptr [r12+0xb8], r10"
+		unwind = "leave"
+	)
+	for _, tc := range []struct {
+		name      string
+		prefix    string // before the site, in the function that makes the call
+		site      int    // its slot past the prefix
+		wantFrame bool
+		between   []string // from the bypass to the target word, between the words
+	}{
+		{"main function", "", 1, true, []string{count, unwind}},
+		{"callee", "call local +1\nexit\n", 3, false, []string{count + "; " + unwind}},
+	} {
+		for pad := range 8 { // shift the site through every alignment
+			src := tc.prefix + strings.Repeat("mov %r4, 1\n", pad) + "mov %r3, 1\ncall 12\nmov %r0, 0\nexit"
+			depths := []int{0}
+			if tc.prefix != "" {
+				depths = []int{0, 0}
+			}
+			img := compileTCDepths(t, src, []int{pad + tc.site}, depths)
+			if len(img.TailCalls) != 1 {
+				t.Fatalf("%s: %d sites", tc.name, len(img.TailCalls))
+			}
+			s := img.TailCalls[0]
+			words := []int{s.Bypass, s.Target}
+			if tc.wantFrame {
+				if s.Frame < 0 {
+					t.Fatalf("%s pad %d: no frame word", tc.name, pad)
+				}
+				words = []int{s.Bypass, s.Frame, s.Target}
+			} else if s.Frame != -1 {
+				t.Fatalf("%s pad %d: frame word at %#x, want none (-1)", tc.name, pad, s.Frame)
+			}
+			for _, w := range words {
+				if w%8 != 0 {
+					t.Fatalf("%s pad %d: word at %#x not 8-byte aligned", tc.name, pad, w)
+				}
+			}
+			start := img.Slots[pad+tc.site]
+			check := strings.Join(decodeTC(t, img.Code, start, s.Bypass), "; ")
+			wantCheck := "mov r10, qword ptr [r12+0xb8]; cmp r10, 0x21; jnb " // then, in a callee, the stack check
+			if !strings.HasPrefix(check, wantCheck) {
+				t.Errorf("%s pad %d: before the bypass\n\t%s\nwant\n\t%s<out>...", tc.name, pad, check, wantCheck)
+			}
+			w := binary.LittleEndian.Uint64(img.Code[s.Bypass:])
+			if want, _ := tcBackend.PokeJump(uint64(s.Bypass), uint64(s.Indirect)); w != want {
+				t.Errorf("%s pad %d: bypass word %#x, want a jump to the indirect path %#x", tc.name, pad, w, want)
+			}
+			if got := decodeTC(t, img.Code, s.Bypass, s.Bypass+5); got[0] != "jmp "+rel(s.Indirect-(s.Bypass+5)) {
+				t.Errorf("%s pad %d: bypass decodes as %q", tc.name, pad, got)
+			}
+			for k, want := range tc.between {
+				got := strings.Join(decodeTC(t, img.Code, words[k]+8, words[k+1]), "; ")
+				if got != want && !strings.HasPrefix(got, want+"; nop") {
+					t.Errorf("%s pad %d: between words %d and %d\n\t%s\nwant\n\t%s[; nop]", tc.name, pad, k, k+1, got, want)
+				}
+			}
+			if tc.wantFrame {
+				if got := binary.LittleEndian.Uint64(img.Code[s.Frame:]); got != tcBackend.PokeNop() {
+					t.Errorf("%s pad %d: frame word %#x, want the nop", tc.name, pad, got)
+				}
+			}
+			if got := binary.LittleEndian.Uint64(img.Code[s.Target:]); got != trapWord {
+				t.Errorf("%s pad %d: target word %#x, want ud2 and traps", tc.name, pad, got)
+			}
+			if s.Indirect <= s.Target || s.Out <= s.Indirect {
+				t.Errorf("%s pad %d: target %#x, indirect %#x, out %#x out of order", tc.name, pad, s.Target, s.Indirect, s.Out)
+			}
 		}
-		s := img.TailCalls[0]
-		if s.Bypass%8 != 0 || s.Target%8 != 0 {
-			t.Fatalf("pad %d: bypass at %#x, target at %#x: not 8-byte aligned", pad, s.Bypass, s.Target)
+	}
+}
+
+// A target fits in a caller's frame exactly when it pushes the same registers and its BPF
+// stack is no deeper: the set-ups compared are those Prologue emits.
+func TestFrameFits(t *testing.T) {
+	// setup compiles a main function of depth bytes that writes the registers in regs
+	// (and tail-calls when tail is set) and returns its frame set-up.
+	setup := func(depth int, regs string, tail bool) []byte {
+		t.Helper()
+		src := "mov %r0, 0\n"
+		for _, r := range strings.Fields(regs) {
+			src += "mov %" + r + ", 1\n"
 		}
-		start := img.Slots[pad+1]
-		check := strings.Join(decodeTC(t, img.Code, start, s.Bypass), "; ")
-		wantCheck := "mov r10, qword ptr [r12+0xb8]; cmp r10, 0x21; jnb "
-		if !strings.HasPrefix(check, wantCheck) || strings.Count(check, ";") > 3 {
-			t.Errorf("pad %d: before the bypass\n\t%s\nwant\n\t%s<out>[; nop]", pad, check, wantCheck)
+		if tail {
+			src += "mov %r3, 1\ncall 12\n"
 		}
-		w := binary.LittleEndian.Uint64(img.Code[s.Bypass:])
-		if want, _ := tcBackend.PokeJump(uint64(s.Bypass), uint64(s.Indirect)); w != want {
-			t.Errorf("pad %d: bypass word %#x, want a jump to the indirect path %#x", pad, w, want)
-		}
-		if got := decodeTC(t, img.Code, s.Bypass, s.Bypass+5); got[0] != "jmp "+rel(s.Indirect-(s.Bypass+5)) {
-			t.Errorf("pad %d: bypass decodes as %q", pad, got)
-		}
-		tail := strings.Join(decodeTC(t, img.Code, s.Bypass+8, s.Target), "; ")
-		wantTail := "add r10, 0x1; mov qword ptr [r12+0xb8], r10; leave"
-		if !strings.HasPrefix(tail, wantTail) || strings.Count(tail, ";") > 3 {
-			t.Errorf("pad %d: between the words\n\t%s\nwant\n\t%s[; nop]", pad, tail, wantTail)
-		}
-		if got := binary.LittleEndian.Uint64(img.Code[s.Target:]); got != trapWord {
-			t.Errorf("pad %d: target word %#x, want ud2 and traps", pad, got)
-		}
-		if s.Indirect <= s.Target || s.Out <= s.Indirect {
-			t.Errorf("pad %d: target %#x, indirect %#x, out %#x out of order", pad, s.Target, s.Indirect, s.Out)
+		img := compileTCDepths(t, src+"exit", nil, []int{depth})
+		f := img.Funcs[0]
+		return img.Code[f.TailEntry:f.Body]
+	}
+	for _, tc := range []struct {
+		name           string
+		caller, target []byte
+		want           bool
+	}{
+		{"same program shape", setup(64, "r6", false), setup(64, "r6", false), true},
+		{"shallower target", setup(64, "r6", false), setup(16, "r6", false), true},
+		{"target without BPF stack", setup(64, "r6 r7", false), setup(0, "r6 r7", false), true},
+		{"deeper target", setup(16, "r6", false), setup(64, "r6", false), false},
+		{"large depths (imm32)", setup(256, "r6", false), setup(512, "r6", false), false},
+		{"other saved registers", setup(64, "r6", false), setup(64, "r7", false), false},
+		{"fewer saved registers", setup(64, "r6 r7", false), setup(64, "r6", false), false},
+		{"caller with tail calls takes the deepest frame", setup(0, "", true), setup(512, "", false), true},
+		{"and any target saving the same", setup(0, "r9", true), setup(128, "r9", true), true},
+		{"not a set-up", []byte{0x90}, setup(0, "", false), false},
+		{"empty target", setup(0, "", false), nil, false},
+	} {
+		if got := tcBackend.FrameFits(tc.caller, tc.target); got != tc.want {
+			t.Errorf("%s: FrameFits(% x, % x) = %v, want %v", tc.name, tc.caller, tc.target, got, tc.want)
 		}
 	}
 }
