@@ -256,73 +256,122 @@ func (c *Code) window() *[16]byte {
 
 func (c *Code) commit(n int) { *c = (*c)[:len(*c)+n] }
 
-// putRM is the fast path of modrm for loads and stores: a one-byte opcode with a memory
-// operand and no prefix other than REX (8-bit register operands excluded). It writes
-// into p and returns the length: the put functions are the encoders proper, shared by
-// the Code methods and the lowering's fast path.
-func putRM(p *[16]byte, w bool, op byte, reg Reg, m Mem) int {
-	rex := reg.hi()<<2 | m.Base.hi()
+// regPair is the register part of a ModRM encoding, precomputed: the REX bits R (bit 2,
+// for ModRM.reg) and B (bit 0, for ModRM.rm or the base), and W (pairW) once the
+// operation's width is or-ed in, in the low byte; the ModRM reg
+// and rm fields (bits 3–5 and 0–2) in the second byte, and two facts about rm as a base,
+// pairSIB and pairDisp, in the third. Tables of pairs replace the bit fiddling per
+// instruction by one load.
+type regPair uint32
+
+const (
+	pairSIB  = 0x10000 // rsp/r12 as a base needs a SIB byte (rm 100 means "SIB follows")
+	pairDisp = 0x20000 // rbp/r13 as a base has no disp-less form (that means RIP-relative)
+)
+
+// pairs[reg<<4|rm] is the pair of two host registers (reg may be a /digit).
+var pairs = func() (t [256]regPair) {
+	for reg := range Reg(16) {
+		for rm := range Reg(16) {
+			e := regPair(reg.hi()<<2|rm.hi()) | regPair(reg.low3()<<3|rm.low3())<<8
+			switch rm.low3() {
+			case 4:
+				e |= pairSIB
+			case 5:
+				e |= pairDisp
+			}
+			t[reg<<4|rm] = e
+		}
+	}
+	return t
+}()
+
+func pairOf(reg, rm Reg) regPair { return pairs[reg<<4|rm&15] } // reg<<4 drops reg's high bits
+
+// pairW is REX.W, or-ed into a pair for a 64-bit operation.
+const pairW regPair = 0x08
+
+// rexW returns pairW for a 64-bit (w) operation, else 0.
+func rexW(w bool) regPair {
 	if w {
-		rex |= 0x08
+		return pairW
 	}
-	n := 0
+	return 0
+}
+
+// putPair writes a one-byte opcode with register operands e and no prefix other than
+// REX; it is kept small enough to inline, as are the other put functions of pairs but
+// putPairMem and putPairSIB.
+func putPair(p *[16]byte, op byte, e regPair) int {
+	return putREX(p, byte(e), uint64(op)|uint64(0xc0|byte(e>>8))<<8, 2)
+}
+
+// putPairMem writes a one-byte opcode with ModRM.reg and the base register of [base+disp]
+// given by e, and no prefix other than REX.
+func putPairMem(p *[16]byte, op byte, e regPair, disp int32) int {
+	if e&pairSIB != 0 {
+		return putPairSIB(p, op, e, uint32(disp))
+	}
+	return putPairDisp(p, op, e, uint32(disp))
+}
+
+// putPairDisp is putPairMem for a base that needs no SIB byte (every BPF register's). The
+// instruction (REX, opcode, ModRM, disp32: at most 7 bytes) is assembled in one word and
+// stored at once; bytes of p past its length are scratch. It is kept small enough to
+// inline.
+func putPairDisp(p *[16]byte, op byte, e regPair, disp uint32) int {
+	f := dispForms[dispKind(e, disp)]
+	v := uint64(op) | uint64(e|f)&0xff00 | uint64(disp)<<16
+	return putREX(p, byte(e), v, int(f>>16))
+}
+
+// putPairSIB is putPairMem for an rsp or r12 base: the SIB byte 0x24 (no index) follows
+// ModRM.
+func putPairSIB(p *[16]byte, op byte, e regPair, disp uint32) int {
+	f := dispForms[dispKind(e, disp)]
+	v := uint64(op) | uint64(e|f)&0xff00 | 0x24<<16 | uint64(disp)<<24
+	return putREX(p, byte(e), v, int(f>>16)+1)
+}
+
+// putREX stores the instruction v of n bytes (at most 7) after a REX prefix with the bits
+// rex, or without one when they are clear, and returns the total length.
+func putREX(p *[16]byte, rex byte, v uint64, n int) int {
 	if rex != 0 {
-		p[0] = 0x40 | rex
-		n = 1
-	}
-	p[n&15] = op
-	base := m.Base.low3()
-	mr := reg.low3()<<3 | base
-	switch {
-	// rbp/r13 as a base has no disp-less form (that encoding means RIP-relative/disp32).
-	case m.Disp == 0 && base != 5:
-		p[(n+1)&15] = mr
-		n += 2
-		if base == 4 { // rsp/r12 as a base needs a SIB byte
-			p[n&15] = 0x24
-			n++
-		}
-	case fits8(int64(m.Disp)):
-		p[(n+1)&15] = 0x40 | mr
-		n += 2
-		if base == 4 {
-			p[n&15] = 0x24
-			n++
-		}
-		p[n&15] = byte(m.Disp)
+		v = v<<8 | uint64(0x40|rex)
 		n++
-	default:
-		p[(n+1)&15] = 0x80 | mr
-		n += 2
-		if base == 4 {
-			p[n&15] = 0x24
-			n++
-		}
-		binary.LittleEndian.PutUint32(p[n&7:], uint32(m.Disp))
-		n += 4
 	}
+	binary.LittleEndian.PutUint64(p[:8], v)
 	return n
 }
 
-// putRR is the fast path of modrm for the most common form: a one-byte opcode with
-// register operands and no prefix other than REX (8-bit operands excluded). It is kept
-// small enough to inline.
+// dispKind returns 0 for no displacement, 1 for disp8 and 2 for disp32. dispForms gives
+// for each ModRM.mod where a pair has ModRM, and in the third byte the length of opcode,
+// ModRM and displacement.
+var dispForms = [4]regPair{0x2_0000, 0x3_4000, 0x6_8000, 0x6_8000}
+
+func dispKind(e regPair, disp uint32) uint32 {
+	// Branch-free, to stay small enough to inline: a displacement is needed when it is
+	// non-zero or the base demands one, and it takes 4 bytes when it is no int8.
+	return min(disp|uint32(e&pairDisp), 1) + min((disp+128)>>8, 1)
+}
+
+// putRM is putPairMem for host registers: a one-byte opcode with a memory operand and no
+// prefix other than REX (8-bit register operands excluded). The put functions are the
+// encoders proper, shared by the Code methods and the lowering's fast path.
+func putRM(p *[16]byte, w bool, op byte, reg Reg, m Mem) int {
+	return putPairMem(p, op, pairOf(reg, m.Base)|rexW(w), m.Disp)
+}
+
+// putRR is putPair for host registers: the most common form, a one-byte opcode with
+// register operands and no prefix other than REX (8-bit operands excluded).
 func putRR(p *[16]byte, w bool, op byte, reg, rm Reg) int {
-	rex := byte(reg)>>3<<2 | byte(rm)>>3
-	if w {
-		rex |= 0x08
-	}
-	m := 0xc0 | byte(reg)&7<<3 | byte(rm)&7
-	if rex == 0 {
-		p[0], p[1] = op, m
-		return 2
-	}
-	p[0], p[1], p[2] = 0x40|rex, op, m
-	return 3
+	return putPair(p, op, pairOf(reg, rm)|rexW(w))
 }
 
 // putMov writes mov dst, src for 32- or 64-bit registers (Mov's encoding).
-func putMov(p *[16]byte, w bool, dst, src Reg) int { return putRR(p, w, 0x89, src, dst) }
+func putMov(p *[16]byte, w bool, dst, src Reg) int {
+	return putPair(p, 0x89, pairOf(src, dst)|rexW(w))
+}
 
 // putImm writes the 1- or 4-byte immediate of an 0x83/0x81-style instruction whose first
 // n bytes are in p and returns the total length.
@@ -335,25 +384,46 @@ func putImm(p *[16]byte, n int, imm int32, short bool) int {
 	return n + 4
 }
 
+// putPairImm writes a register instruction with an immediate that has a sign-extended
+// imm8 opcode (short) and an imm32 one (long): 0x83/0x81 for the ALU group, 0x6b/0x69 for
+// imul. Like putPairDisp it stores one word.
+func putPairImm(p *[16]byte, short, long byte, e regPair, imm int32) int {
+	op, n := short, 3
+	if uint32(imm)+128 > 255 { // not an imm8
+		op, n = long, 6
+	}
+	return putREX(p, byte(e), uint64(op)|uint64(0xc0|byte(e>>8))<<8|uint64(uint32(imm))<<16, n)
+}
+
+// putPairImm32 writes op with register operands e and an imm32.
+func putPairImm32(p *[16]byte, op byte, e regPair, imm int32) int {
+	v := uint64(op) | uint64(0xc0|byte(e>>8))<<8 | uint64(uint32(imm))<<16
+	return putREX(p, byte(e), v, 6)
+}
+
+// putPairShift writes a shift by k (1..63) of the register in e (its /digit the shift).
+func putPairShift(p *[16]byte, e regPair, k uint8) int {
+	op, n := uint64(0xc1), 3
+	if k == 1 {
+		op, n = 0xd1, 2
+	}
+	return putREX(p, byte(e), op|uint64(0xc0|byte(e>>8))<<8|uint64(k)<<16, n)
+}
+
+// putImul writes imul reg, rm for the registers in e.
+func putImul(p *[16]byte, e regPair) int {
+	return putREX(p, byte(e), 0xaf0f|uint64(0xc0|byte(e>>8))<<16, 3)
+}
+
 // putALUImm writes dst op= imm for a 32- or 64-bit register (ALUImm's encoding).
 func putALUImm(p *[16]byte, op ALUOp, w bool, dst Reg, imm int32) int {
-	short := fits8(int64(imm))
-	code := byte(0x81)
-	if short {
-		code = 0x83
-	}
-	return putImm(p, putRR(p, w, code, Reg(op), dst), imm, short)
+	return putPairImm(p, 0x83, 0x81, pairOf(Reg(op), dst)|rexW(w), imm)
 }
 
 // putShiftImm writes dst = dst op n for a 32- or 64-bit register, n in 1..63
 // (ShiftImm's encoding).
 func putShiftImm(p *[16]byte, op ShiftOp, w bool, dst Reg, n uint8) int {
-	if n == 1 {
-		return putRR(p, w, 0xd1, Reg(op), dst)
-	}
-	k := putRR(p, w, 0xc1, Reg(op), dst)
-	p[k&15] = n
-	return k + 1
+	return putPairShift(p, pairOf(Reg(op), dst)|rexW(w), n)
 }
 
 // putMovConst writes MovConst's encoding.
@@ -362,7 +432,7 @@ func putMovConst(p *[16]byte, dst Reg, v uint64) int {
 	case v <= 0xffffffff:
 		return putMovImm32(p, dst, uint32(v))
 	case int64(v) < 0 && int64(v) >= -1<<31:
-		return putImm(p, putRR(p, true, 0xc7, 0, dst), int32(v), false)
+		return putPairImm32(p, 0xc7, pairOf(0, dst)|pairW, int32(v))
 	}
 	p[0], p[1] = 0x48|dst.hi(), 0xb8+dst.low3()
 	binary.LittleEndian.PutUint64(p[2:], v)
@@ -446,15 +516,29 @@ func (c *Code) Test(w Width, a, b Reg) {
 
 // TestImm emits test r, imm32 (sign-extended for W64).
 func (c *Code) TestImm(w Width, r Reg, imm int32) {
+	if w >= W32 {
+		c.commit(putPairImm32(c.window(), 0xf7, pairOf(g3Test, r)|rexW(w == W64), imm))
+		return
+	}
 	c.modrm(widthFlags(w), 0xf7, g3Test, regOp(r))
 	c.imm32(imm)
 }
 
 // Imul emits dst *= src (low half; the same for signed and unsigned).
-func (c *Code) Imul(w Width, dst, src Reg) { c.modrm(widthFlags(w), 0x0faf, dst, regOp(src)) }
+func (c *Code) Imul(w Width, dst, src Reg) {
+	if w >= W32 {
+		c.commit(putImul(c.window(), pairOf(dst, src)|rexW(w == W64)))
+		return
+	}
+	c.modrm(widthFlags(w), 0x0faf, dst, regOp(src))
+}
 
 // ImulImm emits dst = src * imm.
 func (c *Code) ImulImm(w Width, dst, src Reg, imm int32) {
+	if w >= W32 {
+		c.commit(putPairImm(c.window(), 0x6b, 0x69, pairOf(dst, src)|rexW(w == W64), imm))
+		return
+	}
 	if fits8(int64(imm)) {
 		c.modrm(widthFlags(w), 0x6b, dst, regOp(src))
 		c.imm8(int8(imm))
@@ -531,8 +615,7 @@ func (c *Code) MovImm32(dst Reg, imm uint32) { c.commit(putMovImm32(c.window(), 
 
 // MovImmSX emits mov dst, simm32: dst = sign-extended imm (7 bytes).
 func (c *Code) MovImmSX(dst Reg, imm int32) {
-	c.modrm(fW, 0xc7, 0, regOp(dst))
-	c.imm32(imm)
+	c.commit(putPairImm32(c.window(), 0xc7, pairOf(0, dst)|pairW, imm))
 }
 
 // MovImm64 emits movabs dst, imm64 (10 bytes).

@@ -1,94 +1,119 @@
 package amd64
 
 import (
+	"encoding/binary"
 	"slices"
+	"unsafe"
 
 	"github.com/bpfjit/bpfjit/emit"
 	"github.com/bpfjit/bpfjit/isa"
 )
 
 // The fast path: LowerRange encodes the most common instruction forms straight into the
-// code buffer's spare capacity, one table lookup and one small encoder per slot, and
-// hands every other slot to Lower. Lower stays the reference: a test pins that both give
-// the same bytes for every form.
+// code buffer's spare capacity, one table lookup and one small inlined encoder per slot,
+// and hands every other slot to Lower. Lower stays the reference: a test pins that both
+// give the same bytes for every form.
 
 // form is how LowerRange encodes one opcode.
 type form struct {
 	kind uint8
-	w    bool  // 64-bit operation
-	op   byte  // x86 opcode, ALU /digit or shift /digit
-	cc   Cond  // condition of a conditional jump
-	mw   Width // memory access width
+	rexW uint8 // pairW for a 64-bit operation, else 0
+	op   byte  // x86 opcode or /digit
+	aux  byte  // condition code of a jump; memory width of the narrow memory forms; shift count mask
 }
 
 const (
-	formSlow     = iota // Lower
-	formRR              // op dst, src: ALU on registers (op is the x86 opcode)
-	formRI              // op dst, imm: ALU with an immediate (op is the /digit)
-	formMovRR           // mov dst, src (movsx and moves onto themselves: Lower)
-	formMovImm          // mov dst, imm
-	formNeg             // neg dst
-	formShiftImm        // shift dst, imm (a zero count: Lower)
-	formLoad            // dst = [src+off], zero-extended
-	formLoadSX          // dst = [src+off], sign-extended
-	formStore           // [dst+off] = src
-	formStoreImm        // [dst+off] = imm
-	formAtomic          // the one-instruction atomics (putAtomic; the others: Lower)
-	formLdImm64         // lddw of a plain constant (pseudo sources: Lower)
-	formJa              // ja
-	formJccX            // if dst op src goto
-	formJccK            // if dst op imm goto
-	formTestX           // if dst & src goto
-	formTestK           // if dst & imm goto
+	formSlow           = iota // Lower
+	formRR                    // op dst, src: ALU on registers (op is the x86 opcode)
+	formRI                    // op dst, imm: ALU with an immediate (op is the /digit)
+	formMovRR                 // mov dst, src (movsx and moves onto themselves: Lower)
+	formMovImm                // mov dst64, sign-extended imm
+	formMovImm32              // mov dst32, imm
+	formGroup3                // neg dst (op is the /digit)
+	formShiftImm              // shift dst, imm (a zero count: Lower)
+	formMul                   // imul dst, src
+	formMulImm                // imul dst, dst, imm
+	formLoad                  // dst = [src+off], 32 or 64 bits (op is the x86 opcode)
+	formLoadNarrow            // dst = [src+off], 8 or 16 bits zero-extended (aux: width)
+	formLoadSX                // dst = [src+off], sign-extended (aux: width)
+	formStore                 // [dst+off] = src, 32 or 64 bits
+	formStoreNarrow           // [dst+off] = src, 8 or 16 bits (aux: width)
+	formStoreImm              // [dst+off] = imm, 32 or 64 bits
+	formStoreImmNarrow        // [dst+off] = imm, 8 or 16 bits (aux: width)
+	formAtomic                // the one-instruction atomics (putAtomic; the others: Lower)
+	formLdImm64               // lddw of a plain constant (pseudo sources: Lower)
+	formJa                    // ja
+	formJcc                   // if dst op src goto / if dst & src goto (op: cmp or test)
+	formJccK                  // if dst op imm goto
+	formTestK                 // if dst & imm goto
 )
 
 var forms = func() (t [256]form) {
 	for c := range 256 {
 		o := isa.Opcode(c)
 		cl := o.Class()
-		w := cl == isa.ClassALU64 || cl == isa.ClassJMP
+		rexW := uint8(0)
+		if cl == isa.ClassALU64 || cl == isa.ClassJMP {
+			rexW = uint8(pairW)
+		}
 		x := o.Source() == isa.SourceX
 		switch cl {
 		case isa.ClassALU, isa.ClassALU64:
 			switch op := o.ALUOp(); op {
 			case isa.ALUAdd, isa.ALUSub, isa.ALUOr, isa.ALUAnd, isa.ALUXor:
 				if x {
-					t[c] = form{kind: formRR, w: w, op: byte(aluOps[op>>4])<<3 | 1}
+					t[c] = form{kind: formRR, rexW: rexW, op: byte(aluOps[op>>4])<<3 | 1}
 				} else {
-					t[c] = form{kind: formRI, w: w, op: byte(aluOps[op>>4])}
+					t[c] = form{kind: formRI, rexW: rexW, op: byte(aluOps[op>>4])}
 				}
 			case isa.ALUMov:
-				if x {
-					t[c] = form{kind: formMovRR, w: w}
-				} else {
-					t[c] = form{kind: formMovImm, w: w}
+				switch {
+				case x:
+					t[c] = form{kind: formMovRR, rexW: rexW}
+				case rexW != 0: // sign-extended
+					t[c] = form{kind: formMovImm}
+				default:
+					t[c] = form{kind: formMovImm32}
 				}
 			case isa.ALUNeg:
 				if !x {
-					t[c] = form{kind: formNeg, w: w}
+					t[c] = form{kind: formGroup3, rexW: rexW, op: g3Neg}
+				}
+			case isa.ALUMul:
+				if x {
+					t[c] = form{kind: formMul, rexW: rexW}
+				} else {
+					t[c] = form{kind: formMulImm, rexW: rexW}
 				}
 			case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
 				if !x {
-					t[c] = form{kind: formShiftImm, w: w, op: byte(shiftOps[op>>4])}
+					t[c] = form{kind: formShiftImm, rexW: rexW, op: byte(shiftOps[op>>4]), aux: 31 | rexW<<2}
 				}
 			}
 		case isa.ClassLDX:
 			switch mw := memWidth(o.Size()); {
+			case o.Mode() == isa.ModeMEM && mw >= W32:
+				t[c] = form{kind: formLoad, rexW: widthREX(mw), op: 0x8b}
 			case o.Mode() == isa.ModeMEM:
-				t[c] = form{kind: formLoad, mw: mw}
+				t[c] = form{kind: formLoadNarrow, aux: byte(mw)}
 			case o.Mode() == isa.ModeMEMSX && mw != W64:
-				t[c] = form{kind: formLoadSX, mw: mw}
+				t[c] = form{kind: formLoadSX, aux: byte(mw)}
 			}
 		case isa.ClassSTX:
-			switch o.Mode() {
-			case isa.ModeMEM:
-				t[c] = form{kind: formStore, mw: memWidth(o.Size())}
-			case isa.ModeATOMIC:
-				t[c] = form{kind: formAtomic, mw: memWidth(o.Size())}
+			switch mw := memWidth(o.Size()); {
+			case o.Mode() == isa.ModeMEM && mw >= W32:
+				t[c] = form{kind: formStore, rexW: widthREX(mw), op: 0x89}
+			case o.Mode() == isa.ModeMEM:
+				t[c] = form{kind: formStoreNarrow, aux: byte(mw)}
+			case o.Mode() == isa.ModeATOMIC:
+				t[c] = form{kind: formAtomic, aux: byte(mw)}
 			}
 		case isa.ClassST:
-			if o.Mode() == isa.ModeMEM {
-				t[c] = form{kind: formStoreImm, mw: memWidth(o.Size())}
+			switch mw := memWidth(o.Size()); {
+			case o.Mode() == isa.ModeMEM && mw >= W32:
+				t[c] = form{kind: formStoreImm, rexW: widthREX(mw), op: 0xc7}
+			case o.Mode() == isa.ModeMEM:
+				t[c] = form{kind: formStoreImmNarrow, aux: byte(mw)}
 			}
 		case isa.ClassLD:
 			if o == isa.OpLdImm64 {
@@ -102,121 +127,230 @@ var forms = func() (t [256]form) {
 				t[c] = form{kind: formJa}
 			case !cond.ok:
 			case op == isa.JumpSET && x:
-				t[c] = form{kind: formTestX, w: w, cc: cond.cc}
+				t[c] = form{kind: formJcc, rexW: rexW, op: 0x85, aux: byte(cond.cc)}
 			case op == isa.JumpSET:
-				t[c] = form{kind: formTestK, w: w, cc: cond.cc}
+				t[c] = form{kind: formTestK, rexW: rexW, aux: byte(cond.cc)}
 			case x:
-				t[c] = form{kind: formJccX, w: w, cc: cond.cc}
+				t[c] = form{kind: formJcc, rexW: rexW, op: byte(CMP)<<3 | 1, aux: byte(cond.cc)}
 			default:
-				t[c] = form{kind: formJccK, w: w, cc: cond.cc}
+				t[c] = form{kind: formJccK, rexW: rexW, aux: byte(cond.cc)}
 			}
 		}
 	}
 	return t
 }()
 
-// LowerRange implements emit.RangeBackend.
-func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
-	s := c.S
-	insns, targets := s.Insns[:to], s.Target[:to]
-	offs := c.SlotOffsets()[:to+1]
-	// With a budget, backward jumps are charged (jump); without one every jump is plain.
-	jumps := c.Budget == 0
-	code := c.Buf.Code
-	for i := from; i < to; i++ {
-		if cap(code)-len(code) < 16 {
-			code = slices.Grow(code, 16)
+func widthREX(w Width) uint8 { return uint8(rexW(w == W64)) }
+
+// bpfPairs[r<<4|m] is the register pair of BPF registers r (ModRM.reg) and m (ModRM.rm or
+// the base), and bpfRM[m] that of m with ModRM.reg 0 (a /digit is or-ed in): the register
+// map folded into the encoder's tables.
+var bpfPairs, bpfRM = func() (t [256]regPair, rm [16]regPair) {
+	for r := range 16 {
+		for m := range 16 {
+			t[r<<4|m] = pairOf(hostReg[r], hostReg[m])
 		}
-		at := len(code)
-		offs[i] = int32(at)
-		p := (*[16]byte)(code[at : at+16])
+		rm[r] = pairOf(0, hostReg[r])
+	}
+	return t, rm
+}()
+
+// pairXY returns the pair of BPF registers x (ModRM.reg) and y (ModRM.rm).
+func pairXY(x, y isa.Register) regPair { return bpfPairs[byte(x&15)<<4|byte(y&15)] }
+
+// digit returns the pair of /digit g and BPF register r.
+func digit(g byte, r isa.Register) regPair { return bpfRM[r&15] | regPair(g&7)<<11 }
+
+// LowerRange implements emit.RangeBackend. The common forms are encoded by lowerRun,
+// whose loop makes no call, so Go keeps its state in registers; whatever it stops at (a
+// form for Lower, a full code or branch array) is dealt with here before it resumes.
+func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
+	for i := from; ; {
+		if i = lowerRun(c, i, to); i >= to {
+			return nil
+		}
+		switch buf := &c.Buf; {
+		case cap(buf.Code)-len(buf.Code) < maxFast:
+			buf.Code = slices.Grow(buf.Code, maxFast)
+		case len(buf.Branches) == cap(buf.Branches) && c.Budget == 0 && isBranchForm(c, i):
+			buf.Branches = slices.Grow(buf.Branches, 1)
+		default:
+			at := len(buf.Code)
+			c.SlotOffsets()[i] = int32(at)
+			// The memory forms of the general encoder, written here; every other form,
+			// and the fast forms' special cases, go to Lower.
+			if n, k := putOther((*[maxFast]byte)(buf.Code[at:at+maxFast]), c.S.Insns[i:]); n > 0 {
+				buf.Code = buf.Code[:at+n]
+				if k == 2 {
+					c.SlotOffsets()[i+1] = int32(at + n)
+				}
+				i += k
+				continue
+			}
+			c.Lowering(i)
+			k, err := b.Lower(c, f, i)
+			if err != nil {
+				return c.SlotError(i, err)
+			}
+			if k == 2 {
+				c.SlotOffsets()[i+1] = int32(len(buf.Code))
+			}
+			i += k
+		}
+	}
+}
+
+// maxFast bounds the bytes lowerRun writes for one slot (and the bytes past them that its
+// word stores may touch).
+const maxFast = 16
+
+// isBranchForm reports whether lowerRun places a branch for stream slot i.
+func isBranchForm(c *emit.Compiler, i int) bool {
+	switch forms[c.S.Insns[i].Opcode].kind {
+	case formJa, formJcc, formJccK, formTestK:
+		return true
+	}
+	return false
+}
+
+// lowerRun lowers stream slots from i on (before to) while they have a fast form and the
+// code and branch arrays have room, and returns the first slot it did not lower. It
+// writes through an index into the code's capacity and appends branches in place.
+func lowerRun(c *emit.Compiler, i, to int) int {
+	// Few values live through the loop, so that Go keeps them all in registers: what
+	// only jumps need is read from c when one comes.
+	insns := c.S.Insns[:to]
+	offs := c.SlotOffsets()[:to]
+	at := len(c.Buf.Code)
+	buf := c.Buf.Code[:cap(c.Buf.Code)]
+	code, last := unsafe.Pointer(unsafe.SliceData(buf)), len(buf)-maxFast
+	for ; i < to; i++ {
+		if at > last {
+			break
+		}
+		// The window of the slot's bytes lies in buf's capacity (at <= last): it is
+		// addressed without the bounds checks and pointer masking of a reslice, which
+		// cost more than the instruction's encoding.
+		p := (*[maxFast]byte)(unsafe.Add(code, at))
 		in := &insns[i]
-		d := reg(in.Dst)
 		n := 0
 		switch fm := &forms[in.Opcode]; fm.kind {
 		case formRR:
-			n = putRR(p, fm.w, fm.op, reg(in.Src), d)
+			n = putPair(p, fm.op, pairXY(in.Src, in.Dst)|regPair(fm.rexW))
 		case formRI:
-			n = putALUImm(p, ALUOp(fm.op), fm.w, d, in.Imm)
+			n = putPairImm(p, 0x83, 0x81, digit(fm.op, in.Dst)|regPair(fm.rexW), in.Imm)
 		case formMovRR:
-			if src := reg(in.Src); in.Off == 0 && src != d {
-				n = putMov(p, fm.w, d, src)
+			if in.Off == 0 && reg(in.Src) != reg(in.Dst) {
+				n = putPair(p, 0x89, pairXY(in.Src, in.Dst)|regPair(fm.rexW))
 			}
 		case formMovImm:
-			if fm.w {
-				n = putMovConst(p, d, uint64(int64(in.Imm)))
+			if in.Imm >= 0 {
+				n = putMovImm32(p, reg(in.Dst), uint32(in.Imm))
 			} else {
-				n = putMovImm32(p, d, uint32(in.Imm))
+				n = putPairImm32(p, 0xc7, digit(0, in.Dst)|pairW, in.Imm)
 			}
-		case formNeg:
-			n = putRR(p, fm.w, 0xf7, g3Neg, d)
+		case formMovImm32:
+			n = putMovImm32(p, reg(in.Dst), uint32(in.Imm))
+		case formGroup3:
+			n = putPair(p, 0xf7, digit(fm.op, in.Dst)|regPair(fm.rexW))
 		case formShiftImm:
-			mask := uint8(31)
-			if fm.w {
-				mask = 63
+			if k := uint8(in.Imm) & fm.aux; k != 0 {
+				n = putPairShift(p, digit(fm.op, in.Dst)|regPair(fm.rexW), k)
 			}
-			if k := uint8(in.Imm) & mask; k != 0 {
-				n = putShiftImm(p, ShiftOp(fm.op), fm.w, d, k)
-			}
+		case formMul:
+			n = putImul(p, pairXY(in.Dst, in.Src)|regPair(fm.rexW))
+		case formMulImm:
+			n = putPairImm(p, 0x6b, 0x69, pairXY(in.Dst, in.Dst)|regPair(fm.rexW), in.Imm)
 		case formLoad:
-			n = putLoad(p, fm.mw, d, Mem{reg(in.Src), int32(in.Off)})
-		case formLoadSX:
-			n = putLoadSX(p, fm.mw, d, Mem{reg(in.Src), int32(in.Off)})
+			n = putPairDisp(p, fm.op, pairXY(in.Dst, in.Src)|regPair(fm.rexW), uint32(in.Off))
 		case formStore:
-			n = putStore(p, fm.mw, Mem{d, int32(in.Off)}, reg(in.Src))
+			n = putPairDisp(p, fm.op, pairXY(in.Src, in.Dst)|regPair(fm.rexW), uint32(in.Off))
 		case formStoreImm:
-			n = putStoreImm(p, fm.mw, Mem{d, int32(in.Off)}, in.Imm)
-		case formAtomic:
-			n, _ = putAtomic(p, isa.AtomicOp(in.Imm), fm.mw, Mem{d, int32(in.Off)}, reg(in.Src))
+			n = putPairDisp(p, fm.op, digit(0, in.Dst)|regPair(fm.rexW), uint32(in.Off))
+			binary.LittleEndian.PutUint32(p[n&7:], uint32(in.Imm))
+			n += 4
 		case formLdImm64:
-			if in.Src == 0 && i+1 < to {
-				code = code[:at+putMovConst(p, d, isa.Imm64(*in, insns[i+1]))]
+			// A constant of 32 bits (zero-extended) is the common one; the others are
+			// put out of this loop (putOther).
+			if in.Src == 0 && i+1 < to && insns[i+1].Imm == 0 {
+				n = putMovImm32(p, reg(in.Dst), uint32(in.Imm))
+				offs[i] = int32(at)
+				at += n
 				i++
-				offs[i] = int32(len(code))
+				offs[i] = int32(at)
 				continue
 			}
 		case formJa:
-			if jumps {
+			if placeBranch(c, at, kindJmp, 0, i) {
 				p[0], n = 0xeb, 2
-				c.Buf.PlaceBranch(at, kindJmp, 0, c.Label(targets[i]))
 			}
-		case formJccX, formJccK, formTestX, formTestK:
-			if !jumps {
+		case formJcc, formJccK, formTestK:
+			switch {
+			case fm.kind == formJcc:
+				n = putPair(p, fm.op, pairXY(in.Src, in.Dst)|regPair(fm.rexW))
+			case fm.kind == formTestK:
+				n = putPairImm32(p, 0xf7, digit(g3Test, in.Dst)|regPair(fm.rexW), in.Imm)
+			case in.Imm == 0: // same flags as cmp d, 0 for every condition
+				n = putPair(p, 0x85, pairXY(in.Dst, in.Dst)|regPair(fm.rexW))
+			default:
+				n = putPairImm(p, 0x83, 0x81, digit(byte(CMP), in.Dst)|regPair(fm.rexW), in.Imm)
+			}
+			if !placeBranch(c, at+n, kindJcc, fm.aux, i) {
+				n = 0
 				break
 			}
-			switch {
-			case fm.kind == formJccX:
-				n = putRR(p, fm.w, byte(CMP)<<3|1, reg(in.Src), d)
-			case fm.kind == formTestX:
-				n = putRR(p, fm.w, 0x85, reg(in.Src), d)
-			case fm.kind == formTestK:
-				n = putImm(p, putRR(p, fm.w, 0xf7, g3Test, d), in.Imm, false)
-			case in.Imm == 0: // same flags as cmp d, 0 for every condition
-				n = putRR(p, fm.w, 0x85, d, d)
-			default:
-				n = putALUImm(p, CMP, fm.w, d, in.Imm)
-			}
-			p[n&15] = 0x70 | byte(fm.cc)
-			c.Buf.PlaceBranch(at+n, kindJcc, uint8(fm.cc), c.Label(targets[i]))
+			p[n&15] = 0x70 | fm.aux
 			n += 2
 		}
-		if n > 0 {
-			code = code[:at+n]
-			continue
+		if n == 0 {
+			break
 		}
-		// Every other form, and the fast forms' special cases.
-		c.Buf.Code = code
-		c.Lowering(i)
-		k, err := b.Lower(c, f, i)
-		if err != nil {
-			return c.SlotError(i, err)
-		}
-		code = c.Buf.Code
-		if k == 2 {
-			i++
-			offs[i] = int32(len(code))
+		offs[i] = int32(at)
+		at += n
+	}
+	c.Buf.Code = buf[:at]
+	return i
+}
+
+// placeBranch records the branch of stream slot i, of kind k, at offset at, and reports
+// whether it did: it does not under a budget (backward jumps are charged, see jump) or
+// when the branch array is full (an append would bring a call into lowerRun's loop).
+func placeBranch(c *emit.Compiler, at int, k, arg uint8, i int) bool {
+	n := len(c.Buf.Branches)
+	if c.Budget != 0 || n == cap(c.Buf.Branches) {
+		return false
+	}
+	// Reslicing the field onto itself stores only its length: no write barrier.
+	c.Buf.Branches = c.Buf.Branches[:n+1]
+	c.Buf.Branches[n] = emit.Branch{At: int32(at), Target: c.Label(c.S.Target[i]), Kind: k, Arg: arg}
+	return true
+}
+
+// putOther writes the forms lowerRun leaves to the general encoder (8- and 16-bit
+// accesses, sign-extending loads, the one-instruction atomics, lddw of a constant wider
+// than 32 bits) for the first slot of insns and returns its length and the slots it
+// took; 0 bytes for every other slot, which Lower handles.
+func putOther(p *[maxFast]byte, insns []isa.Instruction) (int, int) {
+	in := &insns[0]
+	fm := &forms[in.Opcode]
+	w := Width(fm.aux)
+	d, s := reg(in.Dst), reg(in.Src)
+	switch fm.kind {
+	case formLoadNarrow:
+		return putLoad(p, w, d, Mem{s, int32(in.Off)}), 1
+	case formLoadSX:
+		return putLoadSX(p, w, d, Mem{s, int32(in.Off)}), 1
+	case formStoreNarrow:
+		return putStore(p, w, Mem{d, int32(in.Off)}, s), 1
+	case formStoreImmNarrow:
+		return putStoreImm(p, w, Mem{d, int32(in.Off)}, in.Imm), 1
+	case formAtomic:
+		n, _ := putAtomic(p, isa.AtomicOp(in.Imm), w, Mem{d, int32(in.Off)}, s)
+		return n, 1
+	case formLdImm64:
+		if in.Src == 0 && len(insns) > 1 {
+			return putMovConst(p, d, isa.Imm64(*in, insns[1])), 2
 		}
 	}
-	c.Buf.Code = code
-	return nil
+	return 0, 0
 }
