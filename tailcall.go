@@ -208,7 +208,7 @@ func (p *Program) frameSetup() []byte {
 //
 //	jump to indirect   emitted state; also for a target out of the jump's reach
 //	jump to out        empty slot: fall through
-//	nop                on to the frame word, if any, and the target word
+//	fill (a nop)       on to the frame word, if any, and the target word
 //
 // A frame word (sites of a main function) is a nop, on to the unwinding and the target
 // word, or a jump to the body of a slot program whose frame fits (FrameFits); the target
@@ -308,7 +308,10 @@ func (s *pokeSite) setBypass(to bypassState) {
 	if s.bypass == to {
 		return
 	}
-	w := s.enc.PokeNop()
+	w := s.site.Fill
+	if w == 0 {
+		w = s.enc.PokeNop()
+	}
 	if to != toTarget {
 		dest := s.site.Out
 		if to == toIndirect {

@@ -97,7 +97,8 @@ func sameSetup(caller, target []byte) bool       { return string(caller) == stri
 
 // A site with a frame word jumps from it to the body of a program whose frame fits (the
 // target word is then left alone) and otherwise leaves it a nop, on to the target word,
-// which is written first; an empty slot or an unreachable target changes only the bypass.
+// which is written first; an empty slot or an unreachable target changes only the bypass,
+// and a filled slot's bypass is the site's own Fill word.
 func TestPokeSiteFrameWord(t *testing.T) {
 	if runtime.GOOS != "linux" || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
 		t.Skip("no executable memory on", runtime.GOOS, runtime.GOARCH)
@@ -116,8 +117,9 @@ func TestPokeSiteFrameWord(t *testing.T) {
 		t.Fatal(err)
 	}
 	caller := []byte{1, 2, 3}
+	const fillWord = 0x51 // the site's own filled bypass (TailCallSite.Fill)
 	s := &pokeSite{img: img, enc: fakeEnc{reach: 1 << 32}, bypass: toIndirect, fits: sameSetup, setup: caller,
-		site: emit.TailCallSite{Bypass: bypass, Frame: frame, Target: target, Out: out, Indirect: indirect}}
+		site: emit.TailCallSite{Bypass: bypass, Frame: frame, Target: target, Out: out, Indirect: indirect, Fill: fillWord}}
 	fitA := fakeFramed{uintptr(base + 0x1000), caller, base + 0x1010}
 	fitB := fakeFramed{uintptr(base + 0x2000), caller, base + 0x2010}
 	other := fakeFramed{uintptr(base + 0x3000), []byte{9}, base + 0x3010}
@@ -129,16 +131,16 @@ func TestPokeSiteFrameWord(t *testing.T) {
 		next                  maps.Program
 		bypass, frame, target uint64
 	}{
-		{"fitting: frame word to its body, target word untouched", fitA, nopWord, jumpTag | fitA.body, trapWord},
-		{"another fitting one", fitB, nopWord, jumpTag | fitB.body, trapWord},
-		{"not fitting: target word, frame word back to the nop", other, nopWord, nopWord, jumpTag | uint64(other.entry)},
-		{"fitting again: target word kept", fitA, nopWord, jumpTag | fitA.body, jumpTag | uint64(other.entry)},
+		{"fitting: frame word to its body, target word untouched", fitA, fillWord, jumpTag | fitA.body, trapWord},
+		{"another fitting one", fitB, fillWord, jumpTag | fitB.body, trapWord},
+		{"not fitting: target word, frame word back to the nop", other, fillWord, nopWord, jumpTag | uint64(other.entry)},
+		{"fitting again: target word kept", fitA, fillWord, jumpTag | fitA.body, jumpTag | uint64(other.entry)},
 		{"emptied: out, words kept", nil, jumpTag | (base + out), jumpTag | fitA.body, jumpTag | uint64(other.entry)},
-		{"a program without a frame to compare", plain, nopWord, nopWord, jumpTag | uint64(plain)},
-		{"fitting with its body out of reach: through the target word", farBody, nopWord, nopWord, jumpTag | uint64(farBody.entry)},
-		{"fitting from out", fitB, nopWord, jumpTag | fitB.body, jumpTag | uint64(farBody.entry)},
+		{"a program without a frame to compare", plain, fillWord, nopWord, jumpTag | uint64(plain)},
+		{"fitting with its body out of reach: through the target word", farBody, fillWord, nopWord, jumpTag | uint64(farBody.entry)},
+		{"fitting from out", fitB, fillWord, jumpTag | fitB.body, jumpTag | uint64(farBody.entry)},
 		{"not fitting and out of reach: indirect", farOther, jumpTag | (base + indirect), jumpTag | fitB.body, jumpTag | uint64(farBody.entry)},
-		{"fitting from indirect", fitA, nopWord, jumpTag | fitA.body, jumpTag | uint64(farBody.entry)},
+		{"fitting from indirect", fitA, fillWord, jumpTag | fitA.body, jumpTag | uint64(farBody.entry)},
 	} {
 		s.Retarget(nil, step.next)
 		got := img.Code()

@@ -63,7 +63,7 @@ const (
 //	jump to Indirect   the indirect sequence, correct for any slot content: the state the
 //	                   code is emitted in, and the one for a target out of a jump's reach
 //	jump to Out        empty slot: fall through, nothing counted
-//	PokeNop            the slot's program: go on to count the call, unwind the frame and
+//	Fill               the slot's program: go on to count the call, unwind the frame and
 //	                   take the target word's jump
 //
 // and the target word jumps straight to the slot program's tail-call entry. So a call to a
@@ -85,6 +85,9 @@ type TailCallSite struct {
 	Out      int // where a call that is not made continues
 	Indirect int // the indirect sequence
 	Frame    int // offset of the frame word, or -1 when the site has none
+	// Fill is the bypass word for a filled slot: PokeNop, or an instruction of the
+	// call's own that runs only when the call is made (0: PokeNop).
+	Fill uint64
 }
 
 // FrameEncoder is implemented by backends whose direct tail calls from a main function can

@@ -88,19 +88,16 @@ func (b *Backend) countCheck(a *Code, c *emit.Compiler, out emit.Label) {
 	c.Buf.AddBranch(kindJcc, uint8(CondAE), out)
 }
 
-// countStore stores the count in r10 plus one: what every tail call does once its checks
-// have passed.
-func (b *Backend) countStore(a *Code) {
-	a.ALUImm(ADD, W64, tmp3, 1)
-	a.Store(W64, Mem{ctx, b.TailCallCountDisp}, tmp3)
-}
-
-// countAndUnwind counts the call and undoes f's frame: what every tail call does between
-// its checks and its jump.
+// countAndUnwind stores the count in r10 plus one and undoes f's frame: what every tail
+// call does between its checks and its jump.
 func (b *Backend) countAndUnwind(a *Code, f *emit.Func) {
-	b.countStore(a)
+	a.ALUImm(ADD, W64, tmp3, 1)
+	b.storeCount(a)
 	b.unwind(a, f)
 }
+
+// storeCount stores r10 as the run's tail-call count.
+func (b *Backend) storeCount(a *Code) { a.Store(W64, Mem{ctx, b.TailCallCountDisp}, tmp3) }
 
 // Direct tail calls (emit.TailCallSite). The direct path checks the count, then runs
 // through a region whose bytes are written after linking, when its alignment is known:
@@ -109,12 +106,10 @@ func (b *Backend) countAndUnwind(a *Code, f *emit.Func) {
 //	        cmp r10, 33
 //	        jae out
 //	        <stack check, in callees>
+//	        add r10, 1
 //	        nop<n>               pads the bypass to an 8-byte boundary
 //	bypass: jmp rel32; int3 x3   → indirect (as emitted) | out (empty slot)
-//	        | nop8               (a filled slot: on to the target word)
-//	        add r10, 1
-//	        mov [r12+count], r10
-//	        nop<k>               main function only: pads the frame word
+//	        | mov [r12+count], r10   (a filled slot: count the call, go on)
 //	frame:  nop8                 main function only: → jmp rel32 to the body of a slot
 //	                             program whose frame fits in this one (FrameFits)
 //	        <f's epilogue without ret>
@@ -124,10 +119,13 @@ func (b *Backend) countAndUnwind(a *Code, f *emit.Func) {
 //	out:
 //
 // Each word is replaced with one aligned 8-byte store (execmem Image.Patch64), so a
-// thread decodes either the whole old or the whole new instruction. With the slot's
-// program in reach, a call takes no branch but the target word's jump; from a main
-// function to a program with a fitting frame, it also keeps the frame: the count check,
-// the count and one jump.
+// thread decodes either the whole old or the whole new instruction. The count store is
+// the filled bypass word itself (TailCallSite.Fill), so a path that does not make the call
+// counts nothing and no nop runs: it is 8 bytes whenever the count's displacement needs 32
+// bits, as the bridge's does; with a shorter one the word is a nop and the store follows.
+// With the slot's program in reach, a call takes no branch but the target word's jump;
+// from a main function to a program with a fitting frame, it also keeps the frame: the
+// count check, the count and one jump.
 
 // PokeWordSize implements emit.PokeEncoder.
 func (*Backend) PokeWordSize() int { return 8 }
@@ -154,15 +152,20 @@ func (b *Backend) directTailCall(c *emit.Compiler, f *emit.Func, i int, out emit
 	a := code(c)
 	b.countCheck(a, c, out)
 	b.stackCheck(a, c, f, out)
+	a.ALUImm(ADD, W64, tmp3, 1) // the failed paths never store it
+	var store, unwind Code
+	b.storeCount(&store)
+	fill := b.PokeNop()
+	if len(store) == 8 {
+		fill, store = binary.LittleEndian.Uint64(store), nil
+	}
+	b.unwind(&unwind, f)
 	// The code between consecutive words from the bypass on; in a main function the frame
 	// word separates counting from unwinding. Each piece is padded so the word after it is
 	// aligned: the bypass word is, so the padding is fixed.
-	var count, unwind Code
-	b.countStore(&count)
-	b.unwind(&unwind, f)
-	pieces := [][]byte{append(count, unwind...)}
+	pieces := [][]byte{append(store, unwind...)}
 	if f.Index == 0 {
-		pieces = [][]byte{count, unwind}
+		pieces = [][]byte{store, unwind}
 	}
 	size := 7 + 8
 	for _, p := range pieces {
@@ -178,7 +181,7 @@ func (b *Backend) directTailCall(c *emit.Compiler, f *emit.Func, i int, out emit
 		base := s.Bypass
 		r := code[base : base+size]
 		n := putNop(r, pad8(base))
-		s.Bypass = base + n
+		s.Bypass, s.Fill = base+n, fill
 		w, ok := b.PokeJump(uint64(s.Bypass), uint64(s.Indirect))
 		if !ok {
 			return fmt.Errorf("amd64: tail-call region at %#x: indirect path out of reach", base)

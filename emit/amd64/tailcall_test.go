@@ -49,15 +49,14 @@ func compileTCDepths(t *testing.T, src string, direct, depths []int) *emit.Image
 	return img
 }
 
-// Whatever the position of the site, the direct path is the count check, then the bypass,
-// frame (main function only) and target words 8-byte aligned (one Patch64 each) with the
-// count before the frame word and the unwinding after it; the bypass starts out jumping to
-// the indirect sequence, the frame word is a nop and the target word a trap until set.
+// Whatever the position of the site, the direct path is the count check and increment,
+// then the bypass, frame (main function only) and target words 8-byte aligned (one Patch64
+// each) with the unwinding before the target word; the bypass starts out jumping to the
+// indirect sequence and its filled state stores the count, the frame word is a nop and
+// the target word a trap until set. No nop runs on the way to the frame word but the
+// bypass's alignment.
 func TestDirectTailCallRegion(t *testing.T) {
-	const (
-		count  = "add r10, 0x1; mov qword ptr [r12+0xb8], r10"
-		unwind = "leave"
-	)
+	const unwind = "leave"
 	for _, tc := range []struct {
 		name      string
 		prefix    string // before the site, in the function that makes the call
@@ -65,8 +64,8 @@ func TestDirectTailCallRegion(t *testing.T) {
 		wantFrame bool
 		between   []string // from the bypass to the target word, between the words
 	}{
-		{"main function", "", 1, true, []string{count, unwind}},
-		{"callee", "call local +1\nexit\n", 3, false, []string{count + "; " + unwind}},
+		{"main function", "", 1, true, []string{"", unwind}},
+		{"callee", "call local +1\nexit\n", 3, false, []string{unwind}},
 	} {
 		for pad := range 8 { // shift the site through every alignment
 			src := tc.prefix + strings.Repeat("mov %r4, 1\n", pad) + "mov %r3, 1\ncall 12\nmov %r0, 0\nexit"
@@ -96,8 +95,16 @@ func TestDirectTailCallRegion(t *testing.T) {
 			start := img.Slots[pad+tc.site]
 			check := strings.Join(decodeTC(t, img.Code, start, s.Bypass), "; ")
 			wantCheck := "mov r10, qword ptr [r12+0xb8]; cmp r10, 0x21; jnb " // then, in a callee, the stack check
-			if !strings.HasPrefix(check, wantCheck) {
-				t.Errorf("%s pad %d: before the bypass\n\t%s\nwant\n\t%s<out>...", tc.name, pad, check, wantCheck)
+			if !strings.HasPrefix(check, wantCheck) || !strings.Contains(check, "add r10, 0x1") {
+				t.Errorf("%s pad %d: before the bypass\n\t%s\nwant\n\t%s<out>; ...; add r10, 0x1[; nop]", tc.name, pad, check, wantCheck)
+			}
+			if _, last, _ := strings.Cut(check, "add r10, 0x1"); strings.Count(last, ";") > 1 {
+				t.Errorf("%s pad %d: after the increment, before the bypass: %q, want one nop at most", tc.name, pad, last)
+			}
+			var fill [8]byte
+			binary.LittleEndian.PutUint64(fill[:], s.Fill)
+			if got := decodeTC(t, fill[:], 0, 8); len(got) != 1 || got[0] != "mov qword ptr [r12+0xb8], r10" {
+				t.Errorf("%s pad %d: the filled bypass decodes as %q, want the count's store", tc.name, pad, got)
 			}
 			w := binary.LittleEndian.Uint64(img.Code[s.Bypass:])
 			if want, _ := tcBackend.PokeJump(uint64(s.Bypass), uint64(s.Indirect)); w != want {
@@ -108,7 +115,7 @@ func TestDirectTailCallRegion(t *testing.T) {
 			}
 			for k, want := range tc.between {
 				got := strings.Join(decodeTC(t, img.Code, words[k]+8, words[k+1]), "; ")
-				if got != want && !strings.HasPrefix(got, want+"; nop") {
+				if got != want && !strings.HasPrefix(got, want+"; nop") || want == "" && words[k]+8 != words[k+1] {
 					t.Errorf("%s pad %d: between words %d and %d\n\t%s\nwant\n\t%s[; nop]", tc.name, pad, k, k+1, got, want)
 				}
 			}
