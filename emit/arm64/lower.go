@@ -375,7 +375,7 @@ type slotForm struct {
 	kind uint8
 	w    Width
 	op   uint8 // MemOp, AddSubOp, LogicOp, DP2Op or Cond, as the kind needs
-	base Inst  // formRegOp, formMovX: the instruction with x0 in every register field
+	base Inst  // formRegOp, formMovX: the instruction with x0 in every register field; formLoad, formStore: the op's memWords entry
 }
 
 const (
@@ -472,10 +472,12 @@ var forms = func() (t [256]slotForm) {
 			if op.Mode() == isa.ModeMEMSX {
 				f.op = uint8(loadSXOps[sizeIndex(op.Size())])
 			}
+			f.base = Inst(memWords[f.op])
 		case isa.ClassST:
 			f.kind, f.op = formStoreK, uint8(storeOps[sizeIndex(op.Size())])
 		case isa.ClassSTX:
 			f.kind, f.op = formStore, uint8(storeOps[sizeIndex(op.Size())])
+			f.base = Inst(memWords[f.op])
 			if op.Mode() == isa.ModeATOMIC {
 				f.kind = formAtomic
 			}
@@ -522,7 +524,7 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 			if fm.kind == formStore {
 				rt, base = s, d
 			}
-			if i, ok := ldStImm(MemOp(fm.op), uint32(rt), uint32(base), int64(in.Off)); ok {
+			if i, ok := ldStImm(uint32(fm.base), uint32(rt), uint32(base), int64(in.Off)); ok {
 				l.put(i) // the common case of mem, without the call
 				continue
 			}
@@ -650,7 +652,7 @@ func (l *lowerer) putWords(ws *[8]Inst, n int) {
 // mem emits a load or store of rt at [base + off], through tmp when off fits no
 // immediate form. rt and base are registers of the lowering (rt may be XZR).
 func (l *lowerer) mem(op MemOp, rt, base Reg, off int64) {
-	if i, ok := ldStImm(op, uint32(rt)&31, uint32(base), off); ok {
+	if i, ok := ldStImm(memWords[op], uint32(rt)&31, uint32(base), off); ok {
 		l.put(i)
 		return
 	}

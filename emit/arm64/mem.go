@@ -118,7 +118,7 @@ func LdStImm(op MemOp, rt, rn Reg, off int64) (Inst, error) {
 	// Fast path for valid operands (every load and store of a lowered program); anything
 	// else takes the checked forms below, which name the problem.
 	if op < numMemOps && rt <= XZR && (rn <= X30 || rn == SP) {
-		if i, ok := ldStImm(op, uint32(rt)&31, min(uint32(rn), 31), off); ok {
+		if i, ok := ldStImm(memWords[op], uint32(rt)&31, min(uint32(rn), 31), off); ok {
 			return i, nil
 		}
 	}
@@ -143,10 +143,10 @@ var memWords = func() (t [numMemOps]uint32) {
 	return t
 }()
 
-// ldStImm is LdStImm for valid operands (op below numMemOps, t and n register
-// fields); it reports false when off fits neither the scaled nor the unscaled form.
-func ldStImm(op MemOp, t, n uint32, off int64) (Inst, bool) {
-	m := memWords[op]
+// ldStImm is LdStImm for valid operands (m is the op's memWords entry, t and n
+// register fields); it reports false when off fits neither the scaled nor the unscaled
+// form.
+func ldStImm(m, t, n uint32, off int64) (Inst, bool) {
 	sz := m >> 30
 	// A negative off is too large as unsigned; a byte offset in [-256, 255] is below
 	// 512 once moved up by 256.
