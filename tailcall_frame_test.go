@@ -45,6 +45,8 @@ func TestDirectTailCallKeepsAFittingFrame(t *testing.T) {
 	twin := w.load(fmtSrc(countAndTailCall, 0, 2000))    // the same frame
 	wide := w.load(fmtSrc(uses6to9AndStack, 0, 3000))    // saves r6-r9: fits in neither
 	leaf := w.load("mov %r0, 7\nstdw [%r10-8], 1\nexit") // no saved registers
+	// saves r6 and r7 like self, with a BPF stack of its own: fits in self's frame
+	fittingLeaf := w.load("mov %r6, 1\nmov %r7, 2\nstdw [%r10-8], 3\nldxdw %r0, [%r10-8]\nadd %r0, %r6\nadd %r0, %r7\nexit")
 	for _, step := range []struct {
 		name     string
 		slot0    tcProg
@@ -57,6 +59,7 @@ func TestDirectTailCallKeepsAFittingFrame(t *testing.T) {
 		{"into a frame saving more registers", wide, self, 0, 3000 + 8 + 9 + 1 + emit.MaxTailCalls},
 		{"the wide one calling itself", wide, wide, 1, 3000 + 8 + 9 + 1 + emit.MaxTailCalls},
 		{"into a leaf saving none", leaf, self, 0, 7},
+		{"into a leaf saving the same", fittingLeaf, self, 1, 6},
 		{"back to a fitting one", self, self, 1, 1000 + 1 + emit.MaxTailCalls},
 	} {
 		w.set(0, step.slot0)

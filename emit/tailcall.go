@@ -114,6 +114,7 @@ type PokeEncoder interface {
 // tailState is a compilation's direct tail-call bookkeeping.
 type tailState struct {
 	direct []bool // by program slot; nil when there are none
+	any    bool   // some slot of direct is set
 	inline []bool // Options.InlineArrayLookups by program slot; nil when there are none
 	sites  []tailSiteLabels
 }
@@ -125,7 +126,7 @@ type tailSiteLabels struct {
 }
 
 func (t *tailState) reset(opts Options, n int) {
-	t.direct, t.sites = t.direct[:0], t.sites[:0]
+	t.direct, t.sites, t.any = t.direct[:0], t.sites[:0], false
 	t.inline = slotSet(t.inline, opts.InlineArrayLookups, n)
 	if opts.Blind || len(opts.DirectTailCalls) == 0 {
 		t.direct = nil
@@ -135,10 +136,14 @@ func (t *tailState) reset(opts Options, n int) {
 	clear(t.direct)
 	for _, i := range opts.DirectTailCalls {
 		if i >= 0 && i < n {
-			t.direct[i] = true
+			t.direct[i], t.any = true, true
 		}
 	}
 }
+
+// HasDirectTailCalls reports whether the program has tail calls to emit direct
+// (Options.DirectTailCalls): some call of bpf_tail_call will be a TailCallSite.
+func (c *Compiler) HasDirectTailCalls() bool { return c.tail.any && c.HasTailCalls() }
 
 // DirectTailCall reports whether the tail call at stream slot i is to be emitted direct.
 func (c *Compiler) DirectTailCall(i int) bool {

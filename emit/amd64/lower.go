@@ -129,11 +129,11 @@ func code(c *emit.Compiler) *Code { return (*Code)(&c.Buf.Code) }
 //	push <saved>          only the callee-saved registers the function writes
 //	sub rsp, 8            if needed to keep rsp 16-byte aligned at calls
 //
-// A main function that makes tail calls and has no subprograms reserves the most BPF stack
-// a program may use, so that every program saving the same registers fits in its frame and
-// its direct tail calls can keep the frame (FrameFits). Not with subprograms: a callee's
-// tail call keeps the frames below it, and the stack limit of such chains (TailCallBackend)
-// assumes the verifier's depths.
+// A main function with direct tail calls and no subprograms reserves the most BPF stack a
+// program may use, so that every program saving the same registers fits in its frame and
+// those calls can keep the frame (FrameFits). Not with subprograms: a callee's tail call
+// keeps the frames below it, and the stack limit of such chains (TailCallBackend) assumes
+// the verifier's depths. Nor for indirect calls only: they always rebuild the frame.
 func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	a := code(c)
 	a.Nop5()
@@ -142,7 +142,7 @@ func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	a.Push(RBP)
 	a.Mov(W64, RBP, RSP)
 	depth := f.StackDepth
-	if f.Index == 0 && len(c.Funcs) == 1 && c.HasTailCalls() {
+	if f.Index == 0 && len(c.Funcs) == 1 && c.HasDirectTailCalls() {
 		depth = emit.MaxStackDepth
 	}
 	if depth > 0 {

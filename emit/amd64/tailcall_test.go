@@ -134,23 +134,33 @@ func TestDirectTailCallRegion(t *testing.T) {
 	}
 }
 
+// mainSetup returns the frame set-up of img's main function.
+func mainSetup(img *emit.Image) []byte {
+	f := img.Funcs[0]
+	return img.Code[f.TailEntry:f.Body]
+}
+
 // A target fits in a caller's frame exactly when it pushes the same registers and its BPF
 // stack is no deeper: the set-ups compared are those Prologue emits.
 func TestFrameFits(t *testing.T) {
 	// setup compiles a main function of depth bytes that writes the registers in regs
-	// (and tail-calls when tail is set) and returns its frame set-up.
+	// (and makes a direct tail call when tail is set) and returns its frame set-up.
 	setup := func(depth int, regs string, tail bool) []byte {
 		t.Helper()
 		src := "mov %r0, 0\n"
 		for _, r := range strings.Fields(regs) {
 			src += "mov %" + r + ", 1\n"
 		}
+		var direct []int
 		if tail {
+			direct = []int{1 + len(strings.Fields(regs)) + 1}
 			src += "mov %r3, 1\ncall 12\n"
 		}
-		img := compileTCDepths(t, src+"exit", nil, []int{depth})
-		f := img.Funcs[0]
-		return img.Code[f.TailEntry:f.Body]
+		img := compileTCDepths(t, src+"exit", direct, []int{depth})
+		if tail && len(img.TailCalls) != 1 {
+			t.Fatalf("%d direct sites, want 1", len(img.TailCalls))
+		}
+		return mainSetup(img)
 	}
 	for _, tc := range []struct {
 		name           string
@@ -164,7 +174,8 @@ func TestFrameFits(t *testing.T) {
 		{"large depths (imm32)", setup(256, "r6", false), setup(512, "r6", false), false},
 		{"other saved registers", setup(64, "r6", false), setup(64, "r7", false), false},
 		{"fewer saved registers", setup(64, "r6 r7", false), setup(64, "r6", false), false},
-		{"caller with tail calls takes the deepest frame", setup(0, "", true), setup(512, "", false), true},
+		{"caller with direct tail calls takes the deepest frame", setup(0, "", true), setup(512, "", false), true},
+		{"one with indirect calls only keeps its depth", mainSetup(compileTC(t, "mov %r3, 1\ncall 12\nexit", nil)), setup(16, "", false), false},
 		{"and any target saving the same", setup(0, "r9", true), setup(128, "r9", true), true},
 		{"not a set-up", []byte{0x90}, setup(0, "", false), false},
 		{"empty target", setup(0, "", false), nil, false},
