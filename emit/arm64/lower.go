@@ -615,9 +615,9 @@ func (l *lowerer) storeK(op MemOp, in *isa.Instruction) {
 // stores only its length.
 func (l *lowerer) put(i Inst) {
 	b := l.buf
-	if n := len(b.Code); cap(b.Code)-n >= 4 {
+	if code, n := b.Code, len(b.Code); cap(code)-n >= 4 {
+		putWord(code[n:n+4], i)
 		b.Code = b.Code[:n+4]
-		putWord(b.Code[n:], i)
 		return
 	}
 	b.Code = appendWord(b.Code, i)
