@@ -1,6 +1,8 @@
 package arm64
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/bpfjit/bpfjit/emit"
@@ -63,13 +65,17 @@ func (l *lowerer) runInit(f *emit.Func) {
 //	                             | nop (a filled slot: on to the target word)
 //	        add  x11, x11, #1
 //	        str  x11, [x23, #count]
+//	frame:  nop                  main function only: → b <the body of a slot program
+//	                             whose frame fits in this one> (FrameFits)
 //	        <f's epilogue without ret>
 //	target: brk #0x7ca1          → b <the slot's program>
 //	indirect: …
 //
-// Both words are only ever B, NOP or BRK, which the architecture allows to be replaced
-// while other cores execute them (execmem Image.Patch32). With the slot's program in
-// reach, a call takes no branch but the target word's.
+// The words are only ever B, NOP or BRK, which the architecture allows to be replaced
+// while other cores execute them (execmem Image.Patch32); so, unlike amd64's, the filled
+// bypass cannot be the count's store. With the slot's program in reach, a call takes no
+// branch but the target word's; from a main function to a program with a fitting frame,
+// it also keeps the frame.
 func (l *lowerer) tailCall(f *emit.Func, i int) {
 	c := l.c
 	m, idx := reg(isa.R2), reg(isa.R3)
@@ -80,11 +86,22 @@ func (l *lowerer) tailCall(f *emit.Func, i int) {
 		l.stackCheck(f, out)
 		c.Buf.Bind(bypass)
 		c.Buf.AddBranch(kindB, 0, indirect)
-		l.countAndUnwind(f)
+		l.count()
+		var fixup func([]byte, *emit.TailCallSite) error
+		if f.Index == 0 {
+			frame := c.Buf.NewLabel()
+			c.Buf.Bind(frame)
+			l.emit(InstNop, nil)
+			fixup = func(_ []byte, s *emit.TailCallSite) error {
+				s.Frame = c.Buf.LabelOffset(frame)
+				return nil
+			}
+		}
+		l.unwind(f)
 		c.Buf.Bind(target)
 		l.emit(Brk(0x7ca1)) // unreachable until the target word is set
 		c.Buf.Bind(indirect)
-		c.AddTailCallSite(i, bypass, target, out, indirect, nil)
+		c.AddTailCallSite(i, bypass, target, out, indirect, fixup)
 	}
 	l.emit(LdStImm(LDRW, tmp, m, emit.HeaderMaxEntriesOffset))
 	l.emit(CmpReg(W32, idx, tmp))
@@ -112,12 +129,51 @@ func (l *lowerer) countCheck(out emit.Label) {
 	l.c.Buf.AddBranch(kindBCond, uint8(HS), out)
 }
 
-// countAndUnwind stores the count in x11 plus one and undoes f's frame: what every tail
-// call does between its checks and its branch.
+// countAndUnwind counts the call and undoes f's frame: what every tail call does between
+// its checks and its branch.
 func (l *lowerer) countAndUnwind(f *emit.Func) {
+	l.count()
+	l.unwind(f)
+}
+
+// count stores the count in x11 plus one.
+func (l *lowerer) count() {
 	l.emit(AddSubImm(ADD, W64, tmp2, tmp2, 1))
 	l.emit(LdStImm(STRX, tmp2, ctxr, int64(l.be.TailCallCountDisp)))
-	l.unwind(f)
+}
+
+// FrameFits implements emit.FrameEncoder. The set-ups are as Prologue emits them: stp x29,
+// x30; mov x29, sp; the saved register pairs; mov x25, sp; sub sp, sp, depth (none for 0).
+// The target fits when all but the last are the same, so its epilogue restores the
+// caller's saved values from where the caller put them, and its BPF stack is no deeper.
+func (*Backend) FrameFits(caller, target []byte) bool {
+	cd, cs, ok := splitFrame(caller)
+	if !ok {
+		return false
+	}
+	td, ts, ok := splitFrame(target)
+	return ok && td <= cd && bytes.Equal(cs, ts)
+}
+
+// splitFrame splits a frame set-up into its BPF stack depth and the rest; ok is false for
+// bytes that are not a set-up.
+func splitFrame(b []byte) (depth uint32, rest []byte, ok bool) {
+	head, _ := Stp(W64, PairPreIndex, FP, LR, SP, -16)
+	if len(b) < 8 || len(b)%4 != 0 || binary.LittleEndian.Uint32(b) != uint32(head) {
+		return 0, nil, false
+	}
+	// sub sp, sp, #imm12{, lsl #12}: bits 10-21 hold the immediate, bit 22 the shift.
+	const immBits, shift = 0xfff << 10, 1 << 22
+	sub, _ := AddSubImm(SUB, W64, SP, SP, 0)
+	last := binary.LittleEndian.Uint32(b[len(b)-4:])
+	if last&^(immBits|shift) != uint32(sub) {
+		return 0, b, true
+	}
+	depth = last & immBits >> 10
+	if last&shift != 0 {
+		depth <<= 12
+	}
+	return depth, b[:len(b)-4], true
 }
 
 // PokeWordSize implements emit.PokeEncoder.

@@ -11,9 +11,10 @@ import (
 
 var tcBackend = &Backend{GateEntryDisp: 40, TailCallCountDisp: 184, StackTopDisp: 192, TailCallStackLimit: 20000}
 
-// The direct site: the count check, the bypass (a b to the indirect sequence as
-// emitted), the count and the unwinding, and the brk that becomes the target's b, in
-// front of the indirect sequence; the tail-call entry follows the run init.
+// The direct site of a main function: the count check, the bypass (a b to the indirect
+// sequence as emitted), the count, the frame word (a nop as emitted), the unwinding, and
+// the brk that becomes the target's b, in front of the indirect sequence; the tail-call
+// entry follows the run init.
 func TestTailCallListings(t *testing.T) {
 	src := "mov %r3, 1\ncall 12\nmov %r0, 0\nexit"
 	img := compileText(t, tcBackend, src, emit.Options{StackDepth: []int{0}, Facts: &emit.Facts{}, DirectTailCalls: []int{1}})
@@ -26,9 +27,10 @@ func TestTailCallListings(t *testing.T) {
 		t.Errorf("entry before the tail-call entry: %q", got)
 	}
 	want := []string{
-		"ldr x11, [x23,#184]", "cmp x11, #0x21", "b.cs .+100", // → out
-		"b .+28", // bypass → indirect, as emitted
+		"ldr x11, [x23,#184]", "cmp x11, #0x21", "b.cs .+104", // → out
+		"b .+32", // bypass → indirect, as emitted
 		"add x11, x11, #0x1", "str x11, [x23,#184]",
+		"nop", // frame word
 		"mov sp, x25", "ldp x25, xzr, [sp],#16", "ldp x29, x30, [sp],#16",
 		"brk #0x7ca1", // target
 		// indirect
@@ -42,10 +44,10 @@ func TestTailCallListings(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 	}
-	if s.Bypass != img.Slots[1]+3*4 || s.Target != s.Bypass+6*4 || s.Indirect != s.Target+4 {
+	if s.Bypass != img.Slots[1]+3*4 || s.Frame != s.Bypass+3*4 || s.Target != s.Bypass+7*4 || s.Indirect != s.Target+4 {
 		t.Errorf("site offsets %+v", s)
 	}
-	for _, p := range []struct{ from, to int }{{s.Bypass, s.Out}, {s.Bypass, s.Indirect}, {s.Target, f.Entry}} {
+	for _, p := range []struct{ from, to int }{{s.Bypass, s.Out}, {s.Bypass, s.Indirect}, {s.Target, f.Entry}, {s.Frame, f.Body}} {
 		w, ok := tcBackend.PokeJump(uint64(p.from), uint64(p.to))
 		if !ok || Inst(w).Kind() != KindB {
 			t.Errorf("poke %#x -> %#x: %#x, %v", p.from, p.to, w, ok)
@@ -56,6 +58,52 @@ func TestTailCallListings(t *testing.T) {
 	}
 	if _, ok := tcBackend.PokeJump(0, 1<<28); ok {
 		t.Error("a b reaching 256 MiB")
+	}
+}
+
+// A callee's direct site has no frame word: its tail calls always unwind.
+func TestCalleeTailCallHasNoFrameWord(t *testing.T) {
+	src := "call local +1\nexit\nmov %r3, 1\ncall 12\nmov %r0, 0\nexit"
+	img := compileText(t, tcBackend, src, emit.Options{StackDepth: []int{0, 0}, Facts: &emit.Facts{}, DirectTailCalls: []int{3}})
+	if len(img.TailCalls) != 1 {
+		t.Fatalf("%d direct sites", len(img.TailCalls))
+	}
+	if s := img.TailCalls[0]; s.Frame != -1 {
+		t.Errorf("frame word at %#x, want none (-1)", s.Frame)
+	}
+}
+
+// A target fits in a caller's frame exactly when it saves the same registers and its BPF
+// stack is no deeper: the set-ups compared are those Prologue emits.
+func TestFrameFits(t *testing.T) {
+	setup := func(depth int, regs string) []byte {
+		t.Helper()
+		src := "mov %r0, 0\n"
+		for _, r := range strings.Fields(regs) {
+			src += "mov %" + r + ", 1\n"
+		}
+		img := compileText(t, tcBackend, src+"exit", emit.Options{StackDepth: []int{depth}, Facts: &emit.Facts{}})
+		f := img.Funcs[0]
+		return img.Code[f.TailEntry:f.Body]
+	}
+	for _, tc := range []struct {
+		name           string
+		caller, target []byte
+		want           bool
+	}{
+		{"same shape", setup(64, "r6"), setup(64, "r6"), true},
+		{"shallower target", setup(64, "r6 r7"), setup(16, "r6 r7"), true},
+		{"target without BPF stack", setup(512, ""), setup(0, ""), true},
+		{"deeper target", setup(16, "r6"), setup(64, "r6"), false},
+		{"caller without BPF stack", setup(0, "r6"), setup(16, "r6"), false},
+		{"other saved registers", setup(64, "r6"), setup(64, "r8"), false},
+		{"more saved registers", setup(64, "r6"), setup(64, "r6 r7 r8"), false},
+		{"not a set-up", []byte{0x1f, 0x20, 0x03, 0xd5}, setup(0, ""), false},
+		{"empty target", setup(0, ""), nil, false},
+	} {
+		if got := tcBackend.FrameFits(tc.caller, tc.target); got != tc.want {
+			t.Errorf("%s: FrameFits(% x, % x) = %v, want %v", tc.name, tc.caller, tc.target, got, tc.want)
+		}
 	}
 }
 
