@@ -88,28 +88,23 @@ func (b *Backend) countCheck(a *Code, c *emit.Compiler, out emit.Label) {
 	c.Buf.AddBranch(kindJcc, uint8(CondAE), out)
 }
 
-// countAndUnwind stores the count in r10 plus one and undoes f's frame: what every tail
-// call does between its checks and its jump.
+// countAndUnwind stores the count in r10 plus one and undoes f's frame: what an indirect
+// tail call does between its checks and its jump.
 func (b *Backend) countAndUnwind(a *Code, f *emit.Func) {
 	a.ALUImm(ADD, W64, tmp3, 1)
-	b.storeCount(a)
+	a.Store(W64, Mem{ctx, b.TailCallCountDisp}, tmp3)
 	b.unwind(a, f)
 }
-
-// storeCount stores r10 as the run's tail-call count.
-func (b *Backend) storeCount(a *Code) { a.Store(W64, Mem{ctx, b.TailCallCountDisp}, tmp3) }
 
 // Direct tail calls (emit.TailCallSite). The direct path checks the count, then runs
 // through a region whose bytes are written after linking, when its alignment is known:
 //
-//	        mov r10, [r12+count]
-//	        cmp r10, 33
+//	        cmp qword [r12+count], 33
 //	        jae out
 //	        <stack check, in callees>
-//	        add r10, 1
 //	        nop<n>               pads the bypass to an 8-byte boundary
 //	bypass: jmp rel32; int3 x3   → indirect (as emitted) | out (empty slot)
-//	        | mov [r12+count], r10   (a filled slot: count the call, go on)
+//	        | inc qword [r12+count]  (a filled slot: count the call, go on)
 //	frame:  nop8                 main function only: → jmp rel32 to the body of a slot
 //	                             program whose frame fits in this one (FrameFits)
 //	        <f's epilogue without ret>
@@ -119,10 +114,12 @@ func (b *Backend) storeCount(a *Code) { a.Store(W64, Mem{ctx, b.TailCallCountDis
 //	out:
 //
 // Each word is replaced with one aligned 8-byte store (execmem Image.Patch64), so a
-// thread decodes either the whole old or the whole new instruction. The count store is
-// the filled bypass word itself (TailCallSite.Fill), so a path that does not make the call
-// counts nothing and no nop runs: it is 8 bytes whenever the count's displacement needs 32
-// bits, as the bridge's does; with a shorter one the word is a nop and the store follows.
+// thread decodes either the whole old or the whole new instruction. The count's increment
+// is the filled bypass word itself (TailCallSite.Fill), so a path that does not make the
+// call counts nothing and no nop runs: it is 8 bytes whenever the count's displacement
+// needs 32 bits, as the bridge's does; with a shorter one the word is a nop and the
+// increment follows. The count is compared and incremented in memory, never loaded into a
+// register: the fewest instructions a link of a chain can run.
 // With the slot's program in reach, a call takes no branch but the target word's jump;
 // from a main function to a program with a fitting frame, it also keeps the frame: the
 // count check, the count and one jump.
@@ -150,22 +147,23 @@ const trapWord = 0xcccccccccccc0b0f
 // label of its indirect path, and registers the fixup that writes its region.
 func (b *Backend) directTailCall(c *emit.Compiler, f *emit.Func, i int, out emit.Label) {
 	a := code(c)
-	b.countCheck(a, c, out)
+	count := Mem{ctx, b.TailCallCountDisp}
+	a.ALUMemImm(CMP, W64, count, emit.MaxTailCalls)
+	c.Buf.AddBranch(kindJcc, uint8(CondAE), out)
 	b.stackCheck(a, c, f, out)
-	a.ALUImm(ADD, W64, tmp3, 1) // the failed paths never store it
-	var store, unwind Code
-	b.storeCount(&store)
+	var inc, unwind Code
+	inc.modrm(widthFlags(W64), 0xff, 0, memOp(count)) // inc qword [r12+count]
 	fill := b.PokeNop()
-	if len(store) == 8 {
-		fill, store = binary.LittleEndian.Uint64(store), nil
+	if len(inc) == 8 {
+		fill, inc = binary.LittleEndian.Uint64(inc), nil
 	}
 	b.unwind(&unwind, f)
 	// The code between consecutive words from the bypass on; in a main function the frame
 	// word separates counting from unwinding. Each piece is padded so the word after it is
 	// aligned: the bypass word is, so the padding is fixed.
-	pieces := [][]byte{append(store, unwind...)}
+	pieces := [][]byte{append(inc, unwind...)}
 	if f.Index == 0 {
-		pieces = [][]byte{store, unwind}
+		pieces = [][]byte{inc, unwind}
 	}
 	size := 7 + 8
 	for _, p := range pieces {
