@@ -15,7 +15,8 @@ import (
 // Live patching: runners tail-call through one slot, direct and indirect, while another
 // goroutine updates and deletes it, sometimes with a freshly loaded program that it closes
 // at once (so the slot alone keeps it alive). No run may crash or fail, and every result
-// must be one the slot could have held: a target's value or the fall-through.
+// must be one the slot could have held: a target's value or the fall-through. Half the
+// targets fit in the direct caller's frame, so its frame word changes too.
 //
 // On amd64 the runners are 4 goroutines running concurrently with the updates. Under
 // qemu (arm64) patches must flip page protections (execmem.SyncEmulator), which faults a
@@ -41,11 +42,16 @@ func TestLivePatchingStress(t *testing.T) {
 	const fallThrough = 8 // countAndTailCall with +7 after one execution
 	var valid sync.Map    // results some slot content allows
 	valid.Store(uint64(fallThrough), true)
-	target := func(v uint64) *bpfjit.Program {
+	// A target returns v; a fitting one saves r6 and r7 as the callers do, so the direct
+	// caller keeps its frame for it (its frame word), the other does not (its target word).
+	target := func(v uint64, fitting bool) *bpfjit.Program {
 		valid.Store(v, true)
+		if fitting {
+			return load(fmt.Sprintf("mov %%r6, %d\nmov %%r7, 0\nmov %%r0, %%r6\nadd %%r0, %%r7\nexit", v))
+		}
 		return load(fmt.Sprintf("mov %%r0, %d\nexit", v))
 	}
-	b, c := target(100), target(200)
+	b, c := target(100, true), target(200, false)
 	defer b.Close()
 	defer c.Close()
 	callers := []*bpfjit.Program{load(fmtSrc(countAndTailCall, 1, 7)), load(fmtSrc(countAndTailCallIndirect, 1, 7))}
@@ -55,12 +61,23 @@ func TestLivePatchingStress(t *testing.T) {
 	if bpfjit.DirectTailCallSites(callers[0]) != 1 || bpfjit.DirectTailCallSites(callers[1]) != 0 {
 		t.Fatal("callers are not one direct and one indirect")
 	}
+	for _, tc := range []struct {
+		p    *bpfjit.Program
+		kept int
+	}{{b, 1}, {c, 0}} {
+		if err := arr.SetProgram(1, tc.p); err != nil {
+			t.Fatal(err)
+		}
+		if got := bpfjit.KeptFrameSites(callers[0]); got != tc.kept {
+			t.Fatalf("%d sites keep the frame for a target returning %d, want %d", got, 100*(2-tc.kept), tc.kept)
+		}
+	}
 	key := binary.LittleEndian.AppendUint32(nil, 1)
 	update := func(k int) {
 		var err error
 		switch {
 		case k%100 == 99: // a fresh program, closed at once: the slot keeps it alive
-			p := target(uint64(1000 + k))
+			p := target(uint64(1000+k), k%200 == 99)
 			err = arr.SetProgram(1, p)
 			p.Close()
 		case k%3 == 0:
