@@ -45,9 +45,11 @@ func benchLoad(b *testing.B, tab *maps.Table, src string) *bpfjit.Program {
 // run's entry and exit, the body and a failed call, which the chain's last execution also
 // has. Blocks of chain runs and baseline runs alternate, each timed, so both see the same
 // machine; ns/tailcall = (chain time - baseline time) / runs / 33. What remains per call is
-// what a tail call costs a program: the call itself (checks, count, unwinding, jump) and
-// entering the target (its frame set-up and the 3 instructions before its own call), which
-// both kinds do alike. ns/op is one chain run plus one baseline run.
+// what a tail call costs a program: the call itself and entering the target (the 3
+// instructions before its own call). The indirect call checks, counts, unwinds, jumps
+// through the slot and runs the target's frame set-up; the direct one, from a main function
+// into a program whose frame fits (here the program itself), checks, counts and jumps to
+// the target's body, keeping the frame. ns/op is one chain run plus one baseline run.
 func BenchmarkTailCall(b *testing.B) {
 	for _, kind := range []struct {
 		name   string

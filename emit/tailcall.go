@@ -14,7 +14,10 @@ const MaxTailCalls = 33
 // falling through with every BPF register unchanged when one fails), then counts the call,
 // tears down the current frame as its epilogue would and jumps to the slot's entry — the
 // target's TailEntry. The target runs in the frame slot of the function that made the
-// call (a BPF-to-BPF callee's caller gets the target's r0), as the kernel does.
+// call (a BPF-to-BPF callee's caller gets the target's r0), as the kernel does. A direct
+// call from a main function may instead keep its frame and jump to the target's Body when
+// the target's frame fits in it (FrameEncoder): the same end state, without the teardown
+// and set-up.
 //
 // A tail call from a BPF-to-BPF callee keeps the frames below it, so a chain of them grows
 // the native stack by up to 33 times a program's deepest call chain. The main function
