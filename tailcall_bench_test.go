@@ -79,6 +79,9 @@ func BenchmarkTailCall(b *testing.B) {
 			if err := tab.Map(0).SetProgram(0, chain); err != nil {
 				b.Fatal(err)
 			}
+			if n := bpfjit.KeptFrameSites(chain); n != kind.direct {
+				b.Fatalf("%d sites keep the frame, want %d", n, kind.direct)
+			}
 			chainMem := make([]byte, 8)
 			alternate(b, emit.MaxTailCalls, "tailcall", func() error { _, err := chain.Run(chainMem); return err },
 				func() error { _, err := base.Run(baseMem); return err })
