@@ -156,7 +156,8 @@ func (p *Program) trackPokes(c *config, be emit.Backend) error {
 		m := c.table.Map(v.Map)
 		ps := &pokeSite{img: p.img, enc: enc, site: s, bypass: toIndirect}
 		if fe, ok := be.(emit.FrameEncoder); ok && s.Frame >= 0 {
-			ps.fits, ps.setup = fe.FrameFits, p.frameSetup()
+			ps.fits = func(caller, target []byte) bool { return emit.FrameFits(fe, caller, target) }
+			ps.setup = p.frameSetup()
 		}
 		p.pokes = append(p.pokes, ps)
 		if err := m.TrackPoke(p.pokeOwner(), uint32(v.Key), ps); err != nil {
@@ -231,7 +232,8 @@ type pokeSite struct {
 	frame  uint64      // address the frame word jumps to (0: it is a nop)
 	err    error       // the first patch failure (tests)
 
-	// With a frame word: the backend's FrameFits and the calling main function's set-up.
+	// With a frame word: emit.FrameFits for the backend, and the calling main function's
+	// set-up.
 	fits  func(caller, target []byte) bool
 	setup []byte
 }

@@ -1,6 +1,10 @@
 package emit
 
-import "github.com/bpfjit/bpfjit/isa"
+import (
+	"bytes"
+
+	"github.com/bpfjit/bpfjit/isa"
+)
 
 // MaxTailCalls is how many tail calls one run may make (the kernel's MAX_TAIL_CALL_CNT,
 // checked as `count >= 33` since Linux 5.17); the next one falls through.
@@ -16,7 +20,7 @@ const MaxTailCalls = 33
 // target's TailEntry. The target runs in the frame slot of the function that made the
 // call (a BPF-to-BPF callee's caller gets the target's r0), as the kernel does. A direct
 // call from a main function may instead keep its frame and jump to the target's Body when
-// the target's frame fits in it (FrameEncoder): the same end state, without the teardown
+// the target's frame fits in it (FrameFits): the same end state, without the teardown
 // and set-up.
 //
 // A tail call from a BPF-to-BPF callee keeps the frames below it, so a chain of them grows
@@ -77,7 +81,7 @@ const (
 // whole new word.
 //
 // A site in a main function may also have a frame word, between counting and unwinding
-// (FrameEncoder). It is a nop, on to the unwinding and the target word, or a jump to the
+// (FrameEncoder, FrameFits). It is a nop, on to the unwinding and the target word, or a jump to the
 // body of a slot program whose frame fits in the caller's: the call then keeps the frame
 // and costs the count check and one jump. Like the target word, it only ever holds one of
 // its valid states.
@@ -93,16 +97,6 @@ type TailCallSite struct {
 	Fill uint64
 }
 
-// FrameEncoder is implemented by backends whose direct tail calls from a main function can
-// keep the caller's frame (TailCallSite.Frame).
-type FrameEncoder interface {
-	// FrameFits reports whether a main function whose frame set-up (the code from its
-	// TailEntry to its Body) is target can run in the frame that the set-up caller built
-	// in another main function, so that a tail call may jump from the one's frame word to
-	// the other's Body: the target's epilogue then restores what the caller's would.
-	FrameFits(caller, target []byte) bool
-}
-
 // PokeEncoder is implemented by backends that emit direct tail calls.
 type PokeEncoder interface {
 	// PokeWordSize is the size of a bypass or target word (Image.Patch64 or Patch32).
@@ -112,6 +106,29 @@ type PokeEncoder interface {
 	PokeJump(from, to uint64) (uint64, bool)
 	// PokeNop returns the word that falls through to the next one.
 	PokeNop() uint64
+}
+
+// FrameEncoder is implemented by backends whose direct tail calls from a main function can
+// keep the caller's frame (TailCallSite.Frame).
+type FrameEncoder interface {
+	// SplitFrame splits a main function's frame set-up (the code from its TailEntry to
+	// its Body) into the BPF stack depth it reserves and the rest, which saves registers
+	// and aligns; ok is false for code that is not such a set-up.
+	SplitFrame(setup []byte) (depth int, rest []byte, ok bool)
+}
+
+// FrameFits reports whether a main function whose frame set-up is target can run in the
+// frame that the set-up caller built in another main function, so that a tail call may
+// jump from the one's frame word to the other's Body: it saves the same registers the same
+// way, so its epilogue restores what the caller's would, and its BPF stack is no deeper,
+// so it lies above them.
+func FrameFits(e FrameEncoder, caller, target []byte) bool {
+	cd, cs, ok := e.SplitFrame(caller)
+	if !ok {
+		return false
+	}
+	td, ts, ok := e.SplitFrame(target)
+	return ok && td <= cd && bytes.Equal(cs, ts)
 }
 
 // tailState is a compilation's direct tail-call bookkeeping.

@@ -205,20 +205,6 @@ func (b *Backend) directTailCall(c *emit.Compiler, f *emit.Func, i int, out emit
 // pad8 is how many bytes take n up to a multiple of 8.
 func pad8(n int) int { return (8 - n%8) % 8 }
 
-// FrameFits implements emit.FrameEncoder. The set-ups are as Prologue emits them: push rbp;
-// mov rbp, rsp; sub rsp, depth (none for 0); then the pushes of the saved registers and
-// the alignment. The target fits when it pushes the same registers, so its epilogue pops
-// the caller's saved values, and its BPF stack is no deeper than the caller's, so it lies
-// above them.
-func (*Backend) FrameFits(caller, target []byte) bool {
-	cd, cs, ok := splitFrame(caller)
-	if !ok {
-		return false
-	}
-	td, ts, ok := splitFrame(target)
-	return ok && td <= cd && bytes.Equal(cs, ts)
-}
-
 // frameHead is the start of every frame set-up: push rbp; mov rbp, rsp.
 var frameHead = func() []byte {
 	var a Code
@@ -227,9 +213,10 @@ var frameHead = func() []byte {
 	return a
 }()
 
-// splitFrame splits a frame set-up into its BPF stack depth and the rest (the pushes and
-// the alignment); ok is false for bytes that are not a set-up.
-func splitFrame(b []byte) (depth int32, rest []byte, ok bool) {
+// SplitFrame implements emit.FrameEncoder for set-ups as Prologue emits them: push rbp;
+// mov rbp, rsp; sub rsp, depth (none for 0); then the pushes of the saved registers and
+// the alignment.
+func (*Backend) SplitFrame(b []byte) (depth int, rest []byte, ok bool) {
 	rest, ok = bytes.CutPrefix(b, frameHead)
 	if !ok {
 		return 0, nil, false
@@ -237,9 +224,9 @@ func splitFrame(b []byte) (depth int32, rest []byte, ok bool) {
 	// sub rsp, imm8 (48 83 ec ib) or imm32 (48 81 ec id): the only forms ALUImm has for it.
 	switch {
 	case len(rest) >= 4 && rest[0] == 0x48 && rest[1] == 0x83 && rest[2] == 0xec:
-		return int32(int8(rest[3])), rest[4:], true
+		return int(int8(rest[3])), rest[4:], true
 	case len(rest) >= 7 && rest[0] == 0x48 && rest[1] == 0x81 && rest[2] == 0xec:
-		return int32(binary.LittleEndian.Uint32(rest[3:])), rest[7:], true
+		return int(int32(binary.LittleEndian.Uint32(rest[3:]))), rest[7:], true
 	}
 	return 0, rest, true
 }

@@ -210,7 +210,7 @@ func TestFrameFits(t *testing.T) {
 		{"not a set-up", []byte{0x90}, setup(0, "", false), false},
 		{"empty target", setup(0, "", false), nil, false},
 	} {
-		if got := tcBackend.FrameFits(tc.caller, tc.target); got != tc.want {
+		if got := emit.FrameFits(tcBackend, tc.caller, tc.target); got != tc.want {
 			t.Errorf("%s: FrameFits(% x, % x) = %v, want %v", tc.name, tc.caller, tc.target, got, tc.want)
 		}
 	}

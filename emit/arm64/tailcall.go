@@ -1,7 +1,6 @@
 package arm64
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -142,22 +141,10 @@ func (l *lowerer) count() {
 	l.emit(LdStImm(STRX, tmp2, ctxr, int64(l.be.TailCallCountDisp)))
 }
 
-// FrameFits implements emit.FrameEncoder. The set-ups are as Prologue emits them: stp x29,
-// x30; mov x29, sp; the saved register pairs; mov x25, sp; sub sp, sp, depth (none for 0).
-// The target fits when all but the last are the same, so its epilogue restores the
-// caller's saved values from where the caller put them, and its BPF stack is no deeper.
-func (*Backend) FrameFits(caller, target []byte) bool {
-	cd, cs, ok := splitFrame(caller)
-	if !ok {
-		return false
-	}
-	td, ts, ok := splitFrame(target)
-	return ok && td <= cd && bytes.Equal(cs, ts)
-}
-
-// splitFrame splits a frame set-up into its BPF stack depth and the rest; ok is false for
-// bytes that are not a set-up.
-func splitFrame(b []byte) (depth uint32, rest []byte, ok bool) {
+// SplitFrame implements emit.FrameEncoder for set-ups as Prologue emits them: stp x29,
+// x30; mov x29, sp; the saved register pairs; mov x25, sp; sub sp, sp, depth (none for
+// 0). The rest is all but the last.
+func (*Backend) SplitFrame(b []byte) (depth int, rest []byte, ok bool) {
 	head, _ := Stp(W64, PairPreIndex, FP, LR, SP, -16)
 	if len(b) < 8 || len(b)%4 != 0 || binary.LittleEndian.Uint32(b) != uint32(head) {
 		return 0, nil, false
@@ -169,7 +156,7 @@ func splitFrame(b []byte) (depth uint32, rest []byte, ok bool) {
 	if last&^(immBits|shift) != uint32(sub) {
 		return 0, b, true
 	}
-	depth = last & immBits >> 10
+	depth = int(last & immBits >> 10)
 	if last&shift != 0 {
 		depth <<= 12
 	}

@@ -101,7 +101,7 @@ func TestFrameFits(t *testing.T) {
 		{"not a set-up", []byte{0x1f, 0x20, 0x03, 0xd5}, setup(0, ""), false},
 		{"empty target", setup(0, ""), nil, false},
 	} {
-		if got := tcBackend.FrameFits(tc.caller, tc.target); got != tc.want {
+		if got := emit.FrameFits(tcBackend, tc.caller, tc.target); got != tc.want {
 			t.Errorf("%s: FrameFits(% x, % x) = %v, want %v", tc.name, tc.caller, tc.target, got, tc.want)
 		}
 	}
