@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bpfjit/bpfjit"
 	"github.com/bpfjit/bpfjit/maps"
@@ -127,12 +128,27 @@ func TestLivePatchingStress(t *testing.T) {
 			}()
 		}
 		// Pace the updates by the runs, so that they are spread over the whole run time
-		// whatever the scheduler does.
+		// whatever the scheduler does, and after each update wait for a run to return
+		// what the new slot content gives: when the OS deschedules the runners' threads,
+		// updates that found their quota already met would otherwise run as a burst
+		// nobody overlaps.
+		deadline := time.Now().Add(time.Minute)
 		for k := range updates {
 			for hit.Load()+fell.Load() < int64(k*(runs/updates)) {
 				runtime.Gosched()
 			}
+			seen := &hit
+			if k%100 != 99 && k%3 == 2 { // a delete
+				seen = &fell
+			}
+			before := seen.Load()
 			update(k)
+			for seen.Load() == before && time.Now().Before(deadline) {
+				runtime.Gosched()
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Error("runs stopped seeing the updates")
 		}
 		updated.Store(true)
 		wg.Wait()
