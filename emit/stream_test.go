@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/bpfjit/bpfjit/emit/progen"
@@ -88,5 +89,78 @@ func TestReusedStreamTargetsAreThisProgramsOnly(t *testing.T) {
 				t.Fatalf("program %d slot %d: target %d reused, %d fresh, want %d", k, i, s.Target[i], fresh.Target[i], want)
 			}
 		}
+	}
+}
+
+// The scan's rare paths: a jump found when the target list is full, gotol (whose offset
+// is its immediate), an lddw as the last slot, a function address, a local call and the
+// errors it reports. Targets, sites, the written set and the tail-call slot must be those
+// of the plain definitions whatever path the slot took.
+func TestStreamScanEdgeCases(t *testing.T) {
+	ja := func(off int16) isa.Instruction { return isa.Instruction{Opcode: isa.OpJa, Off: off} }
+	mov := func(r isa.Register) isa.Instruction {
+		return isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Dst: r}
+	}
+	exit := isa.Instruction{Opcode: isa.OpExit}
+	ld := isa.LdImm64(isa.R7, 0, 1)
+	fn := isa.LdImm64(isa.R8, isa.PseudoFunc, 0)
+	fn[0].Imm = 2 // the slot after the pair and the call
+	call := isa.Instruction{Opcode: isa.OpCall, Src: isa.PseudoCall, Imm: 1}
+	tail := isa.Instruction{Opcode: isa.OpCall, Imm: HelperTailCall}
+	tests := []struct {
+		name     string
+		insns    []isa.Instruction
+		targets  map[int]int32
+		sites    []int32
+		written  regalloc.Set
+		tailCall int32
+		bad      int // slot of the error, -1 for none
+	}{
+		{"jumps beyond the target list's capacity", []isa.Instruction{ja(0), ja(0), ja(0), ja(0), ja(0), mov(isa.R6), exit},
+			map[int]int32{0: 1, 1: 2, 2: 3, 3: 4, 4: 5}, nil, 1 << isa.R6, -1, -1},
+		{"gotol", []isa.Instruction{{Opcode: isa.OpJa32, Imm: 1}, mov(isa.R1), exit},
+			map[int]int32{0: 2}, nil, 1 << isa.R1, -1, -1},
+		{"lddw as the last slot", []isa.Instruction{mov(isa.R0), exit, ld[0], ld[1]},
+			nil, nil, 1<<isa.R0 | 1<<isa.R7, -1, -1},
+		{"function address and local call", []isa.Instruction{fn[0], fn[1], call, exit, mov(isa.R9), exit},
+			map[int]int32{0: 3, 2: 4}, []int32{0, 2}, 1<<isa.R8 | 1<<isa.R9 | 0x3f, -1, -1},
+		{"tail call", []isa.Instruction{mov(isa.R2), tail, tail, exit},
+			nil, nil, 0x3f, 1, -1},
+		{"kfunc call", []isa.Instruction{{Opcode: isa.OpCall, Src: isa.PseudoKfuncCall}, exit},
+			nil, nil, 0x3f, -1, 0},
+		{"legacy packet load", []isa.Instruction{mov(isa.R6), {Opcode: isa.Mem(isa.ClassLD, isa.ModeABS, isa.SizeW)}, exit},
+			nil, nil, 1<<isa.R6 | 0x3f, -1, 1},
+	}
+	var reused Stream // with a target list left full by the cases before
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, s := range []*Stream{{}, &reused} {
+				bad := s.reset(tc.insns)
+				switch {
+				case tc.bad < 0 && bad != nil:
+					t.Fatalf("unexpected error %v", bad)
+				case tc.bad >= 0 && (bad == nil || bad.Index != tc.bad):
+					t.Fatalf("error %v, want one at slot %d", bad, tc.bad)
+				}
+				for i := range tc.insns {
+					want, ok := tc.targets[i]
+					if !ok {
+						want = -1
+					}
+					if s.Target[i] != want {
+						t.Errorf("slot %d: target %d, want %d", i, s.Target[i], want)
+					}
+				}
+				if !slices.Equal(s.sites, tc.sites) {
+					t.Errorf("sites %v, want %v", s.sites, tc.sites)
+				}
+				if s.written != tc.written {
+					t.Errorf("written %#x, want %#x", s.written, tc.written)
+				}
+				if s.tailCall != tc.tailCall {
+					t.Errorf("tail call at %d, want %d", s.tailCall, tc.tailCall)
+				}
+			}
+		})
 	}
 }
