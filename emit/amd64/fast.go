@@ -37,7 +37,8 @@ const (
 	formLoadNarrow            // dst = [src+off], 8 or 16 bits zero-extended (aux: width)
 	formLoadSX                // dst = [src+off], sign-extended (aux: width)
 	formStore                 // [dst+off] = src, 32 or 64 bits
-	formStoreNarrow           // [dst+off] = src, 8 or 16 bits (aux: width)
+	formStore16               // [dst+off] = src, 16 bits
+	formStore8                // [dst+off] = src, 8 bits
 	formStoreImm              // [dst+off] = imm, 32 or 64 bits
 	formStoreImmNarrow        // [dst+off] = imm, 8 or 16 bits (aux: width)
 	formAtomic                // the one-instruction atomics (putAtomic; the others: Lower)
@@ -94,6 +95,8 @@ var forms = func() (t [256]form) {
 			switch mw := memWidth(o.Size()); {
 			case o.Mode() == isa.ModeMEM && mw >= W32:
 				t[c] = form{kind: formLoad, rexW: widthREX(mw), op: 0x8b}
+			case o.Mode() == isa.ModeMEMSX && mw == W32: // movsxd
+				t[c] = form{kind: formLoad, rexW: uint8(pairW), op: 0x63}
 			case o.Mode() == isa.ModeMEM:
 				t[c] = form{kind: formLoadNarrow, aux: byte(mw)}
 			case o.Mode() == isa.ModeMEMSX && mw != W64:
@@ -103,8 +106,10 @@ var forms = func() (t [256]form) {
 			switch mw := memWidth(o.Size()); {
 			case o.Mode() == isa.ModeMEM && mw >= W32:
 				t[c] = form{kind: formStore, rexW: widthREX(mw), op: 0x89}
-			case o.Mode() == isa.ModeMEM:
-				t[c] = form{kind: formStoreNarrow, aux: byte(mw)}
+			case o.Mode() == isa.ModeMEM && mw == W16:
+				t[c] = form{kind: formStore16, op: 0x89}
+			case o.Mode() == isa.ModeMEM: // 8 bits
+				t[c] = form{kind: formStore8, op: 0x88}
 			case o.Mode() == isa.ModeATOMIC:
 				t[c] = form{kind: formAtomic, aux: byte(mw)}
 			}
@@ -155,6 +160,21 @@ var bpfPairs, bpfRM = func() (t [256]regPair, rm [16]regPair) {
 	return t, rm
 }()
 
+// bpfBytePairs is bpfPairs for an 8-bit register operand in ModRM.reg: sil, dil, spl and
+// bpl exist only with a REX prefix (without one 4–7 mean ah..bh), so their pairs carry
+// an empty one (0x40) that putREX emits.
+var bpfBytePairs = func() (t [256]regPair) {
+	for r := range 16 {
+		for m := range 16 {
+			t[r<<4|m] = bpfPairs[r<<4|m]
+			if h := hostReg[r]; h >= 4 && h < 8 {
+				t[r<<4|m] |= 0x40
+			}
+		}
+	}
+	return t
+}()
+
 // pairXY returns the pair of BPF registers x (ModRM.reg) and y (ModRM.rm).
 func pairXY(x, y isa.Register) regPair { return bpfPairs[byte(x&15)<<4|byte(y&15)] }
 
@@ -170,8 +190,8 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 			return nil
 		}
 		switch buf := &c.Buf; {
-		case cap(buf.Code)-len(buf.Code) < maxFast:
-			buf.Code = slices.Grow(buf.Code, maxFast)
+		case cap(buf.Code)-len(buf.Code) < room:
+			buf.Code = slices.Grow(buf.Code, room)
 		case len(buf.Branches) == cap(buf.Branches) && c.Budget == 0 && isBranchForm(c, i):
 			buf.Branches = slices.Grow(buf.Branches, 1)
 		default:
@@ -200,9 +220,12 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 	}
 }
 
-// maxFast bounds the bytes lowerRun writes for one slot (and the bytes past them that its
-// word stores may touch).
-const maxFast = 16
+// maxFast bounds the bytes an encoder writes for one instruction (and the bytes past it
+// that its word stores may touch); lowerRun wants room for that after a prefix byte.
+const (
+	maxFast = 16
+	room    = maxFast + 1
+)
 
 // isBranchForm reports whether lowerRun places a branch for stream slot i.
 func isBranchForm(c *emit.Compiler, i int) bool {
@@ -223,12 +246,13 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 	offs := c.SlotOffsets()[:to]
 	at := len(c.Buf.Code)
 	buf := c.Buf.Code[:cap(c.Buf.Code)]
-	code, last := unsafe.Pointer(unsafe.SliceData(buf)), len(buf)-maxFast
+	code, last := unsafe.Pointer(unsafe.SliceData(buf)), len(buf)-room
 	for ; i < to; i++ {
 		if at > last {
 			break
 		}
-		// The window of the slot's bytes lies in buf's capacity (at <= last): it is
+		// The window of the slot's bytes (and one past a prefix) lies in buf's capacity
+		// (at <= last): it is
 		// addressed without the bounds checks and pointer masking of a reslice, which
 		// cost more than the instruction's encoding.
 		p := (*[maxFast]byte)(unsafe.Add(code, at))
@@ -265,6 +289,11 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 			n = putPairDisp(p, fm.op, pairXY(in.Dst, in.Src)|regPair(fm.rexW), uint32(in.Off))
 		case formStore:
 			n = putPairDisp(p, fm.op, pairXY(in.Src, in.Dst)|regPair(fm.rexW), uint32(in.Off))
+		case formStore16:
+			p[0] = 0x66 // operand-size prefix, before REX
+			n = 1 + putPairDisp((*[maxFast]byte)(unsafe.Add(code, at+1)), fm.op, pairXY(in.Src, in.Dst), uint32(in.Off))
+		case formStore8:
+			n = putPairDisp(p, fm.op, bpfBytePairs[byte(in.Src&15)<<4|byte(in.Dst&15)], uint32(in.Off))
 		case formStoreImm:
 			n = putPairDisp(p, fm.op, digit(0, in.Dst)|regPair(fm.rexW), uint32(in.Off))
 			binary.LittleEndian.PutUint32(p[n&7:], uint32(in.Imm))
@@ -327,7 +356,7 @@ func placeBranch(c *emit.Compiler, at int, k, arg uint8, i int) bool {
 }
 
 // putOther writes the forms lowerRun leaves to the general encoder (8- and 16-bit
-// accesses, sign-extending loads, the one-instruction atomics, lddw of a constant wider
+// loads and immediate stores, the one-instruction atomics, lddw of a constant wider
 // than 32 bits) for the first slot of insns and returns its length and the slots it
 // took; 0 bytes for every other slot, which Lower handles.
 func putOther(p *[maxFast]byte, insns []isa.Instruction) (int, int) {
@@ -340,8 +369,6 @@ func putOther(p *[maxFast]byte, insns []isa.Instruction) (int, int) {
 		return putLoad(p, w, d, Mem{s, int32(in.Off)}), 1
 	case formLoadSX:
 		return putLoadSX(p, w, d, Mem{s, int32(in.Off)}), 1
-	case formStoreNarrow:
-		return putStore(p, w, Mem{d, int32(in.Off)}, s), 1
 	case formStoreImmNarrow:
 		return putStoreImm(p, w, Mem{d, int32(in.Off)}, in.Imm), 1
 	case formAtomic:
