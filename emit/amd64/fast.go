@@ -34,8 +34,7 @@ const (
 	formMul                   // imul dst, src
 	formMulImm                // imul dst, dst, imm
 	formLoad                  // dst = [src+off], 32 or 64 bits (op is the x86 opcode)
-	formLoadNarrow            // dst = [src+off], 8 or 16 bits zero-extended (aux: width)
-	formLoadSX                // dst = [src+off], sign-extended (aux: width)
+	formLoad2                 // dst = [src+off], 8 or 16 bits extended (op: second byte of 0x0f op)
 	formStore                 // [dst+off] = src, 32 or 64 bits
 	formStore16               // [dst+off] = src, 16 bits
 	formStore8                // [dst+off] = src, 8 bits
@@ -97,10 +96,10 @@ var forms = func() (t [256]form) {
 				t[c] = form{kind: formLoad, rexW: widthREX(mw), op: 0x8b}
 			case o.Mode() == isa.ModeMEMSX && mw == W32: // movsxd
 				t[c] = form{kind: formLoad, rexW: uint8(pairW), op: 0x63}
-			case o.Mode() == isa.ModeMEM:
-				t[c] = form{kind: formLoadNarrow, aux: byte(mw)}
-			case o.Mode() == isa.ModeMEMSX && mw != W64:
-				t[c] = form{kind: formLoadSX, aux: byte(mw)}
+			case o.Mode() == isa.ModeMEM: // movzx
+				t[c] = form{kind: formLoad2, op: 0xb6 | byte(mw>>4)}
+			case o.Mode() == isa.ModeMEMSX && mw != W64: // movsx
+				t[c] = form{kind: formLoad2, rexW: uint8(pairW), op: 0xbe | byte(mw>>4)}
 			}
 		case isa.ClassSTX:
 			switch mw := memWidth(o.Size()); {
@@ -289,6 +288,8 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 			n = putPairDisp(p, fm.op, pairXY(in.Dst, in.Src)|regPair(fm.rexW), uint32(in.Off))
 		case formStore:
 			n = putPairDisp(p, fm.op, pairXY(in.Src, in.Dst)|regPair(fm.rexW), uint32(in.Off))
+		case formLoad2:
+			n = putPairDisp2(p, 0x0f|uint16(fm.op)<<8, pairXY(in.Dst, in.Src)|regPair(fm.rexW), uint32(in.Off))
 		case formStore16:
 			p[0] = 0x66 // operand-size prefix, before REX
 			n = 1 + putPairDisp((*[maxFast]byte)(unsafe.Add(code, at+1)), fm.op, pairXY(in.Src, in.Dst), uint32(in.Off))
@@ -356,7 +357,7 @@ func placeBranch(c *emit.Compiler, at int, k, arg uint8, i int) bool {
 }
 
 // putOther writes the forms lowerRun leaves to the general encoder (8- and 16-bit
-// loads and immediate stores, the one-instruction atomics, lddw of a constant wider
+// immediate stores, the one-instruction atomics, lddw of a constant wider
 // than 32 bits) for the first slot of insns and returns its length and the slots it
 // took; 0 bytes for every other slot, which Lower handles.
 func putOther(p *[maxFast]byte, insns []isa.Instruction) (int, int) {
@@ -365,10 +366,6 @@ func putOther(p *[maxFast]byte, insns []isa.Instruction) (int, int) {
 	w := Width(fm.aux)
 	d, s := reg(in.Dst), reg(in.Src)
 	switch fm.kind {
-	case formLoadNarrow:
-		return putLoad(p, w, d, Mem{s, int32(in.Off)}), 1
-	case formLoadSX:
-		return putLoadSX(p, w, d, Mem{s, int32(in.Off)}), 1
 	case formStoreImmNarrow:
 		return putStoreImm(p, w, Mem{d, int32(in.Off)}, in.Imm), 1
 	case formAtomic:
