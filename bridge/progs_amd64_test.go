@@ -41,11 +41,15 @@ func progSumArgs() []byte {
 }
 
 // progCallHelper calls helper k with the run's arguments and returns its
-// result.
+// result, from inside a frame as JIT code does (rbp moved, so an unknown id,
+// which abandons the frame, must have rbp restored for it).
 func progCallHelper(k int32) []byte {
 	return assemble(func(a *as.Asm) {
+		a.Push(as.RBP)
+		a.MovRR(as.RBP, as.RSP)
 		a.MovImm(as.R11, k)
 		a.CallMem(as.R12, bridge.CtxGateEntry)
+		a.Pop(as.RBP)
 		a.Ret()
 	})
 }
