@@ -13,7 +13,7 @@ import (
 	"github.com/bpfjit/bpfjit/emit"
 	"github.com/bpfjit/bpfjit/emit/arm64"
 	"github.com/bpfjit/bpfjit/emit/progen"
-	"github.com/bpfjit/bpfjit/internal/conformance"
+	"github.com/bpfjit/bpfjit/internal/conformance/assembled"
 	"github.com/bpfjit/bpfjit/isa"
 	"github.com/bpfjit/bpfjit/isa/asm"
 	"github.com/bpfjit/bpfjit/verifier"
@@ -26,20 +26,12 @@ import (
 // generator (which uses every opcode, both branch sizes, calls and atomics).
 func corpus(t *testing.T, n int) map[string][]isa.Instruction {
 	t.Helper()
-	out := map[string][]isa.Instruction{}
-	if dir, ok := conformance.Dir(); ok {
-		tests, err := conformance.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, tc := range tests {
-			insns, err := asm.Assemble(tc.Asm)
-			if err != nil {
-				t.Fatalf("%s: %v", tc.Name, err)
-			}
-			out[tc.Name] = insns
-		}
-	} else {
+	out, ok, err := assembled.Programs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		out = map[string][]isa.Instruction{}
 		t.Log("conformance suite not found: progen corpus only")
 	}
 	g := progen.New(6, progen.Options{Helpers: []int32{1, 7}})

@@ -9,9 +9,8 @@ import (
 
 	"github.com/bpfjit/bpfjit/emit"
 	"github.com/bpfjit/bpfjit/emit/progen"
-	"github.com/bpfjit/bpfjit/internal/conformance"
+	"github.com/bpfjit/bpfjit/internal/conformance/assembled"
 	"github.com/bpfjit/bpfjit/isa"
-	"github.com/bpfjit/bpfjit/isa/asm"
 )
 
 // slotBackend hides LowerRange, so the driver lowers slot by slot through Lower.
@@ -25,19 +24,12 @@ var (
 // rangeCorpus is every conformance program and a spread of generated ones (loops, calls,
 // helpers, atomics, every ALU form), each a differently shaped run of slots.
 func rangeCorpus(t *testing.T) map[string][]isa.Instruction {
-	progs := map[string][]isa.Instruction{}
-	if dir, ok := conformance.Dir(); ok {
-		tests, err := conformance.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, tc := range tests {
-			insns, err := asm.Assemble(tc.Asm)
-			if err != nil {
-				t.Fatalf("%s: %v", tc.Name, err)
-			}
-			progs[tc.Name] = insns
-		}
+	progs, ok, err := assembled.Programs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		progs = map[string][]isa.Instruction{}
 	}
 	g := progen.New(3, progen.Options{Helpers: []int32{1, 2}})
 	for i := range 300 {
