@@ -82,7 +82,7 @@ type Options struct {
 	// when Blind is set, as in the kernel.
 	DirectTailCalls []int
 	// InlineArrayLookups lists program slots of bpf_map_lookup_elem calls whose r1 is
-	// known to be an array map's handle (see InlineLookupBackend): they are lowered to
+	// known to be an array map's handle (see Compiler.InlineArrayLookup): they are lowered to
 	// a bounds check and an address computation, without leaving native code.
 	InlineArrayLookups []int
 }
