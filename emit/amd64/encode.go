@@ -501,6 +501,11 @@ func (c *Code) ALUImm(op ALUOp, w Width, dst Reg, imm int32) {
 	c.imm32(imm)
 }
 
+// aluLoad emits dst op= [m] (op may be CMP, which only sets flags).
+func (c *Code) aluLoad(op ALUOp, w Width, dst Reg, m Mem) {
+	c.modrm(widthFlags(w), uint16(op)<<3|3, dst, memOp(m))
+}
+
 // ALUMemImm emits op [m], imm (for example the budget decrement sub qword [r12+d], 1).
 func (c *Code) ALUMemImm(op ALUOp, w Width, m Mem, imm int32) {
 	if fits8(int64(imm)) {

@@ -29,8 +29,3 @@ func (b *Backend) inlineArrayLookup(c *emit.Compiler) {
 	a.aluLoad(ADD, W64, RAX, Mem{RDI, emit.HeaderBaseOffset})
 	c.Buf.Bind(done)
 }
-
-// aluLoad emits dst op= [m] (op may be CMP, which only sets flags).
-func (c *Code) aluLoad(op ALUOp, w Width, dst Reg, m Mem) {
-	c.modrm(widthFlags(w), uint16(op)<<3|3, dst, memOp(m))
-}
