@@ -22,7 +22,7 @@ func sum5(r1, r2, r3, r4, r5 uint64) uint64 { return r1 + r2 + r3 + r4 + r5 }
 func BenchmarkRunEmpty(b *testing.B) {
 	img := load(b, progReturnArg())
 	for i := 0; b.Loop(); i++ {
-		if r, err := bridge.Run(img, nil, bridge.Args{uint64(i)}); err != nil || r != uint64(i) {
+		if r, err := bridge.Run(img, nil, &bridge.Args{uint64(i)}); err != nil || r != uint64(i) {
 			b.Fatal(r, err)
 		}
 	}
@@ -33,7 +33,7 @@ func BenchmarkHelperGate(b *testing.B) {
 	img := load(b, progHelperLoop())
 	h := helpers(b, nil, nil, sum5)
 	b.ResetTimer()
-	r, err := bridge.Run(img, h, bridge.Args{uint64(b.N), 2})
+	r, err := bridge.Run(img, h, &bridge.Args{uint64(b.N), 2})
 	if err != nil || r == badResult {
 		b.Fatal(r, err)
 	}
@@ -49,7 +49,7 @@ func BenchmarkHelperExitReenter(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	if r := x.Run(img, h, bridge.Args{uint64(b.N), 2}); r == badResult {
+	if r := x.Run(img, h, &bridge.Args{uint64(b.N), 2}); r == badResult {
 		b.Fatal(r)
 	}
 }
@@ -78,7 +78,7 @@ func BenchmarkMachineRunEmpty(b *testing.B) {
 	}
 	defer m.Release()
 	for i := 0; b.Loop(); i++ {
-		if r, err := m.Run(img, nil, bridge.Args{uint64(i)}); err != nil || r != uint64(i) {
+		if r, err := m.Run(img, nil, &bridge.Args{uint64(i)}); err != nil || r != uint64(i) {
 			b.Fatal(r, err)
 		}
 	}
@@ -90,7 +90,7 @@ func BenchmarkRunOneHelperCall(b *testing.B) {
 	img := load(b, progCallHelper(2))
 	h := helpers(b, nil, nil, sum5)
 	for i := 0; b.Loop(); i++ {
-		if r, err := bridge.Run(img, h, bridge.Args{uint64(i), 1, 1, 1, 1}); err != nil || r != uint64(i)+4 {
+		if r, err := bridge.Run(img, h, &bridge.Args{uint64(i), 1, 1, 1, 1}); err != nil || r != uint64(i)+4 {
 			b.Fatal(r, err)
 		}
 	}

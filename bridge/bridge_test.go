@@ -46,7 +46,7 @@ func TestRunPassesArgumentsAndResult(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := bridge.Run(tt.img, nil, tt.args)
+			got, err := bridge.Run(tt.img, nil, &tt.args)
 			if err != nil || got != tt.want {
 				t.Fatalf("Run = %#x, %v; want %#x", got, err, tt.want)
 			}
@@ -61,7 +61,7 @@ func TestHelperCallRoundTrip(t *testing.T) {
 		return r1*10 + r5
 	})
 	img := load(t, progCallHelper(1))
-	got, err := bridge.Run(img, h, bridge.Args{7, 8, 9, 10, 11})
+	got, err := bridge.Run(img, h, &bridge.Args{7, 8, 9, 10, 11})
 	if err != nil || got != 81 {
 		t.Fatalf("Run = %d, %v; want 81", got, err)
 	}
@@ -74,7 +74,7 @@ func TestHelperLoopPreservesRegisters(t *testing.T) {
 	h := helpers(t, nil, nil, func(r1, r2, r3, r4, r5 uint64) uint64 { return r1 + r2 + r3 + r4 + r5 })
 	img := load(t, progHelperLoop())
 	for _, n := range []uint64{0, 1, 2, 100, 10000} {
-		got, err := bridge.Run(img, h, bridge.Args{n, 2, 1000})
+		got, err := bridge.Run(img, h, &bridge.Args{n, 2, 1000})
 		want := n*(n+1) + n*1009 // sum of (i + 1000 + i + 4 + 5)
 		if err != nil || got != want {
 			t.Fatalf("n=%d: Run = %d, %v; want %d", n, got, err, want)
@@ -96,7 +96,7 @@ func TestUnknownHelperIsAnError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := bridge.Stats()
-			_, err := bridge.Run(load(t, progCallHelper(tt.id)), tt.h, bridge.Args{})
+			_, err := bridge.Run(load(t, progCallHelper(tt.id)), tt.h, &bridge.Args{})
 			var ue *bridge.UnknownHelperError
 			if !errors.As(err, &ue) || ue.ID != uint64(tt.id) {
 				t.Fatalf("error %v, want UnknownHelperError for id %d", err, tt.id)
@@ -118,7 +118,7 @@ func TestHelperPanicIsAnError(t *testing.T) {
 	})
 	img := load(t, progHelperLoop())
 	before := bridge.Stats()
-	_, err := bridge.Run(img, h, bridge.Args{5, 2})
+	_, err := bridge.Run(img, h, &bridge.Args{5, 2})
 	var pe *bridge.HelperPanicError
 	if !errors.As(err, &pe) || pe.Helper != 2 || !errors.Is(err, boom) {
 		t.Fatalf("error %v, want HelperPanicError from helper 2 wrapping boom", err)
@@ -127,7 +127,7 @@ func TestHelperPanicIsAnError(t *testing.T) {
 		t.Errorf("native stacks in use %d -> %d", before.InUse, after.InUse)
 	}
 	// The stack and context are reusable.
-	got, err := bridge.Run(img, h, bridge.Args{2, 2})
+	got, err := bridge.Run(img, h, &bridge.Args{2, 2})
 	if err != nil || got != 2 {
 		t.Fatalf("run after a panic = %d, %v; want 2", got, err)
 	}
@@ -139,7 +139,7 @@ func TestRetiredImageIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	testArena.Retire(img)
-	if got, err := bridge.Run(img, nil, bridge.Args{5}); !errors.Is(err, bridge.ErrRetired) || got != 0 {
+	if got, err := bridge.Run(img, nil, &bridge.Args{5}); !errors.Is(err, bridge.ErrRetired) || got != 0 {
 		t.Fatalf("Run of a retired image = %d, %v; want ErrRetired", got, err)
 	}
 }
@@ -153,21 +153,21 @@ func TestMachineRunsBackToBack(t *testing.T) {
 	}
 	before := bridge.Stats()
 	for i := range uint64(100) {
-		if got, err := m.Run(sum, nil, bridge.Args{i, 1}); err != nil || got != i+1 {
+		if got, err := m.Run(sum, nil, &bridge.Args{i, 1}); err != nil || got != i+1 {
 			t.Fatalf("run %d = %d, %v", i, got, err)
 		}
 	}
 	// Re-entering the machine from its own helper is refused; Run works.
 	var inner error
 	h := helpers(t, nil, func(r1, _, _, _, _ uint64) uint64 {
-		_, inner = m.Run(sum, nil, bridge.Args{})
-		v, err := bridge.Run(sum, nil, bridge.Args{r1, 1})
+		_, inner = m.Run(sum, nil, &bridge.Args{})
+		v, err := bridge.Run(sum, nil, &bridge.Args{r1, 1})
 		if err != nil {
 			panic(err)
 		}
 		return v
 	})
-	if got, err := m.Run(call, h, bridge.Args{41}); err != nil || got != 42 {
+	if got, err := m.Run(call, h, &bridge.Args{41}); err != nil || got != 42 {
 		t.Fatalf("run with a nested Run = %d, %v; want 42", got, err)
 	}
 	if !errors.Is(inner, bridge.ErrMachineBusy) {
@@ -176,20 +176,20 @@ func TestMachineRunsBackToBack(t *testing.T) {
 	// A helper panic leaves the machine usable.
 	boom := helpers(t, nil, func(_, _, _, _, _ uint64) uint64 { panic("boom") })
 	var pe *bridge.HelperPanicError
-	if _, err := m.Run(call, boom, bridge.Args{}); !errors.As(err, &pe) {
+	if _, err := m.Run(call, boom, &bridge.Args{}); !errors.As(err, &pe) {
 		t.Fatalf("error %v, want HelperPanicError", err)
 	}
-	if got, err := m.Run(sum, nil, bridge.Args{2, 3}); err != nil || got != 5 {
+	if got, err := m.Run(sum, nil, &bridge.Args{2, 3}); err != nil || got != 5 {
 		t.Fatalf("run after a panic = %d, %v", got, err)
 	}
 	// A run without helpers after one with them calls no helper: the id
 	// is unknown, whatever table the machine ran with before; a retired
 	// image is refused.
-	if got, err := m.Run(call, h, bridge.Args{1}); err != nil || got != 2 {
+	if got, err := m.Run(call, h, &bridge.Args{1}); err != nil || got != 2 {
 		t.Fatalf("run with helpers = %d, %v; want 2", got, err)
 	}
 	var ue *bridge.UnknownHelperError
-	if got, err := m.Run(call, nil, bridge.Args{1}); !errors.As(err, &ue) || ue.ID != 1 || got != 0 {
+	if got, err := m.Run(call, nil, &bridge.Args{1}); !errors.As(err, &ue) || ue.ID != 1 || got != 0 {
 		t.Fatalf("helper call without helpers = %d, %v; want UnknownHelperError for id 1", got, err)
 	}
 	retired, err := testArena.Load(progSumArgs())
@@ -197,11 +197,11 @@ func TestMachineRunsBackToBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	testArena.Retire(retired)
-	if got, err := m.Run(retired, nil, bridge.Args{1}); !errors.Is(err, bridge.ErrRetired) || got != 0 {
+	if got, err := m.Run(retired, nil, &bridge.Args{1}); !errors.Is(err, bridge.ErrRetired) || got != 0 {
 		t.Fatalf("run of a retired image = %d, %v; want ErrRetired", got, err)
 	}
 	m.Release()
-	if _, err := m.Run(sum, nil, bridge.Args{}); !errors.Is(err, bridge.ErrMachineBusy) {
+	if _, err := m.Run(sum, nil, &bridge.Args{}); !errors.Is(err, bridge.ErrMachineBusy) {
 		t.Errorf("run after Release: error %v, want ErrMachineBusy", err)
 	}
 	if after := bridge.Stats(); after.InUse != before.InUse-1 {
@@ -221,14 +221,14 @@ func TestHelperTables(t *testing.T) {
 	fns := []bridge.Helper{func(_, _, _, _, _ uint64) uint64 { return 1 }}
 	h := helpers(t, fns...)
 	fns[0] = func(_, _, _, _, _ uint64) uint64 { return 2 }
-	if got, err := bridge.Run(load(t, progCallHelper(0)), h, bridge.Args{}); err != nil || got != 1 {
+	if got, err := bridge.Run(load(t, progCallHelper(0)), h, &bridge.Args{}); err != nil || got != 1 {
 		t.Errorf("Run = %d, %v; want the helper from construction time (1)", got, err)
 	}
 }
 
 func TestHelperPanicErrorCarriesTheStack(t *testing.T) {
 	h := helpers(t, nil, func(_, _, _, _, _ uint64) uint64 { panic("with a stack") })
-	_, err := bridge.Run(load(t, progCallHelper(1)), h, bridge.Args{})
+	_, err := bridge.Run(load(t, progCallHelper(1)), h, &bridge.Args{})
 	var pe *bridge.HelperPanicError
 	if !errors.As(err, &pe) {
 		t.Fatalf("error %v, want HelperPanicError", err)

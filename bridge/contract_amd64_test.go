@@ -20,7 +20,7 @@ func TestDocumentedCallSequence(t *testing.T) {
 		0xc3, // ret
 	}
 	h := helpers(t, nil, nil, nil, func(r1, r2, r3, r4, r5 uint64) uint64 { return r1 - r5 })
-	got, err := bridge.Run(load(t, code), h, bridge.Args{50, 0, 0, 0, 8})
+	got, err := bridge.Run(load(t, code), h, &bridge.Args{50, 0, 0, 0, 8})
 	if err != nil || got != 42 {
 		t.Fatalf("Run = %d, %v; want 42", got, err)
 	}

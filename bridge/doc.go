@@ -8,7 +8,7 @@
 // (img.Addr(), offset 0) with up to five u64 arguments and returns one u64:
 //
 //	img, err := arena.Load(code)          // or LoadPatchable
-//	r0, err := bridge.Run(img, helpers, bridge.Args{r1, r2, r3, r4, r5})
+//	r0, err := bridge.Run(img, helpers, &bridge.Args{r1, r2, r3, r4, r5})
 //
 // Run may be called from any goroutine, concurrently and re-entrantly (a
 // helper may call Run again). Each active Run takes a native stack from a

@@ -24,13 +24,13 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	r0, err := bridge.Run(img, h, bridge.Args{40, 2})
+	r0, err := bridge.Run(img, h, &bridge.Args{40, 2})
 	fmt.Println(r0, err)
 
 	// Retired code is never entered again; its memory is freed once no run
 	// can be inside it.
 	arena.Retire(img)
-	_, err = bridge.Run(img, h, bridge.Args{40, 2})
+	_, err = bridge.Run(img, h, &bridge.Args{40, 2})
 	fmt.Println(err)
 	// Output:
 	// 42 <nil>

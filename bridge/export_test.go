@@ -12,6 +12,6 @@ func NewExitReenter() (*ExitReenter, error) {
 	return &ExitReenter{e}, err
 }
 
-func (x *ExitReenter) Run(img *execmem.Image, h *Helpers, args Args) uint64 {
-	return x.e.run(img, h, args)
+func (x *ExitReenter) Run(img *execmem.Image, h *Helpers, args *Args) uint64 {
+	return x.e.run(img, h, *args)
 }

@@ -63,7 +63,7 @@ func TestFramePointerChainThroughGate(t *testing.T) {
 		n = walkFrames(fp, &pcs)
 		return 0
 	})
-	if _, err := bridge.Run(img, h, bridge.Args{}); err != nil {
+	if _, err := bridge.Run(img, h, &bridge.Args{}); err != nil {
 		t.Fatal(err)
 	}
 	var names []string

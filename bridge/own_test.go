@@ -144,7 +144,7 @@ func TestRunOwnOutcomes(t *testing.T) {
 	lockOwnM := func(t *testing.T) {
 		runtime.LockOSThread()
 		t.Cleanup(runtime.UnlockOSThread)
-		if _, err := Run(ret, nil, Args{}); err != nil {
+		if _, err := Run(ret, nil, &Args{}); err != nil {
 			t.Fatal(err)
 		}
 		if !ownValid.Load() {
@@ -183,7 +183,7 @@ func TestRunOwnOutcomes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			lockOwnM(t)
 			before := ownEntries()
-			r0, err := Run(tt.img, tt.h, Args{tt.r0, 2, 3, 4, 5})
+			r0, err := Run(tt.img, tt.h, &Args{tt.r0, 2, 3, 4, 5})
 			entered := ownEntries() - before
 			var ue *UnknownHelperError
 			switch {
@@ -270,7 +270,7 @@ func TestRunWhenEveryOwnSlotIsTaken(t *testing.T) {
 		}
 	}()
 	for i := range uint64(100) {
-		if r0, err := Run(img, nil, Args{i}); err != nil || r0 != i {
+		if r0, err := Run(img, nil, &Args{i}); err != nil || r0 != i {
 			t.Fatalf("Run = %d, %v; want %d", r0, err, i)
 		}
 	}

@@ -29,19 +29,19 @@ func TestEveryRunEndsOutside(t *testing.T) {
 		run  func() error
 	}{
 		{"no helpers", func() error {
-			_, err := bridge.Run(empty, nil, bridge.Args{1})
+			_, err := bridge.Run(empty, nil, &bridge.Args{1})
 			return err
 		}},
 		{"helper that moves the goroutine stack", func() error {
 			done := make(chan error)
 			go func() { // a fresh goroutine: small stack, grown by the helper
-				_, err := bridge.Run(loop, grow, bridge.Args{3, 2})
+				_, err := bridge.Run(loop, grow, &bridge.Args{3, 2})
 				done <- err
 			}()
 			return <-done
 		}},
 		{"retired image", func() error {
-			if _, err := bridge.Run(retired, nil, bridge.Args{}); err != bridge.ErrRetired {
+			if _, err := bridge.Run(retired, nil, &bridge.Args{}); err != bridge.ErrRetired {
 				t.Errorf("Run of a retired image: %v, want ErrRetired", err)
 			}
 			return nil
@@ -52,10 +52,10 @@ func TestEveryRunEndsOutside(t *testing.T) {
 				return err
 			}
 			defer m.Release()
-			if _, err := m.Run(empty, nil, bridge.Args{1}); err != nil {
+			if _, err := m.Run(empty, nil, &bridge.Args{1}); err != nil {
 				return err
 			}
-			_, err = m.Run(loop, grow, bridge.Args{2, 2})
+			_, err = m.Run(loop, grow, &bridge.Args{2, 2})
 			return err
 		}},
 	}

@@ -62,7 +62,7 @@ func TestHelperCallIsPreemptionPoint(t *testing.T) {
 	// native code or in the helper, never at an ordinary Go call boundary.
 	start := time.Now()
 	before := gcs.Load()
-	if _, err := bridge.Run(img, leaf, bridge.Args{20_000_000, 2}); err != nil {
+	if _, err := bridge.Run(img, leaf, &bridge.Args{20_000_000, 2}); err != nil {
 		t.Fatal(err)
 	}
 	total := gcs.Load() - before
@@ -87,7 +87,7 @@ func TestNoWritableExecutableMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, img := range []*execmem.Image{sealed, patchable} {
-		if _, err := bridge.Run(img, nil, bridge.Args{1, 2}); err != nil {
+		if _, err := bridge.Run(img, nil, &bridge.Args{1, 2}); err != nil {
 			t.Fatal(err)
 		}
 	}

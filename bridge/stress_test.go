@@ -60,7 +60,7 @@ func mixedHelper(nested *execmem.Image) bridge.Helper {
 		case 2:
 			return uint64(recurse(int(500+r1%1500))) + r2
 		case 3:
-			v, err := bridge.Run(nested, nil, bridge.Args{r1, r2})
+			v, err := bridge.Run(nested, nil, &bridge.Args{r1, r2})
 			if err != nil {
 				panic(err)
 			}
@@ -131,7 +131,7 @@ func stress(t *testing.T, goroutines, runs int) {
 				if wantPanic {
 					seed = panicSeed
 				}
-				got, err := bridge.Run(loop, h, bridge.Args{n, 2, seed})
+				got, err := bridge.Run(loop, h, &bridge.Args{n, 2, seed})
 				if wantPanic {
 					var pe *bridge.HelperPanicError
 					if !errors.As(err, &pe) || pe.Value != "requested panic" {
@@ -209,7 +209,7 @@ func TestGoroutineStackMovesDuringHelper(t *testing.T) {
 	var err error
 	go func() { // a fresh goroutine starts with a small stack
 		defer close(done)
-		got, err = bridge.Run(img, h, bridge.Args{3, 2})
+		got, err = bridge.Run(img, h, &bridge.Args{3, 2})
 	}()
 	<-done
 	if want := uint64(3*3000 + 3 + 2 + 1); err != nil || got != want {
@@ -234,7 +234,7 @@ func TestGoexitInHelperReturnsStack(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		bridge.Run(img, h, bridge.Args{})
+		bridge.Run(img, h, &bridge.Args{})
 		t.Error("Run returned after Goexit")
 	}()
 	<-done
@@ -256,13 +256,13 @@ func TestNestedRuns(t *testing.T) {
 		if r1 == 0 {
 			return 100
 		}
-		v, err := bridge.Run(inner, h, bridge.Args{r1 - 1})
+		v, err := bridge.Run(inner, h, &bridge.Args{r1 - 1})
 		if err != nil {
 			panic(err)
 		}
 		return v + 1
 	})
-	got, err := bridge.Run(inner, h, bridge.Args{3})
+	got, err := bridge.Run(inner, h, &bridge.Args{3})
 	if err != nil || got != 103 {
 		t.Fatalf("nested Run = %d, %v; want 103", got, err)
 	}
@@ -285,7 +285,7 @@ func TestTracebackThroughGate(t *testing.T) {
 		}
 		return 1
 	})
-	if _, err := bridge.Run(img, h, bridge.Args{}); err != nil {
+	if _, err := bridge.Run(img, h, &bridge.Args{}); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(frames, " <- ")
@@ -342,7 +342,7 @@ func TestRetireWhileRunning(t *testing.T) {
 			defer wg.Done()
 			for !stop.Load() {
 				p := cur.Load()
-				got, err := bridge.Run(p.img, nil, bridge.Args{spin, p.id})
+				got, err := bridge.Run(p.img, nil, &bridge.Args{spin, p.id})
 				switch {
 				case errors.Is(err, bridge.ErrRetired):
 					refused.Add(1)
@@ -423,7 +423,7 @@ func TestStressHelperlessRunsOwnTheirContext(t *testing.T) {
 			}
 			for i := range runs {
 				want := uint64(g)<<32 | uint64(i)
-				r, err := bridge.Run(img, nil, bridge.Args{want, uint64(1 + i%4000)})
+				r, err := bridge.Run(img, nil, &bridge.Args{want, uint64(1 + i%4000)})
 				if err != nil || r != want {
 					bad.Add(1)
 				}

@@ -54,7 +54,7 @@ func runJIT(t *testing.T, be *Backend, insns []isa.Instruction, opts emit.Option
 	if len(mem) > 0 {
 		p = addrOf(mem)
 	}
-	r0, err := bridge.Run(code, h, bridge.Args{p, uint64(len(mem))})
+	r0, err := bridge.Run(code, h, &bridge.Args{p, uint64(len(mem))})
 	runtime.KeepAlive(mem)
 	return r0, err
 }
@@ -172,13 +172,13 @@ func TestFarConditionalBranchRuns(t *testing.T) {
 	}
 	defer runArena.Retire(code)
 	base := addrOf(mem) + 8 + 4104 // r1 - 4104 = &mem[8], 8-byte aligned
-	taken, err := bridge.Run(code, nil, bridge.Args{base, 0, 5})
+	taken, err := bridge.Run(code, nil, &bridge.Args{base, 0, 5})
 	if err != nil || taken != 1000 {
 		t.Errorf("r2 == 0 (jump taken): r0 = %d, %v; want 1000", taken, err)
 	}
 	// Fall-through: the first cmpxchg finds 0 == r0 and stores r3 = 5; the rest see
 	// 5 != 0 and only load it into r0, so r0 = 5 + 1000 at the end.
-	fell, err := bridge.Run(code, nil, bridge.Args{base, 1, 5})
+	fell, err := bridge.Run(code, nil, &bridge.Args{base, 1, 5})
 	if err != nil || fell != 1005 {
 		t.Errorf("r2 != 0 (fall through): r0 = %d, %v; want 1005", fell, err)
 	}
