@@ -211,3 +211,21 @@ func BenchmarkLoadFixedCost(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkProgramRunEmpty is Program.Run of a program that returns its r2 (the length of
+// mem) at once: the whole cost a caller pays per run besides the program itself.
+func BenchmarkProgramRunEmpty(b *testing.B) {
+	insns := []isa.Instruction{{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceX), Src: 2}, {Opcode: isa.OpExit}}
+	p, err := bpfjit.Load(&isa.Program{Insns: insns}, bpfjit.Unverified())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	mem := make([]byte, 64)
+	for i := 0; b.Loop(); i++ {
+		m := mem[:1+i&63]
+		if r, err := p.Run(m); err != nil || r != uint64(len(m)) {
+			b.Fatal(r, err)
+		}
+	}
+}

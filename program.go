@@ -45,14 +45,17 @@ func load(p *isa.Program, c *config, be emit.Backend) (*Program, error) {
 	}
 	var helpers *bridge.Helpers
 	var runners *runnerPool
-	if len(c.helpers) > 0 || c.budget > 0 {
-		maxID := int32(-1)
-		for id := range c.helpers {
-			if id < 0 || id >= bridge.MaxHelpers-1 {
-				return nil, fmt.Errorf("bpfjit: helper id %d outside [0, %d)", id, bridge.MaxHelpers-1)
-			}
-			maxID = max(maxID, id)
+	maxID := int32(-1)
+	for id := range c.helpers {
+		if id < 0 || id >= bridge.MaxHelpers-1 {
+			return nil, fmt.Errorf("bpfjit: helper id %d outside [0, %d)", id, bridge.MaxHelpers-1)
 		}
+		maxID = max(maxID, id)
+	}
+	// Code that calls no helper (bpf_tail_call included, so no tail-call target runs
+	// under it either) and has no budget runs without a table: that is the bridge's
+	// fast path, which takes no pooled stack and needs no panic guard.
+	if c.budget > 0 || len(c.helpers) > 0 && callsHelper(p.Insns, anyHelper) {
 		fns := make([]Helper, maxID+2)
 		for id, h := range c.helpers {
 			fns[id] = h
@@ -95,7 +98,7 @@ func (p *Program) Run(mem []byte) (uint64, error) {
 		heap(unsafe.Pointer(&mem[0]))
 		a[0], a[1] = uint64(uintptr(unsafe.Pointer(&mem[0]))), uint64(len(mem))
 	}
-	r0, err := p.run(a)
+	r0, err := p.run(&a)
 	runtime.KeepAlive(mem)
 	return r0, err
 }
@@ -103,9 +106,10 @@ func (p *Program) Run(mem []byte) (uint64, error) {
 // RunArgs executes the program with r1–r5 = args and returns r0. Arguments that are
 // addresses must point at memory that is not on a goroutine stack (goroutine stacks move
 // while helpers run) and stays alive during the run.
-func (p *Program) RunArgs(args [5]uint64) (uint64, error) { return p.run(bridge.Args(args)) }
+func (p *Program) RunArgs(args [5]uint64) (uint64, error) { return p.run((*bridge.Args)(&args)) }
 
-func (p *Program) run(a bridge.Args) (uint64, error) {
+// run takes the arguments by address: see bridge.Run.
+func (p *Program) run(a *bridge.Args) (uint64, error) {
 	if p.closed.Load() {
 		return 0, ErrClosed
 	}

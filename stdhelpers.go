@@ -55,10 +55,14 @@ func (c *config) addStandardHelpers() {
 	}
 }
 
-// callsHelper reports whether insns call helper id directly.
+// anyHelper is the id callsHelper matches every helper with.
+const anyHelper = -1
+
+// callsHelper reports whether insns call helper id directly; with anyHelper, whether they
+// may call any helper at all (a callx may reach one).
 func callsHelper(insns []isa.Instruction, id int32) bool {
 	for i := range insns {
-		if insns[i].IsHelperCall() && insns[i].Imm == id {
+		if insns[i].IsHelperCall() && (insns[i].Imm == id || id == anyHelper) || insns[i].IsCallX() && id == anyHelper {
 			return true
 		}
 	}
