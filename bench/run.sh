@@ -16,7 +16,7 @@ run() { # name package regexp
 }
 run bridge ./bridge/ 'RunEmpty|MachineRunEmpty|HelperGate|HelperExitReenter|GoIndirectCall|RunOneHelperCall'
 run interp ./interp/ 'InterpLoop|InterpRunOverhead'
-run jit . 'Checksum1500|ALULoop32|ALULanes32|LoadFixedCost'
+run jit . 'Checksum1500|ALULoop32|ALULanes32|LoadFixedCost|ProgramRunEmpty'
 run compile . 'BenchmarkCompile'
 run tailcalls . 'TailCall|ProgArrayUpdate|ArrayLookup'
 run verifier ./verifier/ 'Verify'
