@@ -151,11 +151,11 @@ func (l *Listing) NativeRanges() []Range {
 			last = img.Funcs[k+1].Start
 		}
 		for i := f.Start; i < last; i++ {
-			end := img.Slots[i+1]
+			end := int(img.Slots[i+1])
 			if i+1 == last {
 				end = f.Exit
 			}
-			out[i] = Range{img.Slots[i], end}
+			out[i] = Range{int(img.Slots[i]), end}
 		}
 	}
 	return out

@@ -353,10 +353,10 @@ func (b *Buffer) LabelOffset(l Label) int {
 
 // slotOffsets writes the linked offsets of the first len(out) slot labels into out. The
 // driver binds them in increasing order, so one walk beside the branches places them all.
-func (b *Buffer) slotOffsets(out []int) {
+func (b *Buffer) slotOffsets(out []int32) {
 	offs := b.slots[:len(out)]
 	if !b.grew {
-		addOffsets(out, offs, 0)
+		copy(out, offs)
 		return
 	}
 	i := 0
@@ -386,15 +386,10 @@ func searchOffsets(offs []int32, at int32) int {
 	return lo
 }
 
-// addOffsets sets out[i] = offs[i] + d, four at a time (it runs once per slot).
-func addOffsets(out []int, offs []int32, d int32) {
+// addOffsets sets out[i] = offs[i] + d.
+func addOffsets(out, offs []int32, d int32) {
 	offs = offs[:len(out)]
-	i := 0
-	for ; i+4 <= len(out); i += 4 {
-		o, s := out[i:i+4:i+4], offs[i:i+4:i+4]
-		o[0], o[1], o[2], o[3] = int(s[0]+d), int(s[1]+d), int(s[2]+d), int(s[3]+d)
-	}
-	for ; i < len(out); i++ {
-		out[i] = int(offs[i] + d)
+	for i := range out {
+		out[i] = offs[i] + d
 	}
 }

@@ -165,8 +165,9 @@ type Image struct {
 	Code []byte
 	// Slots[i] is the offset of the first byte generated for program slot i; the code of
 	// slot i is Code[Slots[i]:Slots[i+1]] for slots that are not the last of a function
-	// (the last one ends at FuncImage.Exit). len(Slots) = slots + 1.
-	Slots  []int
+	// (the last one ends at FuncImage.Exit). len(Slots) = slots + 1. 32 bits: code is
+	// far below 2 GiB, and the array is as long as the program.
+	Slots  []int32
 	Funcs  []FuncImage
 	Relocs []Reloc
 	// Blinded reports whether constant blinding was applied.
@@ -174,6 +175,10 @@ type Image struct {
 	// TailCalls lists the direct tail-call sites (Options.DirectTailCalls) in slot order.
 	TailCalls []TailCallSite
 }
+
+// Slot returns Slots[i] as an int: the offset of the first byte generated for program
+// slot i (i = len(Slots)-1: the end of the code).
+func (img *Image) Slot(i int) int { return int(img.Slots[i]) }
 
 // Compiler is the state of one compilation, shared between the driver and the backend.
 type Compiler struct {
@@ -194,9 +199,9 @@ type Compiler struct {
 	skip         []bool        // program slots that emit no code (applyFacts)
 	cur          int           // the stream slot being lowered (NeedZext)
 	relocLbl     []Label
-	plain        Stream // the unblinded stream, reused
-	blinded      Stream // the blinded stream, reused
-	streamOffs   []int  // a blinded stream's slot offsets in the linked code, reused
+	plain        Stream  // the unblinded stream, reused
+	blinded      Stream  // the blinded stream, reused
+	streamOffs   []int32 // a blinded stream's slot offsets in the linked code, reused
 	tail         tailState
 }
 
@@ -375,8 +380,8 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	if img.TailCalls, err = c.tail.finish(c, code); err != nil {
 		return nil, err
 	}
-	img.Slots = make([]int, len(insns)+1)
-	img.Slots[len(insns)] = len(code)
+	img.Slots = make([]int32, len(insns)+1)
+	img.Slots[len(insns)] = int32(len(code))
 	if s == &c.plain { // stream slot i is program slot i
 		c.Buf.slotOffsets(img.Slots[:len(insns)])
 	} else {

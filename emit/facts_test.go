@@ -27,7 +27,7 @@ func backends() map[string]emit.Backend {
 }
 
 // slotSize is the number of native bytes of program slot i (not the last of its function).
-func slotSize(img *emit.Image, i int) int { return img.Slots[i+1] - img.Slots[i] }
+func slotSize(img *emit.Image, i int) int { return img.Slot(i+1) - img.Slot(i) }
 
 // A jump the facts show is never taken, and the slots only it reached, compile to nothing;
 // every slot keeps a (now empty) native range.
@@ -61,8 +61,8 @@ func TestFactsDropNeverTakenJumpAndDeadSlots(t *testing.T) {
 					t.Errorf("slot %d: %d bytes, want none", i, slotSize(got, i))
 				}
 			}
-			if got.Slots[5] != got.Funcs[0].Exit {
-				t.Errorf("dead last slot starts at %d, want the epilogue at %d", got.Slots[5], got.Funcs[0].Exit)
+			if got.Slot(5) != got.Funcs[0].Exit {
+				t.Errorf("dead last slot starts at %d, want the epilogue at %d", got.Slot(5), got.Funcs[0].Exit)
 			}
 			for _, i := range []int{0, 2} {
 				if slotSize(got, i) != slotSize(plain, i) {

@@ -87,15 +87,15 @@ func TestRangeBackendGetsRunsBetweenDroppedSlots(t *testing.T) {
 				t.Errorf("ranges %v, want %v", be.ranges, tc.want)
 			}
 			for i := range n {
-				size := img.Slots[i+1] - img.Slots[i]
+				size := img.Slot(i+1) - img.Slot(i)
 				dead := slices.Contains(tc.dead, i) || i > 0 && insns[i-1].IsLdImm64() && slices.Contains(tc.dead, i-1)
 				switch {
 				case dead && size != 0:
 					t.Errorf("dropped slot %d has %d bytes", i, size)
 				case !dead && i > 0 && insns[i-1].IsLdImm64() && size != 0:
 					t.Errorf("second half of lddw %d has %d bytes", i-1, size)
-				case !dead && !(i > 0 && insns[i-1].IsLdImm64()) && (size < 1 || img.Code[img.Slots[i]] != byte(i)):
-					t.Errorf("slot %d: %d bytes at %d, not its own", i, size, img.Slots[i])
+				case !dead && !(i > 0 && insns[i-1].IsLdImm64()) && (size < 1 || img.Code[img.Slot(i)] != byte(i)):
+					t.Errorf("slot %d: %d bytes at %d, not its own", i, size, img.Slot(i))
 				}
 			}
 		})

@@ -58,7 +58,7 @@ func TestConformanceProgramsCompileToDecodableCode(t *testing.T) {
 				isStart[s] = true
 			}
 			for i, off := range img.Slots {
-				if off != len(img.Code) && !isStart[off] {
+				if int(off) != len(img.Code) && !isStart[int(off)] {
 					t.Errorf("%s: slot %d starts at %#x, inside an instruction", tc.Name, i, off)
 				}
 			}
@@ -141,16 +141,16 @@ func TestEveryBranchLandsOnItsTargetSlot(t *testing.T) {
 		short, long := 0, 0
 		for k := 0; k < n; k++ {
 			slot := 2 * k
-			want := img.Slots[slot+1+2*k]
+			want := img.Slot(slot+1+2*k)
 			// The jcc is the last instruction of the slot's code.
 			found := false
 			for off, to := range targets {
-				if off >= img.Slots[slot] && off < img.Slots[slot+1] {
+				if off >= img.Slot(slot) && off < img.Slot(slot+1) {
 					found = true
 					if to != want {
 						t.Errorf("blind=%v: jump at slot %d lands at %#x, want %#x", blind, slot, to, want)
 					}
-					if img.Slots[slot+1]-off == 2 {
+					if img.Slot(slot+1)-off == 2 {
 						short++
 					} else {
 						long++
@@ -164,9 +164,9 @@ func TestEveryBranchLandsOnItsTargetSlot(t *testing.T) {
 		if short == 0 || long == 0 {
 			t.Errorf("blind=%v: %d short and %d long jumps; the test should exercise both", blind, short, long)
 		}
-		back := img.Slots[len(insns)-2]
-		if to := targets[back]; to != img.Slots[0] {
-			t.Errorf("backward jump lands at %#x, want %#x", to, img.Slots[0])
+		back := img.Slot(len(insns)-2)
+		if to := targets[back]; to != img.Slot(0) {
+			t.Errorf("backward jump lands at %#x, want %#x", to, img.Slot(0))
 		}
 	}
 }

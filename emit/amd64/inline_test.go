@@ -20,7 +20,7 @@ func TestInlineArrayLookupListing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := decodeTC(t, img.Code, img.Slots[0], img.Slots[1])
+	got := decodeTC(t, img.Code, img.Slot(0), img.Slot(1))
 	want := []string{
 		"mov r11d, dword ptr [rsi]",
 		"xor eax, eax",
@@ -38,7 +38,7 @@ func TestInlineArrayLookupListing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := decodeTC(t, img.Code, img.Slots[0], img.Slots[1]); !strings.HasPrefix(got[len(got)-1], "call qword ptr [r12+0x28]") {
+	if got := decodeTC(t, img.Code, img.Slot(0), img.Slot(1)); !strings.HasPrefix(got[len(got)-1], "call qword ptr [r12+0x28]") {
 		t.Errorf("helper call: %q", got)
 	}
 }

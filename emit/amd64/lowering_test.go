@@ -89,7 +89,7 @@ func TestLoweringGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			code := img.Code[img.Slots[0]:img.Funcs[0].Exit]
+			code := img.Code[img.Slot(0):img.Funcs[0].Exit]
 			var lines []string
 			for off := 0; off < len(code); {
 				in, err := x86asm.Decode(code[off:], 64)

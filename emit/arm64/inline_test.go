@@ -13,7 +13,7 @@ import (
 // hit takes no branch. Only x7 and x10-x12 are written.
 func TestInlineArrayLookupListing(t *testing.T) {
 	img := compileText(t, tcBackend, "call 1\nexit", emit.Options{StackDepth: []int{0}, InlineArrayLookups: []int{0}})
-	got := wordsText(img.Code, img.Slots[0], img.Slots[1])
+	got := wordsText(img.Code, img.Slot(0), img.Slot(1))
 	want := []string{
 		"ldr w10, [x1]",
 		"ldp w11, w12, [x0,#8]",
@@ -28,7 +28,7 @@ func TestInlineArrayLookupListing(t *testing.T) {
 	}
 	// Without the option the same call goes through the helper gate.
 	img = compileText(t, tcBackend, "call 1\nexit", emit.Options{StackDepth: []int{0}})
-	if got := wordsText(img.Code, img.Slots[0], img.Slots[1]); !slices.Contains(got, "blr x16") {
+	if got := wordsText(img.Code, img.Slot(0), img.Slot(1)); !slices.Contains(got, "blr x16") {
 		t.Errorf("helper call: %q", got)
 	}
 }

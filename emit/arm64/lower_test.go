@@ -59,7 +59,7 @@ func checkImage(t *testing.T, name string, img *emit.Image) {
 		}
 	}
 	for i, off := range img.Slots {
-		if off%4 != 0 || off > len(img.Code) {
+		if off%4 != 0 || int(off) > len(img.Code) {
 			t.Errorf("%s: slot %d at %#x is not an instruction boundary", name, i, off)
 		}
 	}
@@ -178,9 +178,9 @@ func TestFarConditionalBranchCompiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		from := img.Slots[1]
-		if img.Slots[target]-from <= 1<<20 {
-			t.Fatalf("span is %d bytes, not beyond 1 MiB", img.Slots[target]-from)
+		from := img.Slot(1)
+		if img.Slot(target)-from <= 1<<20 {
+			t.Fatalf("span is %d bytes, not beyond 1 MiB", img.Slot(target)-from)
 		}
 		// Slot 1 is "jeq r2, 0": the long form of cbz is cbnz +8; b target.
 		w := func(off int) Inst {
@@ -193,8 +193,8 @@ func TestFarConditionalBranchCompiles(t *testing.T) {
 		if off, _ := BranchOffset(skip); off != 8 {
 			t.Errorf("cbnz skips %d bytes, want 8", off)
 		}
-		if off, _ := BranchOffset(jump); from+4+int(off) != img.Slots[target] {
-			t.Errorf("long branch lands at %#x, want slot %d at %#x", from+4+int(off), target, img.Slots[target])
+		if off, _ := BranchOffset(jump); from+4+int(off) != img.Slot(target) {
+			t.Errorf("long branch lands at %#x, want slot %d at %#x", from+4+int(off), target, img.Slot(target))
 		}
 		checkImage(t, "far", img)
 	}

@@ -40,11 +40,11 @@ func TestTailCallListings(t *testing.T) {
 		"add x11, x11, #0x1", "str x11, [x23,#184]",
 		"mov sp, x25", "ldp x25, xzr, [sp],#16", "ldp x29, x30, [sp],#16", "br x12",
 	}
-	got := wordsText(img.Code, img.Slots[1], s.Out)
+	got := wordsText(img.Code, img.Slot(1), s.Out)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 	}
-	if s.Bypass != img.Slots[1]+3*4 || s.Frame != s.Bypass+3*4 || s.Target != s.Bypass+7*4 || s.Indirect != s.Target+4 {
+	if s.Bypass != img.Slot(1)+3*4 || s.Frame != s.Bypass+3*4 || s.Target != s.Bypass+7*4 || s.Indirect != s.Target+4 {
 		t.Errorf("site offsets %+v", s)
 	}
 	for _, p := range []struct{ from, to int }{{s.Bypass, s.Out}, {s.Bypass, s.Indirect}, {s.Target, f.Entry}, {s.Frame, f.Body}} {
