@@ -176,9 +176,8 @@ func (b *Buffer) Link(enc BranchEncoder) ([]byte, error) {
 	if b.grew {
 		extra = b.relax(enc)
 	}
-	out := make([]byte, len(b.Code)+extra)
 	if !b.grew {
-		copy(out, b.Code)
+		out := append([]byte(nil), b.Code...) // appending to nil does not clear the array first
 		for k := range br {
 			x := &br[k]
 			n := int(b.kindSizes(x.Kind).short)
@@ -190,6 +189,7 @@ func (b *Buffer) Link(enc BranchEncoder) ([]byte, error) {
 	}
 	// Code moves only at the grown branches: copy the stretches between them, then write
 	// every branch where its stretch put it.
+	out := make([]byte, len(b.Code)+extra)
 	src, dst := 0, 0
 	for k := range br {
 		if x := &br[k]; x.Long {
@@ -351,12 +351,21 @@ func (b *Buffer) LabelOffset(l Label) int {
 	return int(off + b.pre[b.branchesBefore(off)])
 }
 
+// appendSlotOffsets returns a new array, with room for one more, holding the linked
+// offsets of the first n slot labels. Appending to nil allocates it without clearing it
+// first.
+func (b *Buffer) appendSlotOffsets(n int) []int32 {
+	out := append([]int32(nil), b.slots[:n]...)
+	b.slotOffsets(out)
+	return out
+}
+
 // slotOffsets writes the linked offsets of the first len(out) slot labels into out. The
 // driver binds them in increasing order, so one walk beside the branches places them all.
 func (b *Buffer) slotOffsets(out []int32) {
 	offs := b.slots[:len(out)]
 	if !b.grew {
-		copy(out, offs)
+		copy(out, offs) // nothing moved (and nothing to do when out is a copy of offs)
 		return
 	}
 	i := 0

@@ -380,11 +380,12 @@ func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) 
 	if img.TailCalls, err = c.tail.finish(c, code); err != nil {
 		return nil, err
 	}
-	img.Slots = make([]int32, len(insns)+1)
-	img.Slots[len(insns)] = int32(len(code))
 	if s == &c.plain { // stream slot i is program slot i
-		c.Buf.slotOffsets(img.Slots[:len(insns)])
+		img.Slots = c.Buf.appendSlotOffsets(len(insns))
+		img.Slots = append(img.Slots, int32(len(code)))
 	} else {
+		img.Slots = make([]int32, len(insns)+1)
+		img.Slots[len(insns)] = int32(len(code))
 		for i := range insns {
 			img.Slots[i] = -1
 		}
