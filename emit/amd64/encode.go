@@ -327,9 +327,10 @@ func putPairDisp(p *[16]byte, op byte, e regPair, disp uint32) int {
 
 // putPairDisp2 is putPairDisp for a two-byte opcode (movzx, movsx: 0x0f in op's low byte).
 func putPairDisp2(p *[16]byte, op uint16, e regPair, disp uint32) int {
-	f := dispForms[dispKind(e, disp)]
-	v := uint64(op) | uint64(e|f)&0xff00<<8 | uint64(disp)<<24
-	return putREX(p, byte(e), v, int(f>>16)+1)
+	// Written to stay within the inlining budget: the fast loop calls it, and a call
+	// there makes Go keep the loop's state on the stack.
+	f := dispForms[dispKind(e, disp)] + 0x1_0000 // the second opcode byte
+	return putREX(p, byte(e), uint64(op)|uint64(e|f)&0xff00<<8|uint64(disp)<<24, int(f>>16))
 }
 
 // putPairSIB is putPairMem for an rsp or r12 base: the SIB byte 0x24 (no index) follows
