@@ -39,8 +39,8 @@ const (
 	formStore16               // [dst+off] = src, 16 bits
 	formStore8                // [dst+off] = src, 8 bits
 	formStoreImm              // [dst+off] = imm, 32 or 64 bits
-	formStoreImmNarrow        // [dst+off] = imm, 8 or 16 bits (aux: width)
-	formAtomic                // the one-instruction atomics (putAtomic; the others: Lower)
+	formStoreImmNarrow        // [dst+off] = imm, 8 or 16 bits (aux: 1 for the operand-size prefix of 16)
+	formAtomic                // the one-instruction atomics (atomicForms; the others: Lower)
 	formLdImm64               // lddw of a plain constant (pseudo sources: Lower)
 	formJa                    // ja
 	formJcc                   // if dst op src goto / if dst & src goto (op: cmp or test)
@@ -110,14 +110,16 @@ var forms = func() (t [256]form) {
 			case o.Mode() == isa.ModeMEM: // 8 bits
 				t[c] = form{kind: formStore8, op: 0x88}
 			case o.Mode() == isa.ModeATOMIC:
-				t[c] = form{kind: formAtomic, aux: byte(mw)}
+				t[c] = form{kind: formAtomic, rexW: widthREX(mw), aux: byte(mw)}
 			}
 		case isa.ClassST:
 			switch mw := memWidth(o.Size()); {
 			case o.Mode() == isa.ModeMEM && mw >= W32:
 				t[c] = form{kind: formStoreImm, rexW: widthREX(mw), op: 0xc7}
-			case o.Mode() == isa.ModeMEM:
-				t[c] = form{kind: formStoreImmNarrow, aux: byte(mw)}
+			case o.Mode() == isa.ModeMEM && mw == W16:
+				t[c] = form{kind: formStoreImmNarrow, op: 0xc7, aux: 1}
+			case o.Mode() == isa.ModeMEM: // 8 bits
+				t[c] = form{kind: formStoreImmNarrow, op: 0xc6}
 			}
 		case isa.ClassLD:
 			if o == isa.OpLdImm64 {
@@ -170,6 +172,36 @@ var bpfBytePairs = func() (t [256]regPair) {
 				t[r<<4|m] |= 0x40
 			}
 		}
+	}
+	return t
+}()
+
+// atomicForm is how an atomic operation (the low byte of the immediate) that is one x86
+// instruction is encoded: a lock prefix or none, and its opcode bytes (0 when the
+// operation takes more than one instruction).
+type atomicForm struct {
+	op   uint16 // one byte, or 0x0f and the second byte above it
+	lock uint8  // 1: a lock prefix
+}
+
+// atomicForms is read off putAtomic, the reference, for a 32-bit [rax] and rax: there the
+// instruction is the prefix, the opcode and a ModRM byte.
+var atomicForms = func() (t [256]atomicForm) {
+	for op := range 256 {
+		var b [16]byte
+		n, ok := putAtomic(&b, isa.AtomicOp(op), W32, Mem{RAX, 0}, RAX)
+		if !ok {
+			continue
+		}
+		lock := 0
+		if b[0] == 0xf0 {
+			lock = 1
+		}
+		f := atomicForm{op: uint16(b[lock]), lock: uint8(lock)}
+		if n-lock == 3 {
+			f.op |= uint16(b[lock+1]) << 8
+		}
+		t[op] = f
 	}
 	return t
 }()
@@ -299,6 +331,24 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 			n = putPairDisp(p, fm.op, digit(0, in.Dst)|regPair(fm.rexW), uint32(in.Off))
 			binary.LittleEndian.PutUint32(p[n&7:], uint32(in.Imm))
 			n += 4
+		case formStoreImmNarrow:
+			pfx := int(fm.aux) // the operand-size prefix of a 16-bit store, before REX
+			p[0] = 0x66
+			n = pfx + putPairDisp((*[maxFast]byte)(unsafe.Add(code, at+pfx)), fm.op, digit(0, in.Dst), uint32(in.Off))
+			binary.LittleEndian.PutUint16(p[n&15:], uint16(in.Imm))
+			n += 1 + pfx
+		case formAtomic:
+			if a := atomicForms[uint8(in.Imm)]; a.op != 0 && uint32(in.Imm) <= 0xff {
+				p[0] = 0xf0 // lock, when a.lock
+				q := (*[maxFast]byte)(unsafe.Add(code, at+int(a.lock)))
+				e := pairXY(in.Src, in.Dst) | regPair(fm.rexW)
+				if a.op > 0xff {
+					n = putPairDisp2(q, a.op, e, uint32(in.Off))
+				} else {
+					n = putPairDisp(q, byte(a.op), e, uint32(in.Off))
+				}
+				n += int(a.lock)
+			}
 		case formLdImm64:
 			// A constant of 32 bits (zero-extended) is the common one; the others are
 			// put out of this loop (putOther).
@@ -356,25 +406,12 @@ func placeBranch(c *emit.Compiler, at int, k, arg uint8, i int) bool {
 	return true
 }
 
-// putOther writes the forms lowerRun leaves to the general encoder (8- and 16-bit
-// immediate stores, the one-instruction atomics, lddw of a constant wider
-// than 32 bits) for the first slot of insns and returns its length and the slots it
-// took; 0 bytes for every other slot, which Lower handles.
+// putOther writes the forms lowerRun leaves to the general encoder (lddw of a constant
+// wider than 32 bits) for the first slot of insns and returns its length and the slots
+// it took; 0 bytes for every other slot, which Lower handles.
 func putOther(p *[maxFast]byte, insns []isa.Instruction) (int, int) {
-	in := &insns[0]
-	fm := &forms[in.Opcode]
-	w := Width(fm.aux)
-	d, s := reg(in.Dst), reg(in.Src)
-	switch fm.kind {
-	case formStoreImmNarrow:
-		return putStoreImm(p, w, Mem{d, int32(in.Off)}, in.Imm), 1
-	case formAtomic:
-		n, _ := putAtomic(p, isa.AtomicOp(in.Imm), w, Mem{d, int32(in.Off)}, s)
-		return n, 1
-	case formLdImm64:
-		if in.Src == 0 && len(insns) > 1 {
-			return putMovConst(p, d, isa.Imm64(*in, insns[1])), 2
-		}
+	if in := &insns[0]; forms[in.Opcode].kind == formLdImm64 && in.Src == 0 && len(insns) > 1 {
+		return putMovConst(p, reg(in.Dst), isa.Imm64(*in, insns[1])), 2
 	}
 	return 0, 0
 }
