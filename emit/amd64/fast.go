@@ -350,10 +350,10 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 				n += int(a.lock)
 			}
 		case formLdImm64:
-			// A constant of 32 bits (zero-extended) is the common one; the others are
-			// put out of this loop (putOther).
-			if in.Src == 0 && i+1 < to && insns[i+1].Imm == 0 {
-				n = putMovImm32(p, reg(in.Dst), uint32(in.Imm))
+			// A plain constant; pseudo sources go to Lower. putMovConst is a call: Go
+			// then keeps the loop's state on the stack on this path only.
+			if in.Src == 0 && i+1 < to {
+				n = putMovConst(p, reg(in.Dst), isa.Imm64(*in, insns[i+1]))
 				offs[i] = int32(at)
 				at += n
 				i++
