@@ -226,18 +226,8 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 		case len(buf.Branches) == cap(buf.Branches) && c.Budget == 0 && isBranchForm(c, i):
 			buf.Branches = slices.Grow(buf.Branches, 1)
 		default:
-			at := len(buf.Code)
-			c.SlotOffsets()[i] = int32(at)
-			// The memory forms of the general encoder, written here; every other form,
-			// and the fast forms' special cases, go to Lower.
-			if n, k := putOther((*[maxFast]byte)(buf.Code[at:at+maxFast]), c.S.Insns[i:]); n > 0 {
-				buf.Code = buf.Code[:at+n]
-				if k == 2 {
-					c.SlotOffsets()[i+1] = int32(at + n)
-				}
-				i += k
-				continue
-			}
+			// Every other form, and the fast forms' special cases.
+			c.SlotOffsets()[i] = int32(len(buf.Code))
 			c.Lowering(i)
 			k, err := b.Lower(c, f, i)
 			if err != nil {
@@ -404,14 +394,4 @@ func placeBranch(c *emit.Compiler, at int, k, arg uint8, i int) bool {
 	c.Buf.Branches = c.Buf.Branches[:n+1]
 	c.Buf.Branches[n] = emit.Branch{At: int32(at), Target: c.Label(c.S.Target[i]), Kind: k, Arg: arg}
 	return true
-}
-
-// putOther writes the forms lowerRun leaves to the general encoder (lddw of a constant
-// wider than 32 bits) for the first slot of insns and returns its length and the slots
-// it took; 0 bytes for every other slot, which Lower handles.
-func putOther(p *[maxFast]byte, insns []isa.Instruction) (int, int) {
-	if in := &insns[0]; forms[in.Opcode].kind == formLdImm64 && in.Src == 0 && len(insns) > 1 {
-		return putMovConst(p, reg(in.Dst), isa.Imm64(*in, insns[1])), 2
-	}
-	return 0, 0
 }
