@@ -19,7 +19,7 @@ type form struct {
 	kind uint8
 	rexW uint8 // pairW for a 64-bit operation, else 0
 	op   byte  // x86 opcode or /digit
-	aux  byte  // condition code of a jump; memory width of the narrow memory forms; shift count mask
+	aux  byte  // condition code of a jump; shift count mask; 1 for the 16-bit store immediate's prefix
 }
 
 const (
@@ -110,7 +110,7 @@ var forms = func() (t [256]form) {
 			case o.Mode() == isa.ModeMEM: // 8 bits
 				t[c] = form{kind: formStore8, op: 0x88}
 			case o.Mode() == isa.ModeATOMIC:
-				t[c] = form{kind: formAtomic, rexW: widthREX(mw), aux: byte(mw)}
+				t[c] = form{kind: formAtomic, rexW: widthREX(mw)}
 			}
 		case isa.ClassST:
 			switch mw := memWidth(o.Size()); {
@@ -340,8 +340,9 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 				n += int(a.lock)
 			}
 		case formLdImm64:
-			// A plain constant; pseudo sources go to Lower. putMovConst is a call: Go
-			// then keeps the loop's state on the stack on this path only.
+			// A plain constant; pseudo sources go to Lower. putMovConst does not inline:
+			// the call costs less than leaving the loop for it (5 Ir per slot of the
+			// benchmark's mix, half of whose lddw are wider than 32 bits).
 			if in.Src == 0 && i+1 < to {
 				n = putMovConst(p, reg(in.Dst), isa.Imm64(*in, insns[i+1]))
 				offs[i] = int32(at)
