@@ -141,7 +141,7 @@ func TestEveryBranchLandsOnItsTargetSlot(t *testing.T) {
 		short, long := 0, 0
 		for k := 0; k < n; k++ {
 			slot := 2 * k
-			want := img.Slot(slot+1+2*k)
+			want := img.Slot(slot + 1 + 2*k)
 			// The jcc is the last instruction of the slot's code.
 			found := false
 			for off, to := range targets {
@@ -164,7 +164,7 @@ func TestEveryBranchLandsOnItsTargetSlot(t *testing.T) {
 		if short == 0 || long == 0 {
 			t.Errorf("blind=%v: %d short and %d long jumps; the test should exercise both", blind, short, long)
 		}
-		back := img.Slot(len(insns)-2)
+		back := img.Slot(len(insns) - 2)
 		if to := targets[back]; to != img.Slot(0) {
 			t.Errorf("backward jump lands at %#x, want %#x", to, img.Slot(0))
 		}

@@ -91,7 +91,7 @@ func TestDirectTailCallRegion(t *testing.T) {
 					t.Fatalf("%s pad %d: word at %#x not 8-byte aligned", tc.name, pad, w)
 				}
 			}
-			start := img.Slot(pad+tc.site)
+			start := img.Slot(pad + tc.site)
 			// The count check, then in a callee the stack check, then one nop at most.
 			check := decodeTC(t, img.Code, start, s.Bypass)
 			want := []string{"cmp qword ptr [r12+0xb8], 0x21", "jnb "}
