@@ -65,9 +65,10 @@ type Options struct {
 	// StackDepth gives the stack bytes of each subprogram (in slot order), as the verifier
 	// computes them. Nil gives every function MaxStackDepth.
 	StackDepth []int
-	// Prevalidated skips isa.Validate: the caller guarantees the instructions passed it
-	// (verifier.Check runs it first). Compiling unvalidated input is memory-safe only after
-	// validation, since the driver trusts jump and call targets.
+	// Prevalidated says the caller ran isa.Validate (verifier.Check does). Compile
+	// validates anyway: its single scan of the program (isa.Shape.Scan) is the
+	// validation, so skipping it would save nothing, and the driver trusts jump and call
+	// targets only after it.
 	Prevalidated bool
 	// Budget, when non-zero, bounds a run to that many backward jumps and BPF-to-BPF calls
 	// (so unverified programs terminate): when it runs out the code calls helper
@@ -266,19 +267,11 @@ func (c *Compiler) AddReloc(streamSlot int) {
 	c.relocLbl = append(c.relocLbl, l)
 }
 
-// Compile validates prog's structure and compiles it with be.
+// Compile validates prog's structure (isa.Validate's errors, in an *Error naming the
+// slot) and compiles it with be.
 func Compile(insns []isa.Instruction, opts Options, be Backend) (*Image, error) {
-	if opts.Prevalidated {
-		// Still refuse the empty program: every later step assumes a first slot.
-		if len(insns) == 0 {
-			return nil, &Error{Index: -1, Err: isa.ErrEmpty}
-		}
-	} else if err := isa.Validate(insns); err != nil {
-		var ie *isa.InsnError
-		if errors.As(err, &ie) {
-			return nil, &Error{Index: ie.Index, Err: err}
-		}
-		return nil, &Error{Index: -1, Err: err}
+	if len(insns) == 0 { // before the facts, which are checked against the length
+		return nil, &Error{Index: -1, Err: isa.ErrEmpty}
 	}
 	// The scratch state of a compilation (code buffer, labels, branches, stream arrays) is
 	// pooled: only the Image is allocated per program.

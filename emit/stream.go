@@ -2,6 +2,7 @@ package emit
 
 import (
 	crand "crypto/rand"
+	"errors"
 	"math/rand/v2"
 	"slices"
 
@@ -28,24 +29,29 @@ type Stream struct {
 	// (Compile accepts it only for a TailCallBackend).
 	tailCall int32
 	// ident is how many leading elements of Orig's array already hold their own index:
-	// reset, reusing the array, writes only the rest. Likewise Target's first clean
-	// elements are -1 but for the slots in set, where the last reset wrote a target.
+	// reset, reusing the array, writes only the rest.
 	ident int
-	clean int
-	set   []int32
+	// shape is the scan of the program reset was given; Target and sites are its arrays.
+	shape isa.Shape
 	// newIdx is blind's scratch: the blinded index of each slot of the stream it rewrites.
 	newIdx []int32
 }
 
-// NewStream wraps a program's slots unchanged.
+// NewStream wraps a program's slots unchanged. The program must be valid (isa.Validate);
+// otherwise the stream is empty.
 func NewStream(insns []isa.Instruction) *Stream {
 	s := &Stream{}
-	s.reset(insns)
+	if s.reset(insns) != nil {
+		return &Stream{}
+	}
 	return s
 }
 
-// reset points s at insns, reusing its arrays, and returns the first slot the JIT cannot
-// compile (nil when there is none). It is the driver's single scan over the program.
+// reset points s at insns, reusing its arrays, and returns the error of an invalid
+// program (isa.Validate's, at its slot) or else of the first slot the JIT cannot compile.
+// Its one pass over the program is isa.Shape.Scan, which validates and finds the jump
+// targets, the calls and the registers written at once; reset then decodes only the slots
+// the scan could not describe.
 func (s *Stream) reset(insns []isa.Instruction) *Error {
 	s.Insns = insns
 	if cap(s.Orig) < len(insns) {
@@ -56,171 +62,43 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 		s.Orig[i] = int32(i)
 	}
 	s.ident = max(s.ident, len(insns))
-	// Target's array is kept at -1 except where the last scan wrote a target (s.set), so
-	// only those and the control-flow slots are written, not every slot.
-	if cap(s.Target) < len(insns) {
-		s.Target, s.clean, s.set = make([]int32, len(insns)), 0, s.set[:0]
-	}
-	clean := s.Target[:s.clean] // the last scan's program may have been longer
-	for _, j := range s.set {
-		clean[j] = -1
-	}
-	s.Target, s.set = s.Target[:len(insns)], s.set[:0]
-	for i := s.clean; i < len(insns); i++ {
-		s.Target[i] = -1
-	}
-	s.clean = max(s.clean, len(insns))
-	s.sites = s.sites[:0]
 	s.tailCall = -1
-	tgt := s.Target[:len(insns)]
+	if err := s.shape.Scan(insns); err != nil {
+		s.Insns, s.Target, s.sites = nil, nil, nil
+		var ie *isa.InsnError
+		if errors.As(err, &ie) {
+			return &Error{Index: ie.Index, Err: err}
+		}
+		return &Error{Index: -1, Err: err}
+	}
+	s.Target, s.sites = s.shape.Target, s.shape.Calls
+	w := regalloc.Set(s.shape.Dst)
 	var bad *Error
-	var w regalloc.Set
-	for i := 0; ; i++ {
-		if i, w = s.scanRun(insns, tgt, i, w); i >= len(insns) {
-			break
-		}
+	for _, i := range s.shape.Other {
 		in := &insns[i]
-		if slotKinds[in.Opcode] == slotJump { // the set is full
-			s.set = append(s.set, int32(i))
-			tgt[i] = int32(int64(i) + 1 + in.JumpOffset())
-			continue
-		}
-		if in.IsLdImm64() { // a function address, or a last slot
-			w |= 1 << (in.Dst & 15)
-			if in.Src == isa.PseudoFunc {
-				tgt[i] = int32(i + 1 + int(in.Imm))
-				s.set = append(s.set, int32(i))
-				s.sites = append(s.sites, int32(i))
+		switch in.Opcode.Class() {
+		case isa.ClassALU, isa.ClassALU64, isa.ClassLDX:
+			continue // what they write is in the shape's Dst
+		case isa.ClassLD:
+			if in.Opcode == 0 || in.IsLdImm64() {
+				continue // likewise, and an lddw's second half
 			}
-			i++ // both halves at once
-			continue
 		}
-		// Registers written by the rare slots, as regalloc.Written counts them.
 		w |= regalloc.Written(insns[i : i+1])
-		c := in.Opcode.Class()
-		if !c.IsJump() && c != isa.ClassLD {
-			continue
-		}
-		if t := target(insns, i); t != -1 {
-			tgt[i] = t
-			s.set = append(s.set, int32(i))
-		}
 		switch {
-		case in.IsLocalCall():
-			s.sites = append(s.sites, int32(i))
 		case bad != nil:
-		case c == isa.ClassLD:
-			bad = Errorf(i, ErrUnsupported, "legacy packet access (ld_abs/ld_ind)")
+		case in.Opcode.Class() == isa.ClassLD && !in.IsLdImm64():
+			bad = Errorf(int(i), ErrUnsupported, "legacy packet access (ld_abs/ld_ind)")
 		case in.Opcode == isa.OpCall && in.Src == isa.PseudoKfuncCall:
-			bad = Errorf(i, ErrUnsupported, "kfunc call")
+			bad = Errorf(int(i), ErrUnsupported, "kfunc call")
 		case in.IsHelperCall() && in.Imm == HelperTailCall:
 			if s.tailCall < 0 {
-				s.tailCall = int32(i)
+				s.tailCall = i
 			}
 		}
 	}
-	s.written = w
+	s.written = w & (1<<regalloc.NumRegs - 1)
 	return bad
-}
-
-// scanRun is reset's loop over the common slots, from i on: it adds the registers they
-// write to w, records jump targets while s.set has room and steps over lddw of anything
-// but a function address. It returns at the first other slot (or the end), with w. The
-// loop makes no call, so Go keeps its state in registers.
-func (s *Stream) scanRun(insns []isa.Instruction, tgt []int32, i int, w regalloc.Set) (int, regalloc.Set) {
-	set := s.set
-loop:
-	for ; i < len(insns); i++ {
-		in := &insns[i]
-		switch slotKinds[in.Opcode] {
-		case slotWritesDst:
-			w |= 1 << (in.Dst & 15)
-		case slotPlain:
-		case slotJump:
-			if len(set) == cap(set) {
-				break loop
-			}
-			set = set[:len(set)+1]
-			set[len(set)-1] = int32(i)
-			tgt[i] = int32(int64(i) + 1 + in.JumpOffset())
-		case slotLdImm64 | slotWritesDst:
-			if in.Src == isa.PseudoFunc || i+1 >= len(insns) {
-				break loop
-			}
-			w |= 1 << (in.Dst & 15)
-			i++ // the second half is part of the first
-		default:
-			break loop
-		}
-	}
-	s.set = s.set[:len(set)] // the same array: only the length changes
-	return i, w
-}
-
-// Slot kinds for reset's scan, one table load per slot: whether the slot writes its dst
-// register (ALU, ALU64, LDX, lddw), or'ed with what else it is: plain (no control flow,
-// no other register effect: those, ST, STX other than atomics, exit), a jump, an lddw,
-// or other (calls, atomics, legacy loads, invalid forms), which reset decodes.
-const (
-	slotWritesDst = 1 << iota
-	slotJump
-	slotLdImm64
-	slotOther
-
-	slotPlain = 0
-)
-
-var slotKinds = func() (t [256]uint8) {
-	for op := range 256 {
-		o := isa.Opcode(op)
-		switch o.Class() {
-		case isa.ClassALU, isa.ClassALU64, isa.ClassLDX:
-			t[op] = slotWritesDst
-		case isa.ClassST:
-			t[op] = slotPlain
-		case isa.ClassJMP, isa.ClassJMP32:
-			switch o.JumpOp() {
-			case isa.JumpCall:
-				t[op] = slotOther
-			case isa.JumpExit:
-				t[op] = slotOther
-				if o.Class() == isa.ClassJMP {
-					t[op] = slotPlain
-				}
-			default:
-				t[op] = slotJump
-			}
-		case isa.ClassLD:
-			t[op] = slotOther
-			if o == isa.OpLdImm64 {
-				t[op] = slotLdImm64 | slotWritesDst
-			}
-		case isa.ClassSTX:
-			t[op] = slotOther
-			if o.Mode() != isa.ModeATOMIC {
-				t[op] = slotPlain
-			}
-		default:
-			t[op] = slotOther
-		}
-	}
-	return t
-}()
-
-// target returns the slot a control-flow slot refers to in the original numbering.
-func target(insns []isa.Instruction, i int) int32 {
-	in := &insns[i]
-	// Fast exit for the common case: neither a jump/call class nor an lddw.
-	if c := in.Opcode.Class(); !c.IsJump() && in.Opcode != isa.OpLdImm64 {
-		return -1
-	}
-	switch {
-	case in.IsJump():
-		return int32(int64(i) + 1 + in.JumpOffset())
-	case in.IsLocalCall() || in.IsFuncAddr():
-		return int32(i + 1 + int(in.Imm))
-	}
-	return -1
 }
 
 // push appends one slot; tgt is still in the numbering of the stream being rewritten

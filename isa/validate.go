@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"unsafe"
 )
 
 // Structural errors. Validate wraps them in an *InsnError naming the slot.
@@ -44,14 +43,9 @@ func insnErr(i int, err error, format string, args ...any) *InsnError {
 	return &InsnError{Index: i, Err: err, Detail: fmt.Sprintf(format, args...)}
 }
 
-// Validate checks a program's structure: every opcode known and its fields well formed,
-// ld_imm64 pairs complete, every jump and call target inside the program, inside its own
-// function and not on the second half of an ld_imm64, and no function falling through its
-// end. It does not check data flow; that is the verifier's job.
-//
-// It runs in two passes over the slots and allocates only when the program has more
-// functions than fit on the stack: it is on the JIT's compile path.
-func Validate(insns []Instruction) error {
+// validateSlow is Validate by the general checks, slot by slot: the reference that
+// names the error of a program Shape.Scan rejects.
+func validateSlow(insns []Instruction) error {
 	n := len(insns)
 	if n == 0 {
 		return ErrEmpty
@@ -70,13 +64,6 @@ func Validate(insns []Instruction) error {
 	local := false // a local call or function-address lddw was seen
 	var jumpErr error
 	for i := 0; i < n; i++ {
-		// Runs of plain slots go through plainRun, a leaf loop with little live state;
-		// the loop below sees only the slots it stops at.
-		if fastScan {
-			if i = plainRun(insns, i); i == n {
-				break
-			}
-		}
 		in := &insns[i]
 		if !fastValid(in) {
 			if err := checkInsn(*in); err != nil {
@@ -124,16 +111,31 @@ func Validate(insns []Instruction) error {
 			return err
 		}
 	}
-	for f, s := range starts {
-		last := funcEnd(starts, f, n) - 1
-		if secondHalf(insns, int64(last)) {
-			last--
-		}
-		if in := insns[last]; !in.IsExit() && !in.IsUnconditionalJump() {
-			return insnErr(last, ErrFallThrough, "function starting at %d ends with opcode %#02x", s, uint8(in.Opcode))
-		}
+	if f := fallsThrough(insns, starts); f >= 0 {
+		last := lastSlot(insns, starts, f)
+		return insnErr(last, ErrFallThrough, "function starting at %d ends with opcode %#02x", starts[f], uint8(insns[last].Opcode))
 	}
 	return nil
+}
+
+// fallsThrough returns the first of the functions starting at starts (sorted) whose last
+// instruction is neither exit nor an unconditional jump, -1 when there is none.
+func fallsThrough(insns []Instruction, starts []int) int {
+	for f := range starts {
+		if in := insns[lastSlot(insns, starts, f)]; !in.IsExit() && !in.IsUnconditionalJump() {
+			return f
+		}
+	}
+	return -1
+}
+
+// lastSlot returns the slot of function f's last instruction (an lddw's first half).
+func lastSlot(insns []Instruction, starts []int, f int) int {
+	last := funcEnd(starts, f, len(insns)) - 1
+	if secondHalf(insns, int64(last)) {
+		last--
+	}
+	return last
 }
 
 // checkControlFlow is pass 2 of Validate for programs with local calls or function
@@ -250,7 +252,7 @@ const (
 	fSrc
 	fOff
 	fImm
-	fJump  = 1 << 6 // fastFields only: a jump whose target plainRun checks
+	fJump  = 1 << 6 // fastFields only: a jump (Shape.Scan records its target)
 	fPlain = 1 << 7 // fastFields only: see there
 )
 
@@ -346,117 +348,9 @@ var fastFields = func() (t [256]fields) {
 	return t
 }()
 
-// plainRun returns the first slot from i on that is not plain: valid by the plain form
-// of its opcode (see fastFields) and, for a jump, targeting a slot of the program that is
-// not the second half of an lddw. Whether the target lies in the jump's own function is
-// left to the caller, which knows the function starts. It is the common case of Validate
-// and on the JIT's compile path, so it reads each slot as three words and tests them
-// against per-opcode masks with one branch; a slot it stops at is judged by the general
-// code, so the masks only ever need to be conservative.
-func plainRun(insns []Instruction, i int) int {
-	if !slotWordsLE {
-		return i
-	}
-	for ; i < len(insns); i++ {
-		p := unsafe.Pointer(&insns[i])
-		w0 := *(*uint32)(p)                 // opcode, dst, src, padding
-		w1 := *(*uint32)(unsafe.Add(p, 4))  // offset, padding
-		imm := *(*uint32)(unsafe.Add(p, 8)) // immediate
-		f := &plainForms[uint8(w0)]
-		// A register above R10 makes its value plus 5 reach 16; padding must be zero.
-		regs := (w0>>8&0xff + 5) | (w0>>16 + 5)
-		if w0&f.zero0|w1&f.zero1|imm&f.zeroImm|(regs|f.kind)>>4 != 0 {
-			return i
-		}
-		switch f.kind {
-		case plainJump:
-			t := i + 1 + int(int16(w1))
-			if uint8(w0) == uint8(OpJa32) {
-				t = i + 1 + int(int32(imm))
-			}
-			if uint(t) >= uint(len(insns)) || (t > 0 && insns[t-1].Opcode == OpLdImm64) {
-				return i
-			}
-		case plainLdImm64:
-			// Any source but a function address (whose target the caller records), and
-			// a second half that is zero but for an immediate the source may use.
-			src := w0 >> 16
-			if src > uint32(PseudoMapIdxValue) || src == uint32(PseudoFunc) || i+1 >= len(insns) {
-				return i
-			}
-			q := unsafe.Pointer(&insns[i+1])
-			hiImm := *(*uint32)(unsafe.Add(q, 8))
-			if *(*uint32)(q)|*(*uint32)(unsafe.Add(q, 4)) != 0 || (hiImm != 0 && ldImm64HiZero>>src&1 != 0) {
-				return i
-			}
-			i++
-		}
-	}
-	return i
-}
-
-// fastScan lets tests run Validate without plainRun, as the reference plainRun must
-// never be more lenient than.
-var fastScan = true
-
 // ldImm64HiZero has bit s set for the lddw sources s whose second slot's immediate must
 // be 0.
 const ldImm64HiZero = 1<<PseudoMapFD | 1<<PseudoBTFID | 1<<PseudoFunc | 1<<PseudoMapIdx
-
-// plainForm is an opcode's fastFields entry as plainRun tests it: the bits of a slot's
-// words that its plain form requires to be zero (unused fields and padding), and its kind.
-type plainForm struct {
-	zero0, zero1, zeroImm uint32
-	kind                  uint32 // plainOther, plainJump or notPlain
-}
-
-const (
-	plainOther   = 0
-	plainJump    = 1
-	plainLdImm64 = 2
-	notPlain     = 16 // no plain form: plainRun tests kind>>4
-)
-
-var plainForms = func() (t [256]plainForm) {
-	for op, k := range fastFields {
-		f := plainForm{zero0: 0xff000000, zero1: 0xffff0000}
-		switch {
-		case Opcode(op) == OpLdImm64: // dst, src and imm in use, offset 0
-			t[op] = plainForm{zero0: 0xff000000, zero1: 0xffffffff, kind: plainLdImm64}
-			continue
-		case k&fPlain == 0:
-			f.kind = notPlain
-		case k&fJump != 0:
-			f.kind = plainJump
-		}
-		if k&fDst == 0 {
-			f.zero0 |= 0xff00
-		}
-		if k&fSrc == 0 {
-			f.zero0 |= 0xff0000
-		}
-		if k&fOff == 0 {
-			f.zero1 |= 0xffff
-		}
-		if k&fImm == 0 {
-			f.zeroImm = 0xffffffff
-		}
-		t[op] = f
-	}
-	return t
-}()
-
-// slotWordsLE reports whether an Instruction reads, as three little-endian u32 words, as
-// plainRun assumes: opcode, dst and src in the low bytes of the first, the offset in the
-// low half of the second, the immediate third. Elsewhere plainRun defers every slot to
-// the general code.
-var slotWordsLE = func() bool {
-	in := Instruction{Opcode: 0x01, Dst: 0x02, Src: 0x03, Off: 0x0504, Imm: 0x09080706}
-	p := unsafe.Pointer(&in)
-	return unsafe.Sizeof(in) == 12 && unsafe.Alignof(in) == 4 &&
-		*(*uint32)(p) == 0x030201 && *(*uint32)(unsafe.Add(p, 4)) == 0x0504 &&
-		*(*uint32)(unsafe.Add(p, 8)) == 0x09080706
-}()
 
 // fastValid reports whether in is valid by the plain form of its opcode (see fastFields).
 func fastValid(in *Instruction) bool {

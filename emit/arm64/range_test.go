@@ -63,9 +63,11 @@ func TestLowerRangeAndLowerProduceTheSameImage(t *testing.T) {
 	}
 }
 
-// A slot the backend refuses names itself whichever way it is lowered, and a truncated
-// lddw (its second half missing) is refused rather than read past the stream.
-func TestLowerRangeErrorsNameTheSlot(t *testing.T) {
+// An invalid slot is refused naming itself whichever way the backend lowers, even when
+// the caller claims the program was validated (the driver's scan validates regardless),
+// and a truncated lddw (its second half missing) is refused rather than read past the
+// stream.
+func TestInvalidSlotsAreRefusedNamingTheSlot(t *testing.T) {
 	mov := isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: 1}
 	exit := isa.Instruction{Opcode: isa.OpExit}
 	tests := []struct {
@@ -81,11 +83,11 @@ func TestLowerRangeErrorsNameTheSlot(t *testing.T) {
 	for _, tc := range tests {
 		for _, be := range []emit.Backend{backends[0].be, slotBackend{backends[0].be}} {
 			t.Run(fmt.Sprintf("%s/%T", tc.name, be), func(t *testing.T) {
-				// Prevalidated: the driver hands these to the backend as they are.
 				_, err := emit.Compile(tc.insns, emit.Options{Prevalidated: true}, be)
 				var e *emit.Error
-				if !errors.Is(err, emit.ErrUnsupported) || !errors.As(err, &e) || e.Index != tc.index {
-					t.Fatalf("err = %v, want ErrUnsupported at slot %d", err, tc.index)
+				var ie *isa.InsnError
+				if !errors.As(err, &e) || e.Index != tc.index || !errors.As(err, &ie) {
+					t.Fatalf("err = %v, want a validation error at slot %d", err, tc.index)
 				}
 			})
 		}

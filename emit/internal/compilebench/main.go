@@ -7,7 +7,8 @@
 //	    --separate-threads=yes --callgrind-out-file=cg compilebench -arch amd64 -n 10000 -iters 9
 //
 // Ir per BPF slot = (Ir(-iters 9) - Ir(-iters 1)) / 8 / n, reading the "totals:" line of
-// cg-01 (thread 1). -mode is validate (isa.Validate included), prevalidated or blind.
+// cg-01 (thread 1). -mode is validate, prevalidated (Options.Prevalidated: the same work
+// now, since Compile's one scan validates) or blind.
 package main
 
 import (
