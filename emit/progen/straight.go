@@ -6,11 +6,15 @@ import "github.com/bpfjit/bpfjit/isa"
 // benchmarks: the main bodies of generated programs (seed 1) laid end to end, local calls
 // replaced by moves, and jumps that would leave the program retargeted to its final exit.
 // It is structurally valid; it is not meant to be run.
-func Straight(n int) []isa.Instruction {
+func Straight(n int) []isa.Instruction { return StraightSeed(n, 1) }
+
+// StraightSeed is Straight from the generator seeded with seed: programs of the same mix
+// whose slots differ, so that a benchmark can compile ones it has not compiled before.
+func StraightSeed(n int, seed uint64) []isa.Instruction {
 	mov := func(imm int32) isa.Instruction {
 		return isa.Instruction{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK), Imm: imm}
 	}
-	g := New(1, Options{})
+	g := New(seed, Options{})
 	var out []isa.Instruction
 	for len(out) < n {
 		for _, in := range g.Program() {
