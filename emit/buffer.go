@@ -187,18 +187,25 @@ func (b *Buffer) Link(enc BranchEncoder) ([]byte, error) {
 		}
 		return out, nil
 	}
-	// Code moves only at the grown branches: copy the stretches between them, then write
-	// every branch where its stretch put it.
-	out := make([]byte, len(b.Code)+extra)
-	src, dst := 0, 0
-	for k := range br {
+	// Code moves only at the grown branches. The code is copied as it is (appending to
+	// nil does not clear the new array first, and its size class usually leaves room
+	// for the growth), then each stretch after a grown branch moves up by the growth
+	// up to it, the last stretch first so that none overwrites one still to move.
+	out := append([]byte(nil), b.Code...)
+	if cap(out) >= len(b.Code)+extra {
+		out = out[:len(b.Code)+extra]
+	} else {
+		out = append(out, make([]byte, extra)...)
+	}
+	end := len(b.Code)
+	for k := len(br) - 1; k >= 0; k-- {
 		if x := &br[k]; x.Long {
 			s := b.sizes[x.Kind]
-			dst += copy(out[dst:], b.Code[src:x.At]) + int(s.long)
-			src = int(x.At) + int(s.short)
+			from := int(x.At) + int(s.short)
+			copy(out[from+int(b.pre[k+1]):], b.Code[from:end])
+			end = int(x.At)
 		}
 	}
-	copy(out[dst:], b.Code[src:])
 	for k := range br {
 		x := &br[k]
 		s := b.sizes[x.Kind]
