@@ -375,28 +375,34 @@ type slotForm struct {
 	kind uint8
 	w    Width
 	op   uint8 // MemOp, AddSubOp, LogicOp, DP2Op or Cond, as the kind needs
-	base Inst  // formRegOp, formMovX: the instruction with x0 in every register field; formLoad, formStore: the op's memWords entry
+	base Inst  // formRegOp, formMovX: the instruction with x0 in every register field; formLoad, formStore, formStoreK: the op's memWords entry
+	// formAddSubK: the add or sub immediate; formCondJump: cmp #0, formCondJumpX: cmp or
+	// tst of two registers. These have x0 in every register field (the compares the zero
+	// register as destination) and a zero immediate: the fast loop (fast.go) completes them.
 }
 
 const (
-	formInvalid  = iota // an opcode no class lowers (bad ALU operation)
-	formRegOp           // d = d op s, one instruction: add, sub, orr, and, eor, mul, shifts
-	formAddSubK         // d = d ± k (op: ADD or SUB)
-	formLogicK          // d = d op k (op: the LogicOp)
-	formMulK            // d = d * k
-	formDivMod          // div, mod and their signed forms, register or constant
-	formShiftK          // d = d shifted by k (op: the DP2Op)
-	formMovK            // d = k
-	formMovX            // d = s, or a sign extension of s (movsx)
-	formNeg             // d = -d
-	formEnd             // byte swaps
-	formLoad            // d = [s + off] (op: the MemOp)
-	formStore           // [d + off] = s (op: the MemOp)
-	formStoreK          // [d + off] = k (op: the MemOp)
-	formAtomic          // atomic read-modify-write at [d + off]
-	formCondJump        // conditional jumps (op: the Cond after cmp or tst)
-	formJump            // ja, calls and exit
-	formLD              // lddw (the rest of the class is unsupported)
+	formInvalid   = iota // an opcode no class lowers (bad ALU operation)
+	formRegOp            // d = d op s, one instruction: add, sub, orr, and, eor, mul, shifts
+	formAddSubK          // d = d ± k (op: ADD or SUB)
+	formLogicK           // d = d op k (op: the LogicOp)
+	formMulK             // d = d * k
+	formDivMod           // div, mod and their signed forms, register or constant
+	formShiftK           // d = d shifted by k (op: the DP2Op)
+	formMovK             // d = k
+	formMovX             // d = s, or a sign extension of s (movsx)
+	formNeg              // d = -d
+	formEnd              // byte swaps
+	formLoad             // d = [s + off] (op: the MemOp)
+	formStore            // [d + off] = s (op: the MemOp)
+	formStoreK           // [d + off] = k (op: the MemOp)
+	formAtomic           // atomic read-modify-write at [d + off]
+	formCondJump         // conditional jumps on a constant (op: the Cond after cmp)
+	formCondJumpX        // conditional jumps on a register (op: the Cond after cmp or tst)
+	formTestK            // jset on a constant (op: NE)
+	formJump             // calls and exit
+	formJa               // ja
+	formLD               // lddw (the rest of the class is unsupported)
 )
 
 // regOps are the ALU operations (indexed by isa.ALUOp>>4) whose register form is a
@@ -441,10 +447,13 @@ var forms = func() (t [256]slotForm) {
 				}
 			}
 			switch op.ALUOp() {
-			case isa.ALUAdd:
+			case isa.ALUAdd, isa.ALUSub:
 				f.kind, f.op = formAddSubK, uint8(ADD)
-			case isa.ALUSub:
-				f.kind, f.op = formAddSubK, uint8(SUB)
+				if op.ALUOp() == isa.ALUSub {
+					f.op = uint8(SUB)
+				}
+				i, _ := addSubImm(AddSubOp(f.op), f.w, 0, 0, 0)
+				f.base = i
 			case isa.ALUOr, isa.ALUAnd, isa.ALUXor:
 				f.kind, f.op = formLogicK, uint8(logicOps[a])
 			case isa.ALUMul:
@@ -475,6 +484,10 @@ var forms = func() (t [256]slotForm) {
 			f.base = Inst(memWords[f.op])
 		case isa.ClassST:
 			f.kind, f.op = formStoreK, uint8(storeOps[sizeIndex(op.Size())])
+			f.base, f.w = Inst(memWords[f.op]), W32
+			if op.Size() == isa.SizeDW {
+				f.w = W64 // the immediate is sign-extended to 64 bits
+			}
 		case isa.ClassSTX:
 			f.kind, f.op = formStore, uint8(storeOps[sizeIndex(op.Size())])
 			f.base = Inst(memWords[f.op])
@@ -483,8 +496,21 @@ var forms = func() (t [256]slotForm) {
 			}
 		case isa.ClassJMP, isa.ClassJMP32:
 			f.kind, f.w = formJump, width(cl)
-			if j := op.JumpOp() >> 4; hasCond[j] {
-				f.kind, f.op = formCondJump, uint8(conds[j])
+			switch j := op.JumpOp(); {
+			case j == isa.JumpA:
+				f.kind = formJa
+			case hasCond[j>>4]:
+				f.kind, f.op = formCondJump, uint8(conds[j>>4])
+				switch {
+				case op.Source() == isa.SourceX && j == isa.JumpSET:
+					f.kind, f.base = formCondJumpX, logicShifted(ANDS, f.w, 31, 0, 0, LSL, 0) // tst
+				case op.Source() == isa.SourceX:
+					f.kind, f.base = formCondJumpX, addSubShifted(SUBS, f.w, 31, 0, 0, LSL, 0) // cmp
+				case j == isa.JumpSET:
+					f.kind = formTestK
+				default:
+					f.base, _ = addSubImm(SUBS, f.w, 31, 0, 0) // cmp #0
+				}
 			}
 		case isa.ClassLD:
 			f.kind = formLD
@@ -499,17 +525,24 @@ func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
 	if c.S.Insns[i].IsLdImm64() && i+1 < len(c.S.Insns) {
 		n = 2
 	}
-	return n, b.LowerRange(c, f, i, i+n)
+	return n, b.lowerSlots(c, f, i, i+n, false)
 }
 
-// LowerRange implements emit.RangeBackend. The slots of a run are lowered in one loop
-// that records each slot's offset and dispatches on the opcode's form; the forms most
-// programs are made of encode in place without a further call.
-func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
+// lowerSlots lowers slots [from, to): it records each slot's offset and dispatches on the
+// opcode's form. With fast (LowerRange), lowerRun (fast.go) encodes the run of common
+// forms ahead in its call-free loop, and the slot it stops at is lowered here; without
+// it (Lower), every slot is lowered here, the reference the fast path must match.
+func (b *Backend) lowerSlots(c *emit.Compiler, f *emit.Func, from, to int, fast bool) error {
 	l := lowerer{c: c, buf: &c.Buf, be: b}
 	insns := c.S.Insns[:to]
 	offs := c.SlotOffsets()[:to]
 	for i := from; i < len(insns); i++ {
+		if fast {
+			// A full code or branch array stops lowerRun too: the append below grows it.
+			if i = lowerRun(c, i, to); i >= len(insns) {
+				break
+			}
+		}
 		in := &insns[i]
 		offs[i] = int32(len(c.Buf.Code))
 		c.Lowering(i)
@@ -568,9 +601,9 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 			if err := l.atomic(in); err != nil {
 				return c.SlotError(i, err)
 			}
-		case formCondJump:
+		case formCondJump, formCondJumpX, formTestK:
 			l.condJump(i, in, fm)
-		case formJump:
+		case formJump, formJa:
 			if err := l.jump(f, i, in, fm.w); err != nil {
 				return c.SlotError(i, err)
 			}

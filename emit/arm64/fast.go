@@ -1,0 +1,169 @@
+package arm64
+
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/isa"
+)
+
+// The fast path: LowerRange encodes the forms programs are mostly made of straight into
+// the code buffer's spare capacity, one table lookup and a few inlined word encoders per
+// slot, and hands every other slot to Lower (lowerSlots), which stays the reference: a
+// test pins that both give the same bytes for every form the fast path serves.
+
+// fastRoom is the most bytes lowerRun writes for one slot: two words, stored as one
+// 8-byte word whatever the slot's length, with room to spare.
+const fastRoom = 16
+
+// LowerRange implements emit.RangeBackend: lowerSlots with the fast loop. The common
+// forms are encoded by lowerRun, whose loop makes no call, so Go keeps its state in
+// registers; the slot it stops at (a form for the reference, a full code or branch array)
+// is lowered by lowerSlots, which then resumes it.
+func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
+	return b.lowerSlots(c, f, from, to, true)
+}
+
+// lowerRun lowers stream slots from i on (before to) while they have a fast form and the
+// code and branch arrays have room, and returns the first slot it did not lower. It
+// writes through an index into the code's capacity and appends branches in place.
+func lowerRun(c *emit.Compiler, i, to int) int {
+	insns := c.S.Insns[:to]
+	offs := c.SlotOffsets()[:to]
+	at := len(c.Buf.Code)
+	buf := c.Buf.Code[:cap(c.Buf.Code)]
+	code, last := unsafe.Pointer(unsafe.SliceData(buf)), len(buf)-fastRoom
+	for ; i < to && at <= last; i++ {
+		in := &insns[i]
+		fm := &forms[in.Opcode]
+		d, s := uint32(reg(in.Dst)), uint32(reg(in.Src))
+		// Every form writes one or two words (w0, w1), stored together: the length only
+		// moves the position on.
+		var w0, w1 Inst
+		n, ok := 1, true
+		switch fm.kind {
+		case formRegOp:
+			w0 = fm.base | Inst(s<<16|d<<5|d)
+		case formLoad:
+			w0, ok = ldStImm(uint32(fm.base), d, s, int64(in.Off))
+		case formStore:
+			w0, ok = ldStImm(uint32(fm.base), s, d, int64(in.Off))
+		case formStoreK:
+			// st of zero stores the zero register; others move the constant into tmp2
+			// first (storeK).
+			v := immValue(fm.w, in.Imm)
+			w0, ok = ldStImm(uint32(fm.base), uint32(XZR), d, int64(in.Off))
+			if v != 0 {
+				w1, ok = ldStImm(uint32(fm.base), uint32(tmp2), d, int64(in.Off))
+				var ok2 bool
+				w0, ok2 = movImm1(fm.w, uint32(tmp2), v)
+				ok, n = ok && ok2, 2
+			}
+		case formShiftK:
+			sh := uint8(in.Imm) & uint8(fm.w.bits()-1)
+			w0, ok = immShift(DP2Op(fm.op), fm.w, d, d, sh), sh != 0
+		case formMovK:
+			v := immValue(fm.w, in.Imm)
+			if w0, ok = movImm1(fm.w, d, v); !ok {
+				// Longer constants: movImm does not inline, but the call costs less than
+				// leaving the loop.
+				at = putMovImm(code, at, fm.w, d, v, offs, i)
+				continue
+			}
+		case formMovX:
+			w0, ok = fm.base|Inst(s<<16|d), in.Off == 0 && d != s
+		case formAddSubK:
+			w0, ok = addSubSigned(fm.base|Inst(d<<5|d), in.Imm)
+		case formNeg:
+			w0 = addSubShifted(SUB, fm.w, d, uint32(XZR), d, LSL, 0)
+		case formLD:
+			// lddw of a constant one movz or movn sets; the others leave the loop.
+			if in.Src != 0 || i+1 >= to {
+				ok = false
+				break
+			}
+			v, start := isa.Imm64(*in, insns[i+1]), at
+			if w0, ok = movImm1(W64, d, v); ok {
+				binary.LittleEndian.PutUint32((*[4]byte)(unsafe.Add(code, at))[:], uint32(w0))
+				at += 4
+			} else {
+				at = putMovImm(code, at, W64, d, v, offs, i)
+			}
+			offs[i], offs[i+1] = int32(start), int32(at)
+			i++
+			continue
+		case formJa:
+			ok = placeBranch(c, at, kindB, 0, i)
+		case formCondJump:
+			if in.Imm == 0 && cbzConds&(1<<fm.op) != 0 {
+				// Unsigned x <= 0 is x == 0 and x > 0 is x != 0: cbz/cbnz (condJump).
+				cc := Cond(fm.op)
+				ok = placeBranch(c, at, kindCB, cbArg(Reg(d), fm.w, cc == NE || cc == HI), i)
+				break
+			}
+			w0, ok = addSubSigned(fm.base|Inst(d<<5), in.Imm)
+			ok = ok && placeBranch(c, at+4, kindBCond, fm.op, i)
+			n = 2
+		case formCondJumpX:
+			w0, n = fm.base|Inst(s<<16|d<<5), 2
+			ok = placeBranch(c, at+4, kindBCond, fm.op, i)
+		default:
+			ok = false
+		}
+		if !ok {
+			break
+		}
+		// The slot's window lies in buf's capacity (at <= last): it is addressed without
+		// the bounds checks of a reslice, which cost more than the encoding.
+		binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(code, at))[:], uint64(w0)|uint64(w1)<<32)
+		offs[i] = int32(at)
+		at += 4 * n
+	}
+	c.Buf.Code = buf[:at]
+	return i
+}
+
+// putMovImm writes movImm's sequence for d = v (up to four words) at code+at, records
+// at as slot i's offset and returns the position after the sequence.
+func putMovImm(code unsafe.Pointer, at int, w Width, d uint32, v uint64, offs []int32, i int) int {
+	var ws [4]Inst
+	n := movImm(&ws, w, d, v)
+	binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(code, at))[:], uint64(ws[0])|uint64(ws[1])<<32)
+	binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(code, at+8))[:], uint64(ws[2])|uint64(ws[3])<<32)
+	offs[i] = int32(at)
+	return at + 4*n
+}
+
+// cbzConds holds the conditions whose comparison with zero is one cbz or cbnz.
+const cbzConds = 1<<EQ | 1<<NE | 1<<LS | 1<<HI
+
+// addSubSigned completes base, an add, sub, cmp or cmn immediate with a zero immediate,
+// for the signed constant k: its magnitude, with the operation turned into its opposite
+// (add and sub, adds and subs) when k is negative. It reports false when the magnitude
+// fits neither imm12 nor imm12<<12.
+func addSubSigned(base Inst, k int32) (Inst, bool) {
+	neg := uint32(k >> 31)
+	mag := (uint32(k) ^ neg) - neg
+	base ^= Inst(neg & (1 << 30)) // the op field's sub bit
+	if mag < 1<<12 {
+		return base | Inst(mag<<10), true
+	}
+	return base | Inst((mag>>12|1<<12)<<10), mag&0xfff == 0 && mag < 1<<24 // sh (bit 22) set
+}
+
+// placeBranch records the branch of stream slot i, of kind k, at offset at, and reports
+// whether it did: it does not under a budget (backward jumps are charged) or when the
+// branch array is full (an append would bring a call into lowerRun's loop). The word at
+// at, which the linker writes, is zero until then.
+func placeBranch(c *emit.Compiler, at int, k, arg uint8, i int) bool {
+	br := c.Buf.Branches
+	n := len(br)
+	if c.Budget != 0 || n == cap(br) {
+		return false
+	}
+	// Reslicing the field onto itself stores only its length: no write barrier.
+	c.Buf.Branches = br[:n+1]
+	c.Buf.Branches[n] = emit.Branch{At: int32(at), Target: c.Label(c.S.Target[i]), Kind: k, Arg: arg}
+	return true
+}
