@@ -13,9 +13,9 @@ import (
 // slot, and hands every other slot to Lower (lowerSlots), which stays the reference: a
 // test pins that both give the same bytes for every form the fast path serves.
 
-// fastRoom is the most bytes lowerRun writes for one slot: two words, stored as one
-// 8-byte word whatever the slot's length, with room to spare.
-const fastRoom = 16
+// fastRoom is the most bytes lowerRun writes for one slot: an add and eight words of an
+// atomic sequence, stored whatever the sequence's length, with room to spare.
+const fastRoom = 48
 
 // LowerRange implements emit.RangeBackend: lowerSlots with the fast loop. The common
 // forms are encoded by lowerRun, whose loop makes no call, so Go keeps its state in
@@ -28,9 +28,10 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 // lowerRun lowers stream slots from i on (before to) while they have a fast form and the
 // code and branch arrays have room, and returns the first slot it did not lower. It
 // writes through an index into the code's capacity and appends branches in place.
-func lowerRun(c *emit.Compiler, i, to int) int {
+func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 	insns := c.S.Insns[:to]
-	offs := c.SlotOffsets()[:to]
+	// The slot offsets are written through a pointer too: i < to <= len, checked here once.
+	offs := unsafe.Pointer(unsafe.SliceData(c.SlotOffsets()[:to]))
 	at := len(c.Buf.Code)
 	buf := c.Buf.Code[:cap(c.Buf.Code)]
 	code, last := unsafe.Pointer(unsafe.SliceData(buf)), len(buf)-fastRoom
@@ -68,7 +69,8 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 			if w0, ok = movImm1(fm.w, d, v); !ok {
 				// Longer constants: movImm does not inline, but the call costs less than
 				// leaving the loop.
-				at = putMovImm(code, at, fm.w, d, v, offs, i)
+				*(*int32)(unsafe.Add(offs, 4*i)) = int32(at)
+				at = putMovImm(code, at, fm.w, d, v)
 				continue
 			}
 		case formMovX:
@@ -88,10 +90,34 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 				binary.LittleEndian.PutUint32((*[4]byte)(unsafe.Add(code, at))[:], uint32(w0))
 				at += 4
 			} else {
-				at = putMovImm(code, at, W64, d, v, offs, i)
+				at = putMovImm(code, at, W64, d, v)
 			}
-			offs[i], offs[i+1] = int32(start), int32(at)
+			*(*[2]int32)(unsafe.Add(offs, 4*i)) = [2]int32{int32(start), int32(at)}
 			i++
+			continue
+		case formAtomic:
+			// The address is dst, or tmp = dst + off when the offset fits an add or sub
+			// (addImm). atomicWords does not inline, but the call costs less than leaving
+			// the loop.
+			w, okw := atomicWidth(in.Opcode)
+			a, start := d, at
+			if in.Off != 0 {
+				w0, ok = addSubSigned(addTmp|Inst(d<<5), int32(in.Off))
+				binary.LittleEndian.PutUint32((*[4]byte)(unsafe.Add(code, at))[:], uint32(w0))
+				a, at = uint32(tmp), at+4
+			}
+			var ws [8]Inst
+			m := atomicWords(&ws, isa.AtomicOp(in.Imm), w, a, s, lse)
+			if !ok || !okw || m == 0 {
+				at = start
+				ok = false
+				break
+			}
+			for k := 0; k < len(ws); k += 2 {
+				binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(code, at+4*k))[:], uint64(ws[k])|uint64(ws[k+1])<<32)
+			}
+			*(*int32)(unsafe.Add(offs, 4*i)) = int32(start)
+			at += 4 * m
 			continue
 		case formJa:
 			ok = placeBranch(c, at, kindB, 0, i)
@@ -117,23 +143,25 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 		// The slot's window lies in buf's capacity (at <= last): it is addressed without
 		// the bounds checks of a reslice, which cost more than the encoding.
 		binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(code, at))[:], uint64(w0)|uint64(w1)<<32)
-		offs[i] = int32(at)
+		*(*int32)(unsafe.Add(offs, 4*i)) = int32(at)
 		at += 4 * n
 	}
 	c.Buf.Code = buf[:at]
 	return i
 }
 
-// putMovImm writes movImm's sequence for d = v (up to four words) at code+at, records
-// at as slot i's offset and returns the position after the sequence.
-func putMovImm(code unsafe.Pointer, at int, w Width, d uint32, v uint64, offs []int32, i int) int {
+// putMovImm writes movImm's sequence for d = v (up to four words) at code+at and
+// returns the position after the sequence.
+func putMovImm(code unsafe.Pointer, at int, w Width, d uint32, v uint64) int {
 	var ws [4]Inst
 	n := movImm(&ws, w, d, v)
 	binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(code, at))[:], uint64(ws[0])|uint64(ws[1])<<32)
 	binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(code, at+8))[:], uint64(ws[2])|uint64(ws[3])<<32)
-	offs[i] = int32(at)
 	return at + 4*n
 }
+
+// addTmp is add tmp, x0, #0: the address of an atomic with an offset.
+var addTmp, _ = addSubImm(ADD, W64, uint32(tmp), 0, 0)
 
 // cbzConds holds the conditions whose comparison with zero is one cbz or cbnz.
 const cbzConds = 1<<EQ | 1<<NE | 1<<LS | 1<<HI

@@ -57,6 +57,12 @@ func TestFastLoopFormsMatchTheReference(t *testing.T) {
 					vs = append(vs, variant{off: off, imm: k})
 				}
 			}
+		case formAtomic:
+			for _, off := range []int16{0, 8, -8, 4095, 4096, -4096, 4097, 0x7fff, -0x8000} {
+				for _, k := range []int32{0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1, 0x70} {
+					vs = append(vs, variant{off: off, imm: k})
+				}
+			}
 		case formLD:
 			lddw = sweep64
 		default:
@@ -67,7 +73,7 @@ func TestFastLoopFormsMatchTheReference(t *testing.T) {
 				body := []isa.Instruction{{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK)}}
 				srcs := []isa.Register{0} // a constant form: the source field is reserved
 				switch fm.kind {
-				case formRegOp, formMovX, formLoad, formStore, formCondJumpX:
+				case formRegOp, formMovX, formLoad, formStore, formCondJumpX, formAtomic:
 					srcs = sweepRegs
 				}
 				for _, s := range srcs {
@@ -120,7 +126,7 @@ func (r firstRun) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 	// A full branch array stops the loop too: give it room (a pooled compiler may have
 	// none yet).
 	c.Buf.Branches = slices.Grow(c.Buf.Branches, 4)
-	*r.stop = lowerRun(c, from, to)
+	*r.stop = lowerRun(c, from, to, r.useLSE())
 	return r.lowerSlots(c, f, *r.stop, to, true)
 }
 
@@ -172,7 +178,9 @@ func TestFastLoopServesTheCommonForms(t *testing.T) {
 		{"st zero", mem(isa.ClassST, isa.ModeMEM, isa.SizeW, isa.R10, 0, -4, 0), true},
 		{"st movn", mem(isa.ClassST, isa.ModeMEM, isa.SizeDW, isa.R10, 0, -8, -5), true},
 		{"st wide", mem(isa.ClassST, isa.ModeMEM, isa.SizeW, isa.R10, 0, -4, 0x12345), false},
-		{"atomic", mem(isa.ClassSTX, isa.ModeATOMIC, isa.SizeDW, isa.R10, isa.R1, -8, int32(isa.AtomicAdd)), false},
+		{"atomic add", mem(isa.ClassSTX, isa.ModeATOMIC, isa.SizeDW, isa.R10, isa.R1, -8, int32(isa.AtomicAdd)), true},
+		{"atomic cmpxchg32", mem(isa.ClassSTX, isa.ModeATOMIC, isa.SizeW, isa.R1, isa.R2, 0, int32(isa.AtomicCmpXchg)), true},
+		{"atomic far offset", mem(isa.ClassSTX, isa.ModeATOMIC, isa.SizeDW, isa.R1, isa.R2, 4097, int32(isa.AtomicXchg)), false},
 		{"lddw movz", lddw(0xffff0000), true},
 		{"lddw wide", lddw(0x123456789), true},
 		{"ja", []isa.Instruction{{Opcode: isa.OpJa}}, true},

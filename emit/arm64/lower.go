@@ -536,10 +536,11 @@ func (b *Backend) lowerSlots(c *emit.Compiler, f *emit.Func, from, to int, fast 
 	l := lowerer{c: c, buf: &c.Buf, be: b}
 	insns := c.S.Insns[:to]
 	offs := c.SlotOffsets()[:to]
+	lse := fast && b.useLSE()
 	for i := from; i < len(insns); i++ {
 		if fast {
 			// A full code or branch array stops lowerRun too: the append below grows it.
-			if i = lowerRun(c, i, to); i >= len(insns) {
+			if i = lowerRun(c, i, to, lse); i >= len(insns) {
 				break
 			}
 		}
@@ -902,17 +903,11 @@ func (b *Backend) useLSE() bool {
 	return runtime.GOARCH == "arm64" && cpu.ARM64.HasATOMICS
 }
 
-// atomic lowers BPF atomics. All orderings are acquire-release (the kernel's
-// choice for fetch forms; stronger than needed for the others). The LL/SC forms end
-// with dmb ish, as the kernel's arm64 JIT does, so they are full barriers. Every
-// operand is a register of the lowering, so the words are encoded unchecked.
+// atomic lowers BPF atomics (the words are atomicWords'), after moving the address into
+// tmp when there is an offset.
 func (l *lowerer) atomic(in *isa.Instruction) error {
-	w := W64
-	switch in.Opcode.Size() {
-	case isa.SizeW:
-		w = W32
-	case isa.SizeDW:
-	default:
+	w, ok := atomicWidth(in.Opcode)
+	if !ok {
 		return fmt.Errorf("%w: atomic of size %#x", emit.ErrUnsupported, uint8(in.Opcode.Size()))
 	}
 	addr := reg(in.Dst)
@@ -920,40 +915,64 @@ func (l *lowerer) atomic(in *isa.Instruction) error {
 		l.addImm(tmp, addr, int64(in.Off))
 		addr = tmp
 	}
-	a, src := uint32(addr), uint32(reg(in.Src))
+	var ws [8]Inst
+	n := atomicWords(&ws, isa.AtomicOp(in.Imm), w, uint32(addr), uint32(reg(in.Src)), l.be.useLSE())
+	if n == 0 {
+		return fmt.Errorf("%w: atomic op %#x", emit.ErrUnsupported, uint32(in.Imm))
+	}
+	l.putWords(&ws, n)
+	return nil
+}
+
+// atomicWidth returns the operation width of an atomic opcode; false for sizes other
+// than 32 and 64 bits.
+func atomicWidth(o isa.Opcode) (Width, bool) {
+	switch o.Size() {
+	case isa.SizeW:
+		return W32, true
+	case isa.SizeDW:
+		return W64, true
+	}
+	return 0, false
+}
+
+// atomicWords writes to ws the words of atomic operation op of width w on [a] with
+// source register src (register fields), as LSE instructions or an exclusive-monitor
+// loop, and returns how many there are: 0 for an op that is no BPF atomic. All
+// orderings are acquire-release (the kernel's choice for fetch forms; stronger than
+// needed for the others). The LL/SC forms end with dmb ish, as the kernel's arm64 JIT
+// does, so they are full barriers. Every operand is a register of the lowering, so the
+// words are encoded unchecked.
+func atomicWords(ws *[8]Inst, op isa.AtomicOp, w Width, a, src uint32, useLSE bool) int {
 	const r0, t2, t3, st, zr = uint32(bpf0), uint32(tmp2), uint32(tmp3), uint32(ip0), uint32(XZR)
-	op := isa.AtomicOp(in.Imm)
 	base := op &^ isa.AtomicFetch
 	fetch := op&isa.AtomicFetch != 0
 	lse, logic, ok := rmwOps(base)
 	if !ok && op != isa.AtomicXchg && op != isa.AtomicCmpXchg {
-		return fmt.Errorf("%w: atomic op %#x", emit.ErrUnsupported, uint32(op))
+		return 0
 	}
-	if l.be.useLSE() {
+	if useLSE {
 		switch op {
 		case isa.AtomicXchg:
-			l.put(atomicWord(SWP, w, src, src, a))
+			ws[0] = atomicWord(SWP, w, src, src, a)
 		case isa.AtomicCmpXchg:
-			l.put(casalWord(w, r0, src, a))
+			ws[0] = casalWord(w, r0, src, a)
 		default:
 			rt := zr
 			if fetch {
 				rt = src
 			}
-			rs := src
 			if base == isa.AtomicAnd { // ldclr clears the bits set in rs: mvn tmp3, src
-				l.put(logicShifted(ORN, w, t3, zr, src, LSL, 0))
-				rs = t3
+				ws[0] = logicShifted(ORN, w, t3, zr, src, LSL, 0)
+				ws[1] = atomicWord(lse, w, t3, rt, a)
+				return 2
 			}
-			l.put(atomicWord(lse, w, rs, rt, a))
+			ws[0] = atomicWord(lse, w, src, rt, a)
 		}
-		return nil
+		return 1
 	}
-	// An exclusive-monitor loop: the status check branches back to the ldaxr (word 0),
-	// and the sequence is laid out first and appended at once.
-	var ws [8]Inst
+	// An exclusive-monitor loop: the status check branches back to the ldaxr (word 0).
 	ws[0] = ldaxrWord(w, t2, a)
-	n := 0
 	switch op {
 	case isa.AtomicCmpXchg:
 		ws[1] = addSubShifted(SUBS, w, zr, t2, r0, LSL, 0) // cmp tmp2, r0
@@ -962,29 +981,26 @@ func (l *lowerer) atomic(in *isa.Instruction) error {
 		ws[4] = cb(true, W32, st, -4*4)
 		ws[5] = InstDmbIsh
 		ws[6] = logicShifted(ORR, w, r0, zr, t2, LSL, 0) // mov r0, tmp2
-		n = 7
+		return 7
 	case isa.AtomicXchg:
 		ws[1] = stlxrWord(w, st, src, a)
 		ws[2] = cb(true, W32, st, -4*2)
 		ws[3] = InstDmbIsh
 		ws[4] = logicShifted(ORR, w, src, zr, t2, LSL, 0)
-		n = 5
-	default:
-		ws[1] = addSubShifted(ADD, w, t3, t2, src, LSL, 0)
-		if base != isa.AtomicAdd {
-			ws[1] = logicShifted(logic, w, t3, t2, src, LSL, 0)
-		}
-		ws[2] = stlxrWord(w, st, t3, a)
-		ws[3] = cb(true, W32, st, -4*3)
-		ws[4] = InstDmbIsh
-		ws[5] = logicShifted(ORR, w, src, zr, t2, LSL, 0)
-		n = 5
-		if fetch {
-			n = 6
-		}
+		return 5
 	}
-	l.putWords(&ws, n)
-	return nil
+	ws[1] = addSubShifted(ADD, w, t3, t2, src, LSL, 0)
+	if base != isa.AtomicAdd {
+		ws[1] = logicShifted(logic, w, t3, t2, src, LSL, 0)
+	}
+	ws[2] = stlxrWord(w, st, t3, a)
+	ws[3] = cb(true, W32, st, -4*3)
+	ws[4] = InstDmbIsh
+	ws[5] = logicShifted(ORR, w, src, zr, t2, LSL, 0)
+	if fetch {
+		return 6
+	}
+	return 5
 }
 
 // conds maps jump ops (indexed by isa.JumpOp>>4) to the condition after cmp/tst;
