@@ -14,7 +14,8 @@ import (
 // test pins that both give the same bytes for every form the fast path serves.
 
 // fastRoom is the most bytes lowerRun writes for one slot: an add and eight words of an
-// atomic sequence, stored whatever the sequence's length, with room to spare.
+// atomic sequence, or a constant of four words and two more, stored whatever the
+// sequence's length.
 const fastRoom = 48
 
 // LowerRange implements emit.RangeBackend: lowerSlots with the fast loop. The common
@@ -43,6 +44,9 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 		// moves the position on.
 		var w0, w1 Inst
 		n, ok := 1, true
+		// A constant some forms move into tmp first (movImm) lies between start, the
+		// slot's offset, and at, where w0 and w1 go.
+		start := at
 		switch fm.kind {
 		case formRegOp:
 			w0 = fm.base | Inst(s<<16|d<<5|d)
@@ -75,6 +79,45 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 			}
 		case formMovX:
 			w0, ok = fm.base|Inst(s<<16|d), in.Off == 0 && d != s
+		case formMulK:
+			v := immValue(fm.w, in.Imm)
+			if k, p2 := pow2(v); p2 { // x * 2^k = x << k; by 1: the reference
+				w0, ok = immShift(LSLV, fm.w, d, d, k), k != 0
+				break
+			}
+			at = putMovImm(code, at, fm.w, uint32(tmp), v)
+			w0 = dp3(0, fm.w, d, d, uint32(tmp), uint32(XZR)) // mul
+		case formDivMod:
+			// Division by a register, or by a constant (in tmp) other than a power of
+			// two (the reference).
+			if in.Opcode.Source() == isa.SourceK {
+				v := immValue(fm.w, in.Imm)
+				if _, p2 := pow2(v); p2 {
+					ok = false
+					break
+				}
+				at, s = putMovImm(code, at, fm.w, uint32(tmp), v), uint32(tmp)
+			}
+			div := UDIV
+			if in.Off == 1 {
+				div = SDIV
+			}
+			w0 = dp2(div, fm.w, d, d, s)
+			if in.Opcode.ALUOp() == isa.ALUMod { // d - (d/s)*s
+				w0 = dp2(div, fm.w, uint32(tmp2), d, s)
+				w1, n = dp3(1, fm.w, d, uint32(tmp2), s, d), 2 // msub
+			}
+		case formLogicK:
+			// The identities and all-ones are the reference's.
+			v := immValue(fm.w, in.Imm)
+			if v == 0 || v == immValue(fm.w, -1) {
+				ok = false
+				break
+			}
+			if w0, ok = logicImm(LogicOp(fm.op), fm.w, d, d, v); !ok {
+				at, ok = putMovImm(code, at, fm.w, uint32(tmp), v), true
+				w0 = logicShifted(LogicOp(fm.op), fm.w, d, d, uint32(tmp), LSL, 0)
+			}
 		case formAddSubK:
 			w0, ok = addSubSigned(fm.base|Inst(d<<5|d), in.Imm)
 		case formNeg:
@@ -138,12 +181,13 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 			ok = false
 		}
 		if !ok {
+			at = start
 			break
 		}
 		// The slot's window lies in buf's capacity (at <= last): it is addressed without
 		// the bounds checks of a reslice, which cost more than the encoding.
 		binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(code, at))[:], uint64(w0)|uint64(w1)<<32)
-		*(*int32)(unsafe.Add(offs, 4*i)) = int32(at)
+		*(*int32)(unsafe.Add(offs, 4*i)) = int32(start)
 		at += 4 * n
 	}
 	c.Buf.Code = buf[:at]

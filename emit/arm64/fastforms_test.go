@@ -39,9 +39,18 @@ func TestFastLoopFormsMatchTheReference(t *testing.T) {
 		switch fm.kind {
 		case formRegOp, formNeg, formCondJumpX, formJa:
 			vs = []variant{{}}
-		case formAddSubK, formShiftK, formMovK, formCondJump, formTestK:
+		case formAddSubK, formShiftK, formMovK, formCondJump, formTestK, formMulK, formLogicK:
 			for _, k := range sweepImms {
 				vs = append(vs, variant{imm: k})
+			}
+		case formDivMod: // unsigned and signed (off 1)
+			for _, off := range []int16{0, 1} {
+				for _, k := range append(sweepImms, 8, 0x40000000) {
+					if o.Source() == isa.SourceX {
+						k = 0
+					}
+					vs = append(vs, variant{off: off, imm: k})
+				}
 			}
 		case formMovX:
 			for _, off := range []int16{0, 8, 16, 32} { // movsx leaves the loop
@@ -72,8 +81,9 @@ func TestFastLoopFormsMatchTheReference(t *testing.T) {
 			for _, v := range vs {
 				body := []isa.Instruction{{Opcode: isa.ALU(isa.ClassALU64, isa.ALUMov, isa.SourceK)}}
 				srcs := []isa.Register{0} // a constant form: the source field is reserved
-				switch fm.kind {
-				case formRegOp, formMovX, formLoad, formStore, formCondJumpX, formAtomic:
+				switch {
+				case fm.kind == formRegOp, fm.kind == formMovX, fm.kind == formLoad, fm.kind == formStore,
+					fm.kind == formCondJumpX, fm.kind == formAtomic, fm.kind == formDivMod && o.Source() == isa.SourceX:
 					srcs = sweepRegs
 				}
 				for _, s := range srcs {
@@ -167,8 +177,18 @@ func TestFastLoopServesTheCommonForms(t *testing.T) {
 		{"mov32 reg onto itself", alu(isa.ClassALU, isa.ALUMov, x, isa.R1, isa.R1, 0, 0), false},
 		{"movsx", alu(isa.ClassALU64, isa.ALUMov, x, isa.R1, isa.R2, 8, 0), false},
 		{"neg64", alu(isa.ClassALU64, isa.ALUNeg, k, isa.R1, 0, 0, 0), true},
-		{"and64 imm", alu(isa.ClassALU64, isa.ALUAnd, k, isa.R1, 0, 0, 0xff), false},
-		{"div64 reg", alu(isa.ClassALU64, isa.ALUDiv, x, isa.R1, isa.R2, 0, 0), false},
+		{"and64 bitmask", alu(isa.ClassALU64, isa.ALUAnd, k, isa.R1, 0, 0, 0xff), true},
+		{"xor32 through tmp", alu(isa.ClassALU, isa.ALUXor, k, isa.R1, 0, 0, 0x12345), true},
+		{"or64 zero", alu(isa.ClassALU64, isa.ALUOr, k, isa.R1, 0, 0, 0), false},
+		{"xor64 all ones", alu(isa.ClassALU64, isa.ALUXor, k, isa.R1, 0, 0, -1), false},
+		{"mul64 imm", alu(isa.ClassALU64, isa.ALUMul, k, isa.R1, 0, 0, 7), true},
+		{"mul32 power of two", alu(isa.ClassALU, isa.ALUMul, k, isa.R1, 0, 0, 8), true},
+		{"mul64 by one", alu(isa.ClassALU64, isa.ALUMul, k, isa.R1, 0, 0, 1), false},
+		{"div64 reg", alu(isa.ClassALU64, isa.ALUDiv, x, isa.R1, isa.R2, 0, 0), true},
+		{"smod32 reg", alu(isa.ClassALU, isa.ALUMod, x, isa.R1, isa.R2, 1, 0), true},
+		{"mod64 imm", alu(isa.ClassALU64, isa.ALUMod, k, isa.R1, 0, 0, 1000), true},
+		{"div64 power of two", alu(isa.ClassALU64, isa.ALUDiv, k, isa.R1, 0, 0, 8), false},
+		{"bswap", alu(isa.ClassALU64, isa.ALUEnd, k, isa.R1, 0, 0, 64), false},
 		{"ldxdw scaled", mem(isa.ClassLDX, isa.ModeMEM, isa.SizeDW, isa.R1, isa.R2, 32760, 0), true},
 		{"ldxb unscaled", mem(isa.ClassLDX, isa.ModeMEM, isa.SizeB, isa.R1, isa.R2, -256, 0), true},
 		{"ldxsw", mem(isa.ClassLDX, isa.ModeMEMSX, isa.SizeW, isa.R1, isa.R2, 4, 0), true},
