@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os/exec"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bpfjit/bpfjit/emit"
@@ -103,4 +106,57 @@ func fastFacts(r *rand.Rand, insns []isa.Instruction) *emit.Facts {
 		}
 	}
 	return f
+}
+
+// TestFastLoopCallsOnlyOnItsRarePaths reads the compiler's assembly of lowerRun: Go keeps
+// the loop's state in registers only while its common paths make no call, so the only
+// calls allowed are the encoders of the long forms (constants of several words, logical
+// immediates, atomic sequences) and the runtime's bounds and stack checks. It is skipped
+// when the toolchain or its output is unavailable.
+func TestFastLoopCallsOnlyOnItsRarePaths(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the package")
+	}
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	out, err := exec.Command(gotool, "build", "-gcflags=-S", ".").CombinedOutput()
+	if err != nil {
+		t.Skipf("go build -gcflags=-S: %v", err)
+	}
+	var body []string
+	in := false
+	for line := range strings.Lines(string(out)) {
+		if strings.Contains(line, " STEXT ") {
+			in = strings.HasPrefix(line, "github.com/bpfjit/bpfjit/emit/arm64.lowerRun STEXT")
+		}
+		if in {
+			body = append(body, line)
+		}
+	}
+	if len(body) == 0 {
+		t.Skip("no assembly of lowerRun in the compiler's output")
+	}
+	allowed := map[string]bool{"putMovImm": true, "logicImm": true, "atomicWords": true}
+	call := regexp.MustCompile(`\tCALL\t(\S+)\(SB\)`)
+	calls := 0
+	for _, line := range body {
+		m := call.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		calls++
+		name := m[1]
+		switch {
+		case strings.HasPrefix(name, "runtime.panic"), strings.HasPrefix(name, "runtime.morestack"),
+			strings.HasPrefix(name, "runtime.gcWriteBarrier"):
+		case allowed[strings.TrimPrefix(name, "github.com/bpfjit/bpfjit/emit/arm64.")]:
+		default:
+			t.Errorf("lowerRun calls %s", name)
+		}
+	}
+	if calls == 0 {
+		t.Skip("no CALL instructions found: the assembly format may have changed")
+	}
 }
