@@ -19,9 +19,10 @@ import (
 const fastRoom = 48
 
 // LowerRange implements emit.RangeBackend: lowerSlots with the fast loop. The common
-// forms are encoded by lowerRun, whose loop makes no call, so Go keeps its state in
-// registers; the slot it stops at (a form for the reference, a full code or branch array)
-// is lowered by lowerSlots, which then resumes it.
+// forms are encoded by lowerRun, whose loop calls only the encoders of a few long forms
+// (a call on a common path would make Go spill the loop's state around it); the slot it
+// stops at (a form for the reference, a full code or branch array) is lowered by
+// lowerSlots, which then resumes it.
 func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
 	return b.lowerSlots(c, f, from, to, true)
 }
@@ -34,8 +35,7 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 	// The slot offsets are written through a pointer too: i < to <= len, checked here once.
 	offs := unsafe.Pointer(unsafe.SliceData(c.SlotOffsets()[:to]))
 	at := len(c.Buf.Code)
-	buf := c.Buf.Code[:cap(c.Buf.Code)]
-	code, last := unsafe.Pointer(unsafe.SliceData(buf)), len(buf)-fastRoom
+	code, last := unsafe.Pointer(unsafe.SliceData(c.Buf.Code)), cap(c.Buf.Code)-fastRoom
 	for ; i < to && at <= last; i++ {
 		in := &insns[i]
 		fm := &forms[in.Opcode]
@@ -44,8 +44,8 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 		// moves the position on.
 		var w0, w1 Inst
 		n, ok := 1, true
-		// A constant some forms move into tmp first (movImm) lies between start, the
-		// slot's offset, and at, where w0 and w1 go.
+		// The words some forms write first (a constant moved into tmp, an atomic's
+		// address) lie between start, the slot's offset, and at, where w0 and w1 go.
 		start := at
 		switch fm.kind {
 		case formRegOp:
@@ -128,7 +128,7 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 				ok = false
 				break
 			}
-			v, start := isa.Imm64(*in, insns[i+1]), at
+			v := isa.Imm64(*in, insns[i+1])
 			if w0, ok = movImm1(W64, d, v); ok {
 				binary.LittleEndian.PutUint32((*[4]byte)(unsafe.Add(code, at))[:], uint32(w0))
 				at += 4
@@ -143,7 +143,7 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 			// (addImm). atomicWords does not inline, but the call costs less than leaving
 			// the loop.
 			w, okw := atomicWidth(in.Opcode)
-			a, start := d, at
+			a := d
 			if in.Off != 0 {
 				w0, ok = addSubSigned(addTmp|Inst(d<<5), int32(in.Off))
 				binary.LittleEndian.PutUint32((*[4]byte)(unsafe.Add(code, at))[:], uint32(w0))
@@ -190,7 +190,8 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 		*(*int32)(unsafe.Add(offs, 4*i)) = int32(start)
 		at += 4 * n
 	}
-	c.Buf.Code = buf[:at]
+	// Reslicing the field onto itself stores only its length: no write barrier.
+	c.Buf.Code = c.Buf.Code[:at]
 	return i
 }
 
