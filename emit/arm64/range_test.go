@@ -13,12 +13,9 @@ import (
 	"github.com/bpfjit/bpfjit/isa"
 )
 
-// slotBackend hides LowerRange, so the driver lowers slot by slot through Lower.
-type slotBackend struct{ *Backend }
-
 var (
 	_ emit.RangeBackend = (*Backend)(nil)
-	_ emit.Backend      = slotBackend{}
+	_ emit.Backend      = reference{}
 )
 
 // rangeCorpus is every conformance program and a spread of generated ones (loops, calls,
@@ -46,7 +43,7 @@ func TestLowerRangeAndLowerProduceTheSameImage(t *testing.T) {
 	for name, insns := range rangeCorpus(t) {
 		for _, b := range backends {
 			for _, opts := range []emit.Options{{}, {Blind: true, BlindSeed: &seed}, {Budget: 1000, BudgetHelper: 9}} {
-				want, werr := emit.Compile(insns, opts, slotBackend{b.be})
+				want, werr := emit.Compile(insns, opts, referenceOf(b.be))
 				got, gerr := emit.Compile(insns, opts, b.be)
 				if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) {
 					t.Fatalf("%s (%s, %+v): per slot %v, by range %v", name, b.name, opts, werr, gerr)
@@ -81,7 +78,7 @@ func TestInvalidSlotsAreRefusedNamingTheSlot(t *testing.T) {
 		{"truncated lddw", []isa.Instruction{mov, {Opcode: isa.OpLdImm64, Imm: 1}}, 1},
 	}
 	for _, tc := range tests {
-		for _, be := range []emit.Backend{backends[0].be, slotBackend{backends[0].be}} {
+		for _, be := range []emit.Backend{backends[0].be, referenceOf(backends[0].be)} {
 			t.Run(fmt.Sprintf("%s/%T", tc.name, be), func(t *testing.T) {
 				_, err := emit.Compile(tc.insns, emit.Options{Prevalidated: true}, be)
 				var e *emit.Error
