@@ -377,8 +377,9 @@ type slotForm struct {
 	op   uint8 // MemOp, AddSubOp, LogicOp, DP2Op or Cond, as the kind needs
 	base Inst  // formRegOp, formMovX: the instruction with x0 in every register field; formLoad, formStore, formStoreK: the op's memWords entry
 	// formAddSubK: the add or sub immediate; formCondJump: cmp #0, formCondJumpX: cmp or
-	// tst of two registers. These have x0 in every register field (the compares the zero
-	// register as destination) and a zero immediate: the fast loop (fast.go) completes them.
+	// tst of two registers. These have x0 in every register field (the compares have the
+	// zero register as destination) and a zero immediate: the fast loop (fast.go) fills
+	// them in.
 }
 
 const (
@@ -530,8 +531,8 @@ func (b *Backend) Lower(c *emit.Compiler, f *emit.Func, i int) (int, error) {
 
 // lowerSlots lowers slots [from, to): it records each slot's offset and dispatches on the
 // opcode's form. With fast (LowerRange), lowerRun (fast.go) encodes the run of common
-// forms ahead in its call-free loop, and the slot it stops at is lowered here; without
-// it (Lower), every slot is lowered here, the reference the fast path must match.
+// forms ahead in its own loop, and the slot it stops at is lowered here; without it
+// (Lower), every slot is lowered here: the reference the fast loop must match.
 func (b *Backend) lowerSlots(c *emit.Compiler, f *emit.Func, from, to int, fast bool) error {
 	l := lowerer{c: c, buf: &c.Buf, be: b}
 	insns := c.S.Insns[:to]
