@@ -19,7 +19,7 @@ type form struct {
 	kind uint8
 	rexW uint8 // pairW for a 64-bit operation, else 0
 	op   byte  // x86 opcode or /digit
-	aux  byte  // condition code of a jump; shift count mask; 1 for the 16-bit store immediate's prefix
+	aux  byte  // condition code of a jump; shift count mask; 1 for the 16-bit store immediate's prefix; selector of a sequence
 }
 
 const (
@@ -46,6 +46,8 @@ const (
 	formJcc                   // if dst op src goto / if dst & src goto (op: cmp or test)
 	formJccK                  // if dst op imm goto
 	formTestK                 // if dst & imm goto
+	formSeq                   // a sequence from the seqTable (aux: its selector)
+	formDivK                  // div/mod by a constant: mov tmp, imm, then the seqTable's division
 )
 
 var forms = func() (t [256]form) {
@@ -86,9 +88,22 @@ var forms = func() (t [256]form) {
 					t[c] = form{kind: formMulImm, rexW: rexW}
 				}
 			case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
-				if !x {
+				switch {
+				case !x:
 					t[c] = form{kind: formShiftImm, rexW: rexW, op: byte(shiftOps[op>>4]), aux: 31 | rexW<<2}
+				case rexW == 0: // the 32-bit result may need its zero extension
+					t[c] = form{kind: formSeq, aux: selZext}
+				default:
+					t[c] = form{kind: formSeq, aux: selOff}
 				}
+			case isa.ALUDiv, isa.ALUMod:
+				if x {
+					t[c] = form{kind: formSeq, aux: selOff}
+				} else {
+					t[c] = form{kind: formDivK, rexW: rexW, aux: selOff}
+				}
+			case isa.ALUEnd:
+				t[c] = form{kind: formSeq, aux: selImm}
 			}
 		case isa.ClassLDX:
 			switch mw := memWidth(o.Size()); {
@@ -147,6 +162,9 @@ var forms = func() (t [256]form) {
 }()
 
 func widthREX(w Width) uint8 { return uint8(rexW(w == W64)) }
+
+// regsDS returns in's registers as a seqTable index, dst<<4|src.
+func regsDS(in *isa.Instruction) byte { return byte(in.Dst&15)<<4 | byte(in.Src&15) }
 
 // bpfPairs[r<<4|m] is the register pair of BPF registers r (ModRM.reg) and m (ModRM.rm or
 // the base), and bpfRM[m] that of m with ModRM.reg 0 (a /digit is or-ed in): the register
@@ -217,7 +235,7 @@ func digit(g byte, r isa.Register) regPair { return bpfRM[r&15] | regPair(g&7)<<
 // form for Lower, a full code or branch array) is dealt with here before it resumes.
 func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
 	for i := from; ; {
-		if i = lowerRun(c, i, to); i >= to {
+		if i = lowerRun(c, seqs(), i, to); i >= to {
 			return nil
 		}
 		switch buf := &c.Buf; {
@@ -242,10 +260,11 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 }
 
 // maxFast bounds the bytes an encoder writes for one instruction (and the bytes past it
-// that its word stores may touch); lowerRun wants room for that after a prefix byte.
+// that its word stores may touch). lowerRun wants room for the longest write: a sequence
+// copy (maxSeq bytes) after a divisor's mov (at most 7).
 const (
 	maxFast = 16
-	room    = maxFast + 1
+	room    = maxSeq + 8
 )
 
 // isBranchForm reports whether lowerRun places a branch for stream slot i.
@@ -260,7 +279,7 @@ func isBranchForm(c *emit.Compiler, i int) bool {
 // lowerRun lowers stream slots from i on (before to) while they have a fast form and the
 // code and branch arrays have room, and returns the first slot it did not lower. It
 // writes through an index into the code's capacity and appends branches in place.
-func lowerRun(c *emit.Compiler, i, to int) int {
+func lowerRun(c *emit.Compiler, seqs *seqTable, i, to int) int {
 	// Few values live through the loop, so that Go keeps them all in registers: what
 	// only jumps need is read from c when one comes.
 	insns := c.S.Insns[:to]
@@ -287,12 +306,39 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 		case formMovRR:
 			if in.Off == 0 && reg(in.Src) != reg(in.Dst) {
 				n = putPair(p, 0x89, pairXY(in.Src, in.Dst)|regPair(fm.rexW))
+			} else { // movsx; a move onto itself finds no sequence
+				n = seqs.put((*[maxSeq]byte)(unsafe.Add(code, at)), in.Opcode, uint32(uint16(in.Off)), regsDS(in))
 			}
 		case formMovImm:
 			if in.Imm >= 0 {
 				n = putMovImm32(p, reg(in.Dst), uint32(in.Imm))
 			} else {
 				n = putPairImm32(p, 0xc7, digit(0, in.Dst)|pairW, in.Imm)
+			}
+		case formSeq:
+			v := uint32(uint16(in.Off))
+			switch fm.aux {
+			case selImm:
+				v = uint32(in.Imm)
+			case selZext:
+				c.Lowering(i)
+				v = 0
+				if c.NeedZext() {
+					v = 1
+				}
+			}
+			n = seqs.put((*[maxSeq]byte)(unsafe.Add(code, at)), in.Opcode, v, regsDS(in))
+		case formDivK:
+			// x/0, x%0 and the signed ones by -1 are no division: Lower.
+			if in.Imm != 0 && (in.Imm != -1 || in.Off != 1) {
+				k := putMovImm32(p, tmp, uint32(in.Imm)) // a 64-bit divisor is sign-extended
+				if fm.rexW != 0 && in.Imm < 0 {
+					k = putPairImm32(p, 0xc7, pairOf(0, tmp)|pairW, in.Imm)
+				}
+				n = seqs.put((*[maxSeq]byte)(unsafe.Add(code, at+k)), in.Opcode, uint32(uint16(in.Off)), byte(in.Dst&15)<<4)
+				if n != 0 { // else the table has no sequence: Lower
+					n += k
+				}
 			}
 		case formMovImm32:
 			n = putMovImm32(p, reg(in.Dst), uint32(in.Imm))

@@ -302,7 +302,7 @@ func (b *Backend) alu(c *emit.Compiler, in *isa.Instruction, w Width) error {
 			a.ImulImm(w, d, d, in.Imm)
 		}
 	case isa.ALUDiv, isa.ALUMod:
-		b.divmod(c, in, w)
+		b.divmod(a, in, w)
 	case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
 		sop := shiftOps[op>>4]
 		if !isX {
@@ -314,25 +314,7 @@ func (b *Backend) alu(c *emit.Compiler, in *isa.Instruction, w Width) error {
 			}
 			return nil
 		}
-		// The count must be in cl: borrow rcx through r11 unless it is already there.
-		var q regSeq
-		shifted := d
-		if s != RCX {
-			if d == RCX {
-				shifted = tmp
-			}
-			q.n += putMov(q.window(), true, tmp, RCX)
-			q.n += putMov(q.window(), true, RCX, s)
-		}
-		q.n += putRR(q.window(), w == W64, 0xd3, Reg(sop), shifted) // shift by cl
-		if s != RCX {
-			q.n += putMov(q.window(), true, RCX, tmp)
-		}
-		if w == W32 && c.NeedZext() {
-			// A count of zero leaves the destination unwritten; BPF still zero-extends.
-			q.n += putMov(q.window(), false, d, d)
-		}
-		*a = append(*a, q.b[:q.n]...)
+		shiftByReg(a, sop, w, d, s, w == W32 && c.NeedZext())
 	case isa.ALUNeg:
 		a.Neg(w, d)
 	case isa.ALUEnd:
@@ -341,6 +323,30 @@ func (b *Backend) alu(c *emit.Compiler, in *isa.Instruction, w Width) error {
 		return fmt.Errorf("%w: alu op %#02x", emit.ErrUnsupported, uint8(op))
 	}
 	return nil
+}
+
+// shiftByReg lowers d = d op s, the count in s. The count must be in cl: rcx is borrowed
+// through r11 unless s is rcx. zext asks for the 32-bit result's zero extension, which a
+// count of zero would otherwise skip.
+func shiftByReg(a *Code, sop ShiftOp, w Width, d, s Reg, zext bool) {
+	var q regSeq
+	shifted := d
+	if s != RCX {
+		if d == RCX {
+			shifted = tmp
+		}
+		q.n += putMov(q.window(), true, tmp, RCX)
+		q.n += putMov(q.window(), true, RCX, s)
+	}
+	q.n += putRR(q.window(), w == W64, 0xd3, Reg(sop), shifted) // shift by cl
+	if s != RCX {
+		q.n += putMov(q.window(), true, RCX, tmp)
+	}
+	if zext {
+		// A count of zero leaves the destination unwritten; BPF still zero-extends.
+		q.n += putMov(q.window(), false, d, d)
+	}
+	*a = append(*a, q.b[:q.n]...)
 }
 
 // byteswap lowers le16/32/64, be16/32/64 and bswap16/32/64 on a little-endian host.
@@ -368,8 +374,7 @@ func (*Backend) byteswap(a *Code, in *isa.Instruction, w Width, d Reg) {
 // divmod lowers div, mod, sdiv and smod with BPF's edge semantics, which x86 would trap
 // on: x/0 = 0, x%0 = x, INT_MIN/-1 = INT_MIN, INT_MIN%-1 = 0 (32-bit forms truncate and
 // zero-extend).
-func (b *Backend) divmod(c *emit.Compiler, in *isa.Instruction, w Width) {
-	a := code(c)
+func (b *Backend) divmod(a *Code, in *isa.Instruction, w Width) {
 	d := reg(in.Dst)
 	signed := in.Off == 1
 	mod := in.Opcode.ALUOp() == isa.ALUMod
