@@ -20,16 +20,16 @@ const fastRoom = 48
 
 // LowerRange implements emit.RangeBackend: lowerSlots with the fast loop. The common
 // forms are encoded by lowerRun, whose loop calls only the encoders of a few long forms
-// (a call on a common path would make Go spill the loop's state around it); the slot it
-// stops at (a form for the reference, a full code or branch array) is lowered by
-// lowerSlots, which then resumes it.
+// and the growth of a full branch array (a call on a common path would make Go spill the
+// loop's state around it); the slot it stops at (a form for the reference, or the end of
+// the code's capacity) is lowered by lowerSlots, which then resumes it.
 func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
 	return b.lowerSlots(c, f, from, to, true)
 }
 
 // lowerRun lowers stream slots from i on (before to) while they have a fast form and the
-// code and branch arrays have room, and returns the first slot it did not lower. It
-// writes through an index into the code's capacity and appends branches in place.
+// code array has room, and returns the first slot it did not lower. It writes through an
+// index into the code's capacity.
 func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 	insns := c.S.Insns[:to]
 	// The slot offsets are written through a pointer too: i < to <= len, checked here once.
@@ -225,18 +225,13 @@ func addSubSigned(base Inst, k int32) (Inst, bool) {
 	return base | Inst((mag>>12|1<<12)<<10), mag&0xfff == 0 && mag < 1<<24 // sh (bit 22) set
 }
 
-// placeBranch records the branch of stream slot i, of kind k, at offset at, and reports
-// whether it did: it does not under a budget (backward jumps are charged) or when the
-// branch array is full (an append would bring a call into lowerRun's loop). The word at
-// at, which the linker writes, is zero until then.
+// placeBranch records the branch of stream slot i, of kind k, at offset at (the word
+// there, zero until the linker writes it), and reports whether it did: not under a
+// budget, where backward jumps are charged (the reference's).
 func placeBranch(c *emit.Compiler, at int, k, arg uint8, i int) bool {
-	br := c.Buf.Branches
-	n := len(br)
-	if c.Budget != 0 || n == cap(br) {
+	if c.Budget != 0 {
 		return false
 	}
-	// Reslicing the field onto itself stores only its length: no write barrier.
-	c.Buf.Branches = br[:n+1]
-	c.Buf.Branches[n] = emit.Branch{At: int32(at), Target: c.Label(c.S.Target[i]), Kind: k, Arg: arg}
+	c.Buf.PlaceBranch(at, k, arg, c.Label(c.S.Target[i]))
 	return true
 }

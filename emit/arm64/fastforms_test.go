@@ -2,7 +2,6 @@ package arm64
 
 import (
 	"fmt"
-	"slices"
 	"testing"
 
 	"github.com/bpfjit/bpfjit/emit"
@@ -133,9 +132,6 @@ type firstRun struct {
 }
 
 func (r firstRun) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
-	// A full branch array stops the loop too: give it room (a pooled compiler may have
-	// none yet).
-	c.Buf.Branches = slices.Grow(c.Buf.Branches, 4)
 	*r.stop = lowerRun(c, from, to, r.useLSE())
 	return r.lowerSlots(c, f, *r.stop, to, true)
 }

@@ -540,7 +540,7 @@ func (b *Backend) lowerSlots(c *emit.Compiler, f *emit.Func, from, to int, fast 
 	lse := fast && b.useLSE()
 	for i := from; i < len(insns); i++ {
 		if fast {
-			// A full code or branch array stops lowerRun too: the append below grows it.
+			// The end of the code's capacity stops lowerRun too: the append below grows it.
 			if i = lowerRun(c, i, to, lse); i >= len(insns) {
 				break
 			}
