@@ -3,7 +3,11 @@ package amd64
 import (
 	"bytes"
 	"math/rand/v2"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/bpfjit/bpfjit/emit"
@@ -73,4 +77,46 @@ func randomFacts(r *rand.Rand, insns []isa.Instruction) *emit.Facts {
 		}
 	}
 	return f
+}
+
+// TestFastLoopMakesNoCall disassembles lowerRun as the compiler builds it: Go keeps the
+// loop's state in registers only while it makes no call, so the only calls allowed are
+// putMovConst (the lddw of a wide constant, which costs less as a call than as an exit
+// from the loop) and the runtime's bounds, stack and write-barrier paths. It reads the
+// call relocations of the package archive (a test binary has no symbols) and is skipped
+// when the toolchain or its output is unavailable.
+func TestFastLoopMakesNoCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the package")
+	}
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	archive := filepath.Join(t.TempDir(), "amd64.a")
+	if out, err := exec.Command(gotool, "build", "-o", archive, ".").CombinedOutput(); err != nil {
+		t.Skipf("go build: %v: %.200s", err, out)
+	}
+	out, err := exec.Command(gotool, "tool", "objdump", "-s", `^github.com/bpfjit/bpfjit/emit/amd64\.lowerRun$`, archive).CombinedOutput()
+	if err != nil {
+		t.Skipf("go tool objdump: %v: %.200s", err, out)
+	}
+	target := regexp.MustCompile(`R_CALL\w*:(\S+)`)
+	calls := 0
+	for line := range strings.Lines(string(out)) {
+		m := target.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		calls++
+		switch name := m[1]; {
+		case strings.HasPrefix(name, "runtime.panic"), strings.HasPrefix(name, "runtime.morestack"),
+			strings.HasPrefix(name, "runtime.gcWriteBarrier"), name == "github.com/bpfjit/bpfjit/emit/amd64.putMovConst":
+		default:
+			t.Errorf("lowerRun calls %s", name)
+		}
+	}
+	if calls == 0 {
+		t.Skip("no call relocation in the disassembly of lowerRun: its format may have changed")
+	}
 }
