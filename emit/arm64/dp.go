@@ -120,12 +120,8 @@ func DP1(op DP1Op, w Width, rd, rn Reg) (Inst, error) {
 	if err := checkWidth(name, w); err != nil {
 		return 0, err
 	}
-	opc := uint32(op)
-	switch {
-	case op == REV32 && w == W32:
+	if op == REV32 && w == W32 {
 		return 0, &EncodeError{Op: name, Reason: "has no 32-bit form (use rev)"}
-	case op == REV && w == W32:
-		opc = 0x02
 	}
 	d, err := rz(name, rd)
 	if err != nil {
@@ -135,7 +131,16 @@ func DP1(op DP1Op, w Width, rd, rn Reg) (Inst, error) {
 	if err != nil {
 		return 0, err
 	}
-	return Inst(uint32(w)<<31 | dp1Base | opc<<10 | n<<5 | d), nil
+	return dp1(op, w, d, n), nil
+}
+
+// dp1 is DP1 for valid operands (register fields; rev32 for 64 bits only).
+func dp1(op DP1Op, w Width, d, n uint32) Inst {
+	opc := uint32(op)
+	if op == REV && w == W32 {
+		opc = 0x02
+	}
+	return Inst(uint32(w)<<31 | dp1Base | opc<<10 | n<<5 | d)
 }
 
 // BitfieldOp selects sbfm, bfm or ubfm. Its value is the opc field.

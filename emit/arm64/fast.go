@@ -78,7 +78,34 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 				continue
 			}
 		case formMovX:
-			w0, ok = fm.base|Inst(s<<16|d), in.Off == 0 && d != s
+			// A move (onto itself: the reference, for a 32-bit zero extension), or movsx:
+			// sxtb, sxth, sxtw (movX).
+			switch off := in.Off; {
+			case off == 0:
+				w0, ok = fm.base|Inst(s<<16|d), d != s
+			case off == 8 || off == 16 || (off == 32 && fm.w == W64):
+				w0 = bitfield(SBFM, fm.w, d, s, 0, uint8(off-1))
+			default:
+				ok = false
+			}
+		case formEnd:
+			// Byte swaps (byteswap): rev16 and uxth, rev, a 32-bit move for le32; le64 is
+			// no code, the reference's.
+			swap := fm.w == W64 || in.Opcode.Source() == isa.SourceX
+			switch {
+			case in.Imm == 16 && swap:
+				w0, w1, n = dp1(REV16, W32, d, d), bitfield(UBFM, W32, d, d, 0, 15), 2
+			case in.Imm == 16:
+				w0 = bitfield(UBFM, W32, d, d, 0, 15) // uxth
+			case in.Imm == 32 && swap:
+				w0 = dp1(REV, W32, d, d)
+			case in.Imm == 32:
+				w0 = logicShifted(ORR, W32, d, uint32(XZR), d, LSL, 0) // mov wd, wd
+			case in.Imm == 64 && swap:
+				w0 = dp1(REV, W64, d, d)
+			default:
+				ok = false
+			}
 		case formMulK:
 			v := immValue(fm.w, in.Imm)
 			if k, p2 := pow2(v); p2 { // x * 2^k = x << k; by 1: the reference

@@ -52,8 +52,12 @@ func TestFastLoopFormsMatchTheReference(t *testing.T) {
 				}
 			}
 		case formMovX:
-			for _, off := range []int16{0, 8, 16, 32} { // movsx leaves the loop
+			for _, off := range []int16{0, 8, 16, 32, 24} {
 				vs = append(vs, variant{off: off})
+			}
+		case formEnd:
+			for _, k := range []int32{16, 32, 64, 8} {
+				vs = append(vs, variant{imm: k})
 			}
 		case formLoad, formStore:
 			for _, off := range sweepOffs {
@@ -171,7 +175,13 @@ func TestFastLoopServesTheCommonForms(t *testing.T) {
 		{"mov32 two words", alu(isa.ClassALU, isa.ALUMov, k, isa.R1, 0, 0, 0x12345), true},
 		{"mov64 reg", alu(isa.ClassALU64, isa.ALUMov, x, isa.R1, isa.R2, 0, 0), true},
 		{"mov32 reg onto itself", alu(isa.ClassALU, isa.ALUMov, x, isa.R1, isa.R1, 0, 0), false},
-		{"movsx", alu(isa.ClassALU64, isa.ALUMov, x, isa.R1, isa.R2, 8, 0), false},
+		{"movsx64 8", alu(isa.ClassALU64, isa.ALUMov, x, isa.R1, isa.R2, 8, 0), true},
+		{"movsx32 16", alu(isa.ClassALU, isa.ALUMov, x, isa.R1, isa.R2, 16, 0), true},
+		{"movsx64 32", alu(isa.ClassALU64, isa.ALUMov, x, isa.R1, isa.R2, 32, 0), true},
+		{"be16", alu(isa.ClassALU, isa.ALUEnd, x, isa.R1, 0, 0, 16), true},
+		{"le32", alu(isa.ClassALU, isa.ALUEnd, k, isa.R1, 0, 0, 32), true},
+		{"bswap64", alu(isa.ClassALU64, isa.ALUEnd, k, isa.R1, 0, 0, 64), true},
+		{"le64: no code", alu(isa.ClassALU, isa.ALUEnd, k, isa.R1, 0, 0, 64), false},
 		{"neg64", alu(isa.ClassALU64, isa.ALUNeg, k, isa.R1, 0, 0, 0), true},
 		{"and64 bitmask", alu(isa.ClassALU64, isa.ALUAnd, k, isa.R1, 0, 0, 0xff), true},
 		{"xor32 through tmp", alu(isa.ClassALU, isa.ALUXor, k, isa.R1, 0, 0, 0x12345), true},
@@ -184,7 +194,6 @@ func TestFastLoopServesTheCommonForms(t *testing.T) {
 		{"smod32 reg", alu(isa.ClassALU, isa.ALUMod, x, isa.R1, isa.R2, 1, 0), true},
 		{"mod64 imm", alu(isa.ClassALU64, isa.ALUMod, k, isa.R1, 0, 0, 1000), true},
 		{"div64 power of two", alu(isa.ClassALU64, isa.ALUDiv, k, isa.R1, 0, 0, 8), false},
-		{"bswap", alu(isa.ClassALU64, isa.ALUEnd, k, isa.R1, 0, 0, 64), false},
 		{"ldxdw scaled", mem(isa.ClassLDX, isa.ModeMEM, isa.SizeDW, isa.R1, isa.R2, 32760, 0), true},
 		{"ldxb unscaled", mem(isa.ClassLDX, isa.ModeMEM, isa.SizeB, isa.R1, isa.R2, -256, 0), true},
 		{"ldxsw", mem(isa.ClassLDX, isa.ModeMEMSX, isa.SizeW, isa.R1, isa.R2, 4, 0), true},
