@@ -238,20 +238,6 @@ var addTmp, _ = addSubImm(ADD, W64, uint32(tmp), 0, 0)
 // cbzConds holds the conditions whose comparison with zero is one cbz or cbnz.
 const cbzConds = 1<<EQ | 1<<NE | 1<<LS | 1<<HI
 
-// addSubSigned completes base, an add, sub, cmp or cmn immediate with a zero immediate,
-// for the signed constant k: its magnitude, with the operation turned into its opposite
-// (add and sub, adds and subs) when k is negative. It reports false when the magnitude
-// fits neither imm12 nor imm12<<12.
-func addSubSigned(base Inst, k int32) (Inst, bool) {
-	neg := uint32(k >> 31)
-	mag := (uint32(k) ^ neg) - neg
-	base ^= Inst(neg & (1 << 30)) // the op field's sub bit
-	if mag < 1<<12 {
-		return base | Inst(mag<<10), true
-	}
-	return base | Inst((mag>>12|1<<12)<<10), mag&0xfff == 0 && mag < 1<<24 // sh (bit 22) set
-}
-
 // placeBranch records the branch of stream slot i, of kind k, at offset at (the word
 // there, zero until the linker writes it), and reports whether it did: not under a
 // budget, where backward jumps are charged (the reference's).

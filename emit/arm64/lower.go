@@ -735,11 +735,22 @@ func (l *lowerer) ldImm64(i int, in *isa.Instruction) error {
 // addSubK encodes d = d op k (op ADD or SUB) as one add or sub of the magnitude (add -k
 // is sub k and vice versa); false when k fits no immediate form and goes through tmp.
 func addSubK(op AddSubOp, w Width, d Reg, k int32) (Inst, bool) {
-	mag := int64(k)
-	if mag < 0 {
-		mag, op = -mag, op^SUB // ADD <-> SUB
+	base, _ := addSubImm(op, w, uint32(d), uint32(d), 0)
+	return addSubSigned(base, k)
+}
+
+// addSubSigned completes base, an add, sub, cmp or cmn immediate with a zero immediate,
+// for the signed constant k: its magnitude, with the operation turned into its opposite
+// (add and sub, adds and subs) when k is negative. It reports false when the magnitude
+// fits neither imm12 nor imm12<<12.
+func addSubSigned(base Inst, k int32) (Inst, bool) {
+	neg := uint32(k >> 31)
+	mag := (uint32(k) ^ neg) - neg
+	base ^= Inst(neg & (1 << 30)) // the op field's sub bit
+	if mag < 1<<12 {
+		return base | Inst(mag<<10), true
 	}
-	return addSubImm(op, w, uint32(d), uint32(d), uint64(mag))
+	return base | Inst((mag>>12|1<<12)<<10), mag&0xfff == 0 && mag < 1<<24 // sh (bit 22) set
 }
 
 // logicK emits d = d op v for orr, and and eor.
@@ -1101,12 +1112,8 @@ func (l *lowerer) condJump(i int, in *isa.Instruction, fm *slotForm) {
 		l.movImm(w, tmp, v)
 		l.put(logicShifted(ANDS, w, zr, uint32(d), uint32(tmp), LSL, 0))
 	default:
-		// cmp d, #-k and cmn d, #k set the same flags for k != 0.
-		cop, mag := SUBS, uint64(in.Imm)
-		if in.Imm < 0 {
-			cop, mag = ADDS, uint64(-int64(in.Imm))
-		}
-		if i, ok := addSubImm(cop, w, zr, uint32(d), mag); ok {
+		// cmp d, #-k and cmn d, #k set the same flags for k != 0 (fm.base is cmp x0, #0).
+		if i, ok := addSubSigned(fm.base|Inst(d)<<5, in.Imm); ok {
 			l.put(i)
 			break
 		}
