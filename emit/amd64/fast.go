@@ -384,6 +384,26 @@ func lowerRun(c *emit.Compiler, seqs *seqTable, i, to int) int {
 					n = putPairDisp(q, byte(a.op), e, uint32(in.Off))
 				}
 				n += int(a.lock)
+			} else if uint32(in.Imm) <= 0xff { // a sequence: fetch-and/or/xor, cmpxchg
+				k := uint32(atomicSeq[uint8(in.Imm)])
+				if k == seqCmpXchg && fm.rexW == 0 {
+					c.Lowering(i)
+					if c.NeedZext() {
+						k++
+					}
+				}
+				// The displacement goes in twice (the load and the cmpxchg of a loop).
+				kind := dispKind(bpfRM[in.Dst&15], uint32(in.Off))
+				x := seqs.atomicIndex(in.Opcode, k*3+kind, regsDS(in))
+				q := (*[maxSeq]byte)(unsafe.Add(code, at))
+				n = seqs.copy(q, seqs.entry[x])
+				switch pos := seqs.patch[x]; kind {
+				case 1:
+					q[pos&63], q[pos>>8&63] = byte(in.Off), byte(in.Off)
+				case 2:
+					binary.LittleEndian.PutUint32(q[pos&63:], uint32(in.Off))
+					binary.LittleEndian.PutUint32(q[pos>>8&63:], uint32(in.Off))
+				}
 			}
 		case formLdImm64:
 			// A plain constant; pseudo sources go to Lower. putMovConst does not inline:

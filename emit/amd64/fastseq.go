@@ -26,8 +26,8 @@ const (
 )
 
 // seqSub maps a selector's value (below 128) to a variant number; seqNone marks the
-// values no table form has.
-const seqNone = 7
+// values no table form has (no form has 16 variants).
+const seqNone = 15
 
 var seqSub = func() (t [128]uint8) {
 	for i := range t {
@@ -42,23 +42,56 @@ var seqSub = func() (t [128]uint8) {
 // seqValues lists, by variant number, the selector values a table form may have.
 var seqValues = [...]uint32{0, 1, 8, 16, 32, 64}
 
-// seqTable holds the sequences: block[opcode<<3|variant] numbers a block of 256 entries
+// seqTable holds the sequences: block[opcode<<4|variant] numbers a block of 256 entries
 // indexed by dst<<4|src (block 0 is empty), and an entry is a sequence's offset in pool
 // (above the low byte) and its length (the low byte; 0: none, Lower's bytes are used).
+// For an atomic with a displacement, patch has where it goes (twice: pos1 | pos2<<8).
 type seqTable struct {
-	block [256 << 3]uint8
+	block [256 << 4]uint8
 	entry []uint32
+	patch []uint16
 	pool  []byte // every sequence, then maxSeq bytes of padding so that any copy stays inside
 }
+
+// atomicSeqOps are the atomics the table holds, the ones of several instructions; the
+// variant of number k with a displacement of dispKind j is 3k+j.
+var atomicSeqOps = [...]struct {
+	op   isa.AtomicOp
+	zext bool // of a 32-bit cmpxchg's r0
+}{
+	{isa.AtomicOr | isa.AtomicFetch, false}, {isa.AtomicAnd | isa.AtomicFetch, false},
+	{isa.AtomicXor | isa.AtomicFetch, false}, {isa.AtomicCmpXchg, false}, {isa.AtomicCmpXchg, true},
+}
+
+// seqCmpXchg is cmpxchg's number in atomicSeqOps (that of its zero-extending form less 1).
+const seqCmpXchg = 3
+
+// atomicSeq maps an atomic's immediate (its low byte) to its number in atomicSeqOps, or
+// to seqNone.
+var atomicSeq = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = seqNone
+	}
+	for k, a := range atomicSeqOps {
+		if !a.zext {
+			t[a.op] = uint8(k)
+		}
+	}
+	return t
+}()
+
+// seqDisps are, for each dispKind, two displacements of that size whose bytes all differ:
+// the bytes where the two lowerings differ are where the displacement goes.
+var seqDisps = [3][2]int16{{0, 0}, {0x11, -0x22}, {0x1111, -0x2222}}
 
 // seqs builds the table on first use (not at package initialisation: a program that
 // never compiles should not pay for it).
 var seqs = sync.OnceValue(buildSeqs)
 
 func buildSeqs() *seqTable {
-	// Sized for today's forms (43 blocks, 70 KB of sequences) so that building, done
-	// once per process (about half a millisecond), allocates each array once.
-	t := &seqTable{entry: make([]uint32, 256, 48<<8), pool: make([]byte, 0, 80<<10)}
+	// Sized for today's forms (87 blocks, 220 KB of sequences) so that building, done
+	// once per process (about a millisecond), allocates each array once.
+	t := &seqTable{entry: make([]uint32, 256, 96<<8), patch: make([]uint16, 256, 96<<8), pool: make([]byte, 0, 256<<10)}
 	a := make(Code, 0, 2*maxSeq)
 	for op := range 256 {
 		fm := forms[op]
@@ -89,14 +122,91 @@ func buildSeqs() *seqTable {
 				t.pool = append(t.pool, a...)
 				used = true
 			}
-			if used {
-				t.block[op<<3|sub] = uint8(len(t.entry) >> 8)
+			if used && len(t.entry)>>8 <= 0xff { // else beyond a block number: Lower
+				t.block[op<<4|sub] = uint8(len(t.entry) >> 8)
 				t.entry = append(t.entry, blk[:]...)
+				t.patch = append(t.patch, make([]uint16, 256)...)
 			}
 		}
 	}
+	buildAtomicSeqs(t, a)
 	t.pool = append(t.pool, make([]byte, maxSeq)...)
 	return t
+}
+
+// buildAtomicSeqs adds the atomics of atomicSeqOps to t, for each size of displacement:
+// each is lowered with two displacements of that size to find where it goes.
+func buildAtomicSeqs(t *seqTable, a Code) {
+	for op := range 256 {
+		if forms[op].kind != formAtomic {
+			continue
+		}
+		for k, ao := range atomicSeqOps {
+			for kind, disps := range seqDisps {
+				var blk [256]uint32
+				var pat [256]uint16
+				used := false
+				for ds := range 256 {
+					d, s := ds>>4, ds&15
+					if d >= regalloc.NumRegs || s >= regalloc.NumRegs {
+						continue
+					}
+					in := isa.Instruction{Opcode: isa.Opcode(op), Dst: isa.Register(d), Src: isa.Register(s), Off: disps[0], Imm: int32(ao.op)}
+					a = a[:0]
+					atomicCode(&a, &in, ao.zext)
+					n := len(a)
+					in.Off = disps[1]
+					atomicCode(&a, &in, ao.zext)
+					pos, ok := dispAt(a[:n], a[n:], kind)
+					if !ok || n > maxSeq {
+						continue
+					}
+					blk[ds] = uint32(len(t.pool))<<8 | uint32(n)
+					pat[ds] = pos
+					t.pool = append(t.pool, a[:n]...)
+					used = true
+				}
+				if used && len(t.entry)>>8 <= 0xff {
+					t.block[op<<4|k*3+kind] = uint8(len(t.entry) >> 8)
+					t.entry = append(t.entry, blk[:]...)
+					t.patch = append(t.patch, pat[:]...)
+				}
+			}
+		}
+	}
+}
+
+// dispAt returns where the displacement of dispKind kind goes, twice (pos1 | pos2<<8),
+// in x and y, one lowering with two displacements: they must differ in exactly those
+// bytes. Kind 0 has no displacement: x and y must be equal.
+func dispAt(x, y []byte, kind int) (uint16, bool) {
+	if len(x) != len(y) {
+		return 0, false
+	}
+	size := [3]int{0, 1, 4}[kind]
+	var at []int
+	for i := 0; i < len(x); i++ {
+		if x[i] == y[i] {
+			continue
+		}
+		if i+size > len(x) || len(at) == 2 {
+			return 0, false
+		}
+		for j := i; j < i+size; j++ {
+			if x[j] == y[j] {
+				return 0, false
+			}
+		}
+		at = append(at, i)
+		i += size - 1
+	}
+	switch {
+	case kind == 0 && len(at) == 0:
+		return 0, true
+	case kind != 0 && len(at) == 2:
+		return uint16(at[0]) | uint16(at[1])<<8, true
+	}
+	return 0, false
 }
 
 // seqBytes appends to a what Lower emits for in, an instruction of a table form, and
@@ -139,7 +249,17 @@ func seqBytes(a *Code, in *isa.Instruction, zext bool) bool {
 // (ds) to p and returns its length, 0 when the table has none. It is small enough to
 // inline into the fast loop.
 func (t *seqTable) put(p *[maxSeq]byte, op isa.Opcode, v uint32, ds byte) int {
-	e := t.entry[uint32(t.block[uint32(op)<<3|uint32(seqSub[min(v, 127)&127])])<<8|uint32(ds)]
+	return t.copy(p, t.entry[uint32(t.block[uint32(op)<<4|uint32(seqSub[min(v, 127)&127])])<<8|uint32(ds)])
+}
+
+// atomicIndex returns the index in entry and patch of atomic opcode op's variant sub with
+// registers ds.
+func (t *seqTable) atomicIndex(op isa.Opcode, sub uint32, ds byte) uint32 {
+	return uint32(t.block[uint32(op)<<4|min(sub, seqNone)])<<8 | uint32(ds)
+}
+
+// copy copies the sequence of entry e to p and returns its length.
+func (t *seqTable) copy(p *[maxSeq]byte, e uint32) int {
 	// Four 16-byte moves: a 64-byte array assignment would call memmove.
 	src := unsafe.Add(unsafe.Pointer(unsafe.SliceData(t.pool)), e>>8)
 	for k := 0; k < maxSeq; k += 16 {

@@ -136,3 +136,31 @@ func BenchmarkBuildSeqs(b *testing.B) {
 		buildSeqs()
 	}
 }
+
+// TestDispAtFindsTheTwoDisplacements pins how the atomic sequences' patch positions are
+// read off two lowerings: exactly two runs of the displacement's size, or none for kind
+// 0; anything else (a length change, a third run, a partial run) has no position.
+func TestDispAtFindsTheTwoDisplacements(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		x, y []byte
+		kind int
+		want uint16
+		ok   bool
+	}{
+		{"no displacement", []byte{1, 2, 3}, []byte{1, 2, 3}, 0, 0, true},
+		{"no displacement but a difference", []byte{1, 2, 3}, []byte{1, 9, 3}, 0, 0, false},
+		{"two disp8", []byte{1, 0x11, 3, 0x11}, []byte{1, 0xde, 3, 0xde}, 1, 1 | 3<<8, true},
+		{"one disp8", []byte{1, 0x11, 3, 4}, []byte{1, 0xde, 3, 4}, 1, 0, false},
+		{"three disp8", []byte{0x11, 0x11, 0x11}, []byte{0xde, 0xde, 0xde}, 1, 0, false},
+		{"two disp32", []byte{9, 1, 1, 1, 1, 9, 1, 1, 1, 1}, []byte{9, 2, 2, 2, 2, 9, 2, 2, 2, 2}, 2, 1 | 6<<8, true},
+		{"a disp32 with an equal byte", []byte{9, 1, 1, 1, 1, 9, 1, 1, 1, 1}, []byte{9, 2, 1, 2, 2, 9, 2, 2, 2, 2}, 2, 0, false},
+		{"a disp32 cut by the end", []byte{9, 1, 1, 1, 1, 9, 1, 1}, []byte{9, 2, 2, 2, 2, 9, 2, 2}, 2, 0, false},
+		{"lengths differ", []byte{1, 2}, []byte{1, 2, 3}, 0, 0, false},
+	} {
+		got, ok := dispAt(c.x, c.y, c.kind)
+		if got != c.want || ok != c.ok {
+			t.Errorf("%s: %#x, %v; want %#x, %v", c.name, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -507,14 +507,20 @@ func putAtomic(p *[16]byte, op isa.AtomicOp, w Width, m Mem, s Reg) (int, bool) 
 }
 
 func (b *Backend) atomic(c *emit.Compiler, in *isa.Instruction) error {
-	a := code(c)
+	atomicCode(code(c), in, c.NeedZext())
+	return nil
+}
+
+// atomicCode appends the lowering of the atomic in; zext asks for the zero extension of
+// a 32-bit cmpxchg's r0.
+func atomicCode(a *Code, in *isa.Instruction, zext bool) {
 	w := memWidth(in.Opcode.Size())
 	m := Mem{reg(in.Dst), int32(in.Off)}
 	s := reg(in.Src)
 	op := isa.AtomicOp(in.Imm)
 	if n, ok := putAtomic(a.window(), op, w, m, s); ok {
 		a.commit(n)
-		return nil
+		return
 	}
 	// BPF atomics are 32- or 64-bit: every instruction below is a register or 32/64-bit
 	// memory form, assembled locally.
@@ -523,7 +529,7 @@ func (b *Backend) atomic(c *emit.Compiler, in *isa.Instruction) error {
 	switch {
 	case op == isa.AtomicCmpXchg:
 		q.n += putLockCmpxchg(q.window(), w, m, s)
-		if w == W32 && c.NeedZext() {
+		if w == W32 && zext {
 			// On success cmpxchg leaves rax untouched; BPF's r0 is the zero-extended old value.
 			q.n += putMov(q.window(), false, RAX, RAX)
 		}
@@ -550,7 +556,6 @@ func (b *Backend) atomic(c *emit.Compiler, in *isa.Instruction) error {
 		}
 	}
 	*a = append(*a, q.b[:q.n]...)
-	return nil
 }
 
 // conds maps a conditional jump (bits 4–7) to its x86 condition; ok marks the valid ones.
