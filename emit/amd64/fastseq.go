@@ -155,8 +155,12 @@ func buildAtomicSeqs(t *seqTable, a Code) {
 					a = a[:0]
 					atomicCode(&a, &in, ao.zext)
 					n := len(a)
-					in.Off = disps[1]
-					atomicCode(&a, &in, ao.zext)
+					if kind != 0 { // without a displacement there is nothing to find
+						in.Off = disps[1]
+						atomicCode(&a, &in, ao.zext)
+					} else {
+						a = append(a, a...)
+					}
 					pos, ok := dispAt(a[:n], a[n:], kind)
 					if !ok || n > maxSeq {
 						continue
@@ -184,12 +188,13 @@ func dispAt(x, y []byte, kind int) (uint16, bool) {
 		return 0, false
 	}
 	size := [3]int{0, 1, 4}[kind]
-	var at []int
+	var at [2]int
+	runs := 0
 	for i := 0; i < len(x); i++ {
 		if x[i] == y[i] {
 			continue
 		}
-		if i+size > len(x) || len(at) == 2 {
+		if i+size > len(x) || runs == 2 {
 			return 0, false
 		}
 		for j := i; j < i+size; j++ {
@@ -197,13 +202,14 @@ func dispAt(x, y []byte, kind int) (uint16, bool) {
 				return 0, false
 			}
 		}
-		at = append(at, i)
+		at[runs] = i
+		runs++
 		i += size - 1
 	}
 	switch {
-	case kind == 0 && len(at) == 0:
+	case kind == 0 && runs == 0:
 		return 0, true
-	case kind != 0 && len(at) == 2:
+	case kind != 0 && runs == 2:
 		return uint16(at[0]) | uint16(at[1])<<8, true
 	}
 	return 0, false
