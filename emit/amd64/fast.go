@@ -235,14 +235,17 @@ func digit(g byte, r isa.Register) regPair { return bpfRM[r&15] | regPair(g&7)<<
 // form for Lower, a full code or branch array) is dealt with here before it resumes.
 func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
 	for i := from; ; {
-		if i = lowerRun(c, seqs(), i, to); i >= to {
+		seqs := seqsNow()
+		if i = lowerRun(c, seqs, i, to); i >= to {
 			return nil
 		}
-		switch buf := &c.Buf; {
+		switch buf, op := &c.Buf, c.S.Insns[i].Opcode; {
 		case cap(buf.Code)-len(buf.Code) < room:
 			buf.Code = slices.Grow(buf.Code, room)
 		case len(buf.Branches) == cap(buf.Branches) && c.Budget == 0 && isBranchForm(c, i):
 			buf.Branches = slices.Grow(buf.Branches, 1)
+		case hasSeqs(forms[op].kind) && !seqs.built[op]:
+			seqsWith(op) // the table learns op's sequences; the loop retries the slot
 		default:
 			// Every other form, and the fast forms' special cases.
 			c.SlotOffsets()[i] = int32(len(buf.Code))

@@ -2,6 +2,7 @@ package amd64
 
 import (
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/bpfjit/bpfjit/isa"
@@ -47,6 +48,7 @@ var seqValues = [...]uint32{0, 1, 8, 16, 32, 64}
 // (above the low byte) and its length (the low byte; 0: none, Lower's bytes are used).
 // For an atomic with a displacement, patch has where it goes (twice: pos1 | pos2<<8).
 type seqTable struct {
+	built [256]bool // the opcodes whose sequences are in (see with)
 	block [256 << 4]uint8
 	entry []uint32
 	patch []uint16
@@ -84,97 +86,144 @@ var atomicSeq = func() (t [256]uint8) {
 // the bytes where the two lowerings differ are where the displacement goes.
 var seqDisps = [3][2]int16{{0, 0}, {0x11, -0x22}, {0x1111, -0x2222}}
 
-// seqs builds the table on first use (not at package initialisation: a program that
-// never compiles should not pay for it).
-var seqs = sync.OnceValue(buildSeqs)
+// The table grows by opcode, when a slot first finds no sequence for its opcode, so a
+// process pays only for the forms it compiles (BenchmarkBuildSeqs: about 1 ms for all).
+// A version is never modified once published, and a newer one is published whole:
+// compiles in progress keep reading theirs.
+var (
+	seqMu  sync.Mutex // serialises the growth
+	seqCur atomic.Pointer[seqTable]
+)
 
-func buildSeqs() *seqTable {
-	// Sized for today's forms (87 blocks, 220 KB of sequences) so that building, done
-	// once per process (about a millisecond), allocates each array once.
-	t := &seqTable{entry: make([]uint32, 256, 96<<8), patch: make([]uint16, 256, 96<<8), pool: make([]byte, 0, 256<<10)}
-	a := make(Code, 0, 2*maxSeq)
-	for op := range 256 {
-		fm := forms[op]
-		if fm.kind != formSeq && fm.kind != formDivK && fm.kind != formMovRR {
-			continue
-		}
-		for sub, v := range seqValues {
-			var blk [256]uint32
-			used := false
-			for ds := range 256 {
-				d, s := ds>>4, ds&15
-				// Only registers that reach the lowering, and only source 0 for the
-				// forms without one: others find no sequence and go to Lower.
-				if d >= regalloc.NumRegs || s >= regalloc.NumRegs || (s != 0 && (fm.kind == formDivK || fm.aux == selImm)) {
-					continue
-				}
-				in := isa.Instruction{Opcode: isa.Opcode(op), Dst: isa.Register(d), Src: isa.Register(s)}
-				if fm.aux == selImm {
-					in.Imm = int32(v)
-				} else {
-					in.Off = int16(v)
-				}
-				a = a[:0]
-				if !seqBytes(&a, &in, v == 1) || len(a) == 0 || len(a) > maxSeq {
-					continue
-				}
-				blk[ds] = uint32(len(t.pool))<<8 | uint32(len(a))
-				t.pool = append(t.pool, a...)
-				used = true
-			}
-			if used && len(t.entry)>>8 <= 0xff { // else beyond a block number: Lower
-				t.block[op<<4|sub] = uint8(len(t.entry) >> 8)
-				t.entry = append(t.entry, blk[:]...)
-				t.patch = append(t.patch, make([]uint16, 256)...)
-			}
-		}
+var noSeqs = (*seqTable)(nil).with(0)
+
+// seqsNow returns the current table.
+func seqsNow() *seqTable {
+	if t := seqCur.Load(); t != nil {
+		return t
 	}
-	buildAtomicSeqs(t, a)
-	t.pool = append(t.pool, make([]byte, maxSeq)...)
+	return noSeqs
+}
+
+// seqsWith returns the current table once it has the sequences of opcode op.
+func seqsWith(op isa.Opcode) *seqTable {
+	seqMu.Lock()
+	defer seqMu.Unlock()
+	t := seqsNow()
+	if !t.built[op] {
+		t = t.with(op)
+		seqCur.Store(t)
+	}
 	return t
 }
 
-// buildAtomicSeqs adds the atomics of atomicSeqOps to t, for each size of displacement:
-// each is lowered with two displacements of that size to find where it goes.
-func buildAtomicSeqs(t *seqTable, a Code) {
-	for op := range 256 {
-		if forms[op].kind != formAtomic {
-			continue
+// hasSeqs reports whether opcodes of form kind k may have sequences in the table.
+func hasSeqs(k uint8) bool {
+	return k == formSeq || k == formDivK || k == formMovRR || k == formAtomic
+}
+
+// with returns a copy of t (nil: an empty table) that also has the sequences of opcode
+// op.
+func (t *seqTable) with(op isa.Opcode) *seqTable {
+	n := &seqTable{entry: make([]uint32, 256), patch: make([]uint16, 256)}
+	if t != nil {
+		// The slices are shared: the new version only appends past what t reads (its
+		// pool's padding included), and only the newest version ever grows.
+		*n = *t
+	}
+	n.built[op] = true
+	a := make(Code, 0, 2*maxSeq)
+	switch fm := forms[op]; fm.kind {
+	case formAtomic:
+		n.addAtomics(int(op), a)
+	case formSeq, formDivK, formMovRR:
+		n.addALU(int(op), a)
+	}
+	n.pool = append(n.pool, make([]byte, maxSeq)...)
+	return n
+}
+
+// addALU adds the sequences of ALU opcode op, for every selector value.
+func (t *seqTable) addALU(op int, a Code) {
+	fm := forms[op]
+	for sub, v := range seqValues {
+		var blk [256]uint32
+		used := false
+		for ds := range 256 {
+			d, s := ds>>4, ds&15
+			// Only registers that reach the lowering, and only source 0 for the forms
+			// without one: others find no sequence and go to Lower.
+			if d >= regalloc.NumRegs || s >= regalloc.NumRegs || (s != 0 && (fm.kind == formDivK || fm.aux == selImm)) {
+				continue
+			}
+			in := isa.Instruction{Opcode: isa.Opcode(op), Dst: isa.Register(d), Src: isa.Register(s)}
+			if fm.aux == selImm {
+				in.Imm = int32(v)
+			} else {
+				in.Off = int16(v)
+			}
+			a = a[:0]
+			if !seqBytes(&a, &in, v == 1) || len(a) == 0 || len(a) > maxSeq {
+				continue
+			}
+			blk[ds] = uint32(len(t.pool))<<8 | uint32(len(a))
+			t.pool = append(t.pool, a...)
+			used = true
 		}
-		for k, ao := range atomicSeqOps {
-			for kind, disps := range seqDisps {
-				var blk [256]uint32
-				var pat [256]uint16
-				used := false
-				for ds := range 256 {
-					d, s := ds>>4, ds&15
-					if d >= regalloc.NumRegs || s >= regalloc.NumRegs {
-						continue
-					}
-					in := isa.Instruction{Opcode: isa.Opcode(op), Dst: isa.Register(d), Src: isa.Register(s), Off: disps[0], Imm: int32(ao.op)}
-					a = a[:0]
+		if used {
+			t.addBlock(op<<4|sub, &blk, nil)
+		}
+	}
+}
+
+// addBlock gives variant v (opcode<<4|number) the block of entries blk and patch
+// positions pat (nil: none). Past 255 blocks there is no number left: Lower serves it.
+func (t *seqTable) addBlock(v int, blk *[256]uint32, pat *[256]uint16) {
+	if len(t.entry)>>8 > 0xff {
+		return
+	}
+	t.block[v] = uint8(len(t.entry) >> 8)
+	t.entry = append(t.entry, blk[:]...)
+	if pat == nil {
+		pat = new([256]uint16)
+	}
+	t.patch = append(t.patch, pat[:]...)
+}
+
+// addAtomics adds the atomics of atomicSeqOps for opcode op, for each size of
+// displacement: each is lowered with two displacements of that size to find where it goes.
+func (t *seqTable) addAtomics(op int, a Code) {
+	for k, ao := range atomicSeqOps {
+		for kind, disps := range seqDisps {
+			var blk [256]uint32
+			var pat [256]uint16
+			used := false
+			for ds := range 256 {
+				d, s := ds>>4, ds&15
+				if d >= regalloc.NumRegs || s >= regalloc.NumRegs {
+					continue
+				}
+				in := isa.Instruction{Opcode: isa.Opcode(op), Dst: isa.Register(d), Src: isa.Register(s), Off: disps[0], Imm: int32(ao.op)}
+				a = a[:0]
+				atomicCode(&a, &in, ao.zext)
+				n := len(a)
+				if kind != 0 { // without a displacement there is nothing to find
+					in.Off = disps[1]
 					atomicCode(&a, &in, ao.zext)
-					n := len(a)
-					if kind != 0 { // without a displacement there is nothing to find
-						in.Off = disps[1]
-						atomicCode(&a, &in, ao.zext)
-					} else {
-						a = append(a, a...)
-					}
-					pos, ok := dispAt(a[:n], a[n:], kind)
-					if !ok || n > maxSeq {
-						continue
-					}
-					blk[ds] = uint32(len(t.pool))<<8 | uint32(n)
-					pat[ds] = pos
-					t.pool = append(t.pool, a[:n]...)
-					used = true
+				} else {
+					a = append(a, a...)
 				}
-				if used && len(t.entry)>>8 <= 0xff {
-					t.block[op<<4|k*3+kind] = uint8(len(t.entry) >> 8)
-					t.entry = append(t.entry, blk[:]...)
-					t.patch = append(t.patch, pat[:]...)
+				pos, ok := dispAt(a[:n], a[n:], kind)
+				if !ok || n > maxSeq {
+					continue
 				}
+				blk[ds] = uint32(len(t.pool))<<8 | uint32(n)
+				pat[ds] = pos
+				t.pool = append(t.pool, a[:n]...)
+				used = true
+			}
+			if used {
+				t.addBlock(op<<4|k*3+kind, &blk, &pat)
 			}
 		}
 	}

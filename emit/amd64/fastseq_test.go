@@ -3,9 +3,11 @@ package amd64
 import (
 	"bytes"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/emit/progen"
 	"github.com/bpfjit/bpfjit/isa"
 )
 
@@ -96,6 +98,7 @@ func TestFastLoopSequencesMatchLower(t *testing.T) {
 // TestSeqTableServesTheFrequentForms pins which selector values have sequences: the
 // forms the loop is meant to keep must find one, the edge forms must not.
 func TestSeqTableServesTheFrequentForms(t *testing.T) {
+	all := allSeqs()
 	alu := func(cl isa.Class, op isa.ALUOp, src isa.Source) isa.Opcode { return isa.ALU(cl, op, src) }
 	for _, c := range []struct {
 		name string
@@ -124,16 +127,29 @@ func TestSeqTableServesTheFrequentForms(t *testing.T) {
 			ds = byte(isa.R1) << 4 // the source of these forms is 0
 		}
 		var p [maxSeq]byte
-		if got := seqs().put(&p, c.op, c.v, ds) != 0; got != c.want {
+		if got := all.put(&p, c.op, c.v, ds) != 0; got != c.want {
 			t.Errorf("%s: sequence %v, want %v", c.name, got, c.want)
 		}
 	}
 }
 
-// BenchmarkBuildSeqs measures the one-time cost of the first compile in a process.
+// allSeqs builds the table of every opcode, as a process compiling every form ends up
+// with.
+func allSeqs() *seqTable {
+	var t *seqTable
+	for op := range 256 {
+		if hasSeqs(forms[op].kind) {
+			t = t.with(isa.Opcode(op))
+		}
+	}
+	return t
+}
+
+// BenchmarkBuildSeqs measures what the growth of the table costs a process that ends up
+// compiling every form.
 func BenchmarkBuildSeqs(b *testing.B) {
 	for b.Loop() {
-		buildSeqs()
+		allSeqs()
 	}
 }
 
@@ -162,5 +178,42 @@ func TestDispAtFindsTheTwoDisplacements(t *testing.T) {
 		if got != c.want || ok != c.ok {
 			t.Errorf("%s: %#x, %v; want %#x, %v", c.name, got, ok, c.want, c.ok)
 		}
+	}
+}
+
+// TestSeqTableGrowsUnderConcurrentCompiles starts from an empty table and compiles
+// programs of every form from several goroutines at once: each must get Lower's bytes
+// while the table grows under it (run with -race to check the publication).
+func TestSeqTableGrowsUnderConcurrentCompiles(t *testing.T) {
+	be := &Backend{GateEntryDisp: 0x40, ScratchDisp: 0x48}
+	ref := slotBySlot{be, be}
+	seqCur.Store(nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			g := progen.New(uint64(100+w), progen.Options{Helpers: []int32{1, 2}})
+			for k := range 40 {
+				insns := g.Program()
+				want, err := emit.Compile(insns, emit.Options{}, ref)
+				if err != nil {
+					errs <- fmt.Errorf("worker %d program %d: Lower: %v", w, k, err)
+					return
+				}
+				got, err := emit.Compile(insns, emit.Options{}, be)
+				if err != nil || !bytes.Equal(got.Code, want.Code) {
+					errs <- fmt.Errorf("worker %d program %d: fast loop differs from Lower (error %v)", w, k, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := seqsNow(); !got.built[isa.ALU(isa.ClassALU64, isa.ALUDiv, isa.SourceX)] {
+		t.Error("the table did not learn 64-bit division by a register")
 	}
 }
