@@ -9,12 +9,13 @@ import (
 	"github.com/bpfjit/bpfjit/regalloc"
 )
 
-// Multi-instruction ALU forms on the fast loop. Shifts by a register, div/mod, movsx and
-// the byte swaps lower to sequences whose bytes depend on nothing but the opcode, the two
+// Multi-instruction forms on the fast loop. Shifts by a register, div/mod, movsx and the
+// byte swaps lower to sequences whose bytes depend on nothing but the opcode, the two
 // registers and one small selector (the offset, the swap width or whether the result must
-// be zero-extended). Their bytes are read once off the functions Lower itself calls and
-// kept in a table, so the fast loop copies them with one fixed-size block move: no call,
-// and no second copy of the lowering logic.
+// be zero-extended); the atomics of several instructions on those and the size of their
+// displacement, which the loop patches in. Their bytes are read off the functions Lower
+// itself calls, once per process, into a table the fast loop copies from with fixed-size
+// moves: no call, and no second copy of the lowering logic.
 
 // maxSeq bounds a table sequence; the loop copies this many bytes whatever its length.
 const maxSeq = 64
@@ -123,7 +124,7 @@ func hasSeqs(k uint8) bool {
 }
 
 // with returns a copy of t (nil: an empty table) that also has the sequences of opcode
-// op.
+// op. t must be the newest version of its line (the copy appends to t's arrays).
 func (t *seqTable) with(op isa.Opcode) *seqTable {
 	n := &seqTable{entry: make([]uint32, 256), patch: make([]uint16, 256)}
 	if t != nil {
