@@ -3,16 +3,12 @@ package amd64
 import (
 	"bytes"
 	"math/rand/v2"
-	"os/exec"
-	"path/filepath"
 	"reflect"
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/emit/internal/fasttest"
 	"github.com/bpfjit/bpfjit/emit/progen"
-	"github.com/bpfjit/bpfjit/isa"
 )
 
 // slotBySlot hides LowerRange, so the driver lowers every slot through Lower: the
@@ -46,7 +42,7 @@ func TestFastPathMatchesLowerByteForByte(t *testing.T) {
 		case 2:
 			opts.Budget, opts.BudgetHelper = 1000, 99
 		case 3:
-			opts.Facts = randomFacts(r, insns)
+			opts.Facts = fasttest.RandomFacts(r, insns)
 		}
 		want, err := emit.Compile(insns, opts, ref)
 		if err != nil {
@@ -66,57 +62,15 @@ func TestFastPathMatchesLowerByteForByte(t *testing.T) {
 	}
 }
 
-// randomFacts marks about one slot in eight dead and one jump in four with a single
-// outcome, and clears every zero-extension flag.
-func randomFacts(r *rand.Rand, insns []isa.Instruction) *emit.Facts {
-	f := &emit.Facts{Dead: make([]bool, len(insns)), Branch: make([]uint8, len(insns)), ZeroExtend: make([]bool, len(insns))}
-	for i, in := range insns {
-		f.Dead[i] = i > 0 && r.IntN(8) == 0
-		if in.IsJump() && !in.IsUnconditionalJump() && r.IntN(4) == 0 {
-			f.Branch[i] = emit.BranchFallThrough << r.IntN(2)
-		}
-	}
-	return f
-}
-
-// TestFastLoopMakesNoCall disassembles lowerRun as the compiler builds it: Go keeps the
-// loop's state in registers only while it makes no call, so the only calls allowed are
+// TestFastLoopMakesNoCall reads lowerRun as the compiler builds it: Go keeps the loop's
+// state in registers only while it makes no call, so the only calls allowed are
 // putMovConst (the lddw of a wide constant, which costs less as a call than as an exit
-// from the loop) and the runtime's bounds, stack and write-barrier paths. It reads the
-// call relocations of the package archive (a test binary has no symbols) and is skipped
+// from the loop) and the runtime's bounds, stack and write-barrier paths. It is skipped
 // when the toolchain or its output is unavailable.
 func TestFastLoopMakesNoCall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the package")
-	}
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
-	archive := filepath.Join(t.TempDir(), "amd64.a")
-	if out, err := exec.Command(gotool, "build", "-o", archive, ".").CombinedOutput(); err != nil {
-		t.Skipf("go build: %v: %.200s", err, out)
-	}
-	out, err := exec.Command(gotool, "tool", "objdump", "-s", `^github.com/bpfjit/bpfjit/emit/amd64\.lowerRun$`, archive).CombinedOutput()
-	if err != nil {
-		t.Skipf("go tool objdump: %v: %.200s", err, out)
-	}
-	target := regexp.MustCompile(`R_CALL\w*:(\S+)`)
-	calls := 0
-	for line := range strings.Lines(string(out)) {
-		m := target.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		calls++
-		switch name := m[1]; {
-		case strings.HasPrefix(name, "runtime.panic"), strings.HasPrefix(name, "runtime.morestack"),
-			strings.HasPrefix(name, "runtime.gcWriteBarrier"), name == "github.com/bpfjit/bpfjit/emit/amd64.putMovConst":
-		default:
+	for _, name := range fasttest.Calls(t, "github.com/bpfjit/bpfjit/emit/amd64.lowerRun") {
+		if !fasttest.RuntimeCheck(name) && name != "github.com/bpfjit/bpfjit/emit/amd64.putMovConst" {
 			t.Errorf("lowerRun calls %s", name)
 		}
-	}
-	if calls == 0 {
-		t.Skip("no call relocation in the disassembly of lowerRun: its format may have changed")
 	}
 }

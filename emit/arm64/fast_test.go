@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/bpfjit/bpfjit/emit"
+	"github.com/bpfjit/bpfjit/emit/internal/fasttest"
 	"github.com/bpfjit/bpfjit/emit/progen"
 	"github.com/bpfjit/bpfjit/isa"
 )
@@ -83,7 +82,7 @@ func TestFastLoopMatchesTheReferenceOnGeneratedPrograms(t *testing.T) {
 		case 2:
 			opts.Budget, opts.BudgetHelper = 1000, 99
 		case 3:
-			opts.Facts = fastFacts(r, insns)
+			opts.Facts = fasttest.RandomFacts(r, insns)
 		}
 		for _, b := range backends {
 			if !compileBoth(t, fmt.Sprintf("program %d (%s, %+v)", k, b.name, opts), b.be, insns, opts) {
@@ -108,68 +107,17 @@ func TestFastLoopMatchesTheReferenceOnGeneratedPrograms(t *testing.T) {
 	}
 }
 
-// fastFacts marks about one slot in eight dead and one jump in four with a single
-// outcome, and clears every zero-extension flag.
-func fastFacts(r *rand.Rand, insns []isa.Instruction) *emit.Facts {
-	f := &emit.Facts{Dead: make([]bool, len(insns)), Branch: make([]uint8, len(insns)), ZeroExtend: make([]bool, len(insns))}
-	for i, in := range insns {
-		f.Dead[i] = i > 0 && r.IntN(8) == 0
-		if in.IsJump() && !in.IsUnconditionalJump() && r.IntN(4) == 0 {
-			f.Branch[i] = emit.BranchFallThrough << r.IntN(2)
-		}
-	}
-	return f
-}
-
 // TestFastLoopCallsOnlyOnItsRarePaths reads the compiler's assembly of lowerRun: Go keeps
 // the loop's state in registers only while its common paths make no call, so the only
 // calls allowed are the encoders of the long forms (constants of several words, logical
 // immediates, atomic sequences), the growth of a full branch array and the runtime's
 // bounds and stack checks. It is skipped when the toolchain or its output is unavailable.
 func TestFastLoopCallsOnlyOnItsRarePaths(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the package")
-	}
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
-	out, err := exec.Command(gotool, "build", "-gcflags=-S", ".").CombinedOutput()
-	if err != nil {
-		t.Skipf("go build -gcflags=-S: %v", err)
-	}
-	var body []string
-	in := false
-	for line := range strings.Lines(string(out)) {
-		if strings.Contains(line, " STEXT ") {
-			in = strings.HasPrefix(line, "github.com/bpfjit/bpfjit/emit/arm64.lowerRun STEXT")
-		}
-		if in {
-			body = append(body, line)
-		}
-	}
-	if len(body) == 0 {
-		t.Skip("no assembly of lowerRun in the compiler's output")
-	}
 	allowed := map[string]bool{"putMovImm": true, "logicImm": true, "atomicWords": true}
-	call := regexp.MustCompile(`\tCALL\t(\S+)\(SB\)`)
-	calls := 0
-	for _, line := range body {
-		m := call.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		calls++
-		name := m[1]
-		switch {
-		case strings.HasPrefix(name, "runtime.panic"), strings.HasPrefix(name, "runtime.morestack"),
-			strings.HasPrefix(name, "runtime.gcWriteBarrier"), name == "runtime.growslice":
-		case allowed[strings.TrimPrefix(name, "github.com/bpfjit/bpfjit/emit/arm64.")]:
-		default:
+	for _, name := range fasttest.Calls(t, "github.com/bpfjit/bpfjit/emit/arm64.lowerRun") {
+		if !fasttest.RuntimeCheck(name) && name != "runtime.growslice" &&
+			!allowed[strings.TrimPrefix(name, "github.com/bpfjit/bpfjit/emit/arm64.")] {
 			t.Errorf("lowerRun calls %s", name)
 		}
-	}
-	if calls == 0 {
-		t.Skip("no CALL instructions found: the assembly format may have changed")
 	}
 }
