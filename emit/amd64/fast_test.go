@@ -35,15 +35,7 @@ func TestFastPathMatchesLowerByteForByte(t *testing.T) {
 	}
 	for k := range n {
 		insns := g.Program()
-		var opts emit.Options
-		switch k % 4 {
-		case 1:
-			opts.Blind, opts.BlindSeed = true, &[32]byte{byte(k)}
-		case 2:
-			opts.Budget, opts.BudgetHelper = 1000, 99
-		case 3:
-			opts.Facts = fasttest.RandomFacts(r, insns)
-		}
+		opts := fasttest.Options(k, r, insns)
 		want, err := emit.Compile(insns, opts, ref)
 		if err != nil {
 			t.Fatalf("program %d: Lower: %v", k, err)

@@ -75,15 +75,7 @@ func TestFastLoopMatchesTheReferenceOnGeneratedPrograms(t *testing.T) {
 	}
 	for k := range n {
 		insns := g.Program()
-		var opts emit.Options
-		switch k % 4 {
-		case 1:
-			opts.Blind, opts.BlindSeed = true, &[32]byte{byte(k)}
-		case 2:
-			opts.Budget, opts.BudgetHelper = 1000, 99
-		case 3:
-			opts.Facts = fasttest.RandomFacts(r, insns)
-		}
+		opts := fasttest.Options(k, r, insns)
 		for _, b := range backends {
 			if !compileBoth(t, fmt.Sprintf("program %d (%s, %+v)", k, b.name, opts), b.be, insns, opts) {
 				t.Fatalf("program %d does not compile", k)

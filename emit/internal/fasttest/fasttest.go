@@ -15,6 +15,22 @@ import (
 	"github.com/bpfjit/bpfjit/isa"
 )
 
+// Options returns the options of the k-th program of a comparison between a fast loop and
+// its reference, in turn: none, constant blinding, an execution budget (under which
+// branches leave the fast loop) and RandomFacts (which drop slots and zero-extensions).
+func Options(k int, r *rand.Rand, insns []isa.Instruction) emit.Options {
+	var opts emit.Options
+	switch k % 4 {
+	case 1:
+		opts.Blind, opts.BlindSeed = true, &[32]byte{byte(k)}
+	case 2:
+		opts.Budget, opts.BudgetHelper = 1000, 99
+	case 3:
+		opts.Facts = RandomFacts(r, insns)
+	}
+	return opts
+}
+
 // RandomFacts marks about one slot in eight dead and one jump in four with a single
 // outcome, and clears every zero-extension flag.
 func RandomFacts(r *rand.Rand, insns []isa.Instruction) *emit.Facts {
