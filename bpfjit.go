@@ -102,7 +102,6 @@ type config struct {
 	maps       MapResolver
 	stack      []int
 	budget     uint64
-	validated  bool
 	facts      *emit.Facts             // what the verifier proved, for the JIT (nil when unverified)
 	tailCalls  []verifier.TailCallSite // the verifier's tail-call sites (direct pokes)
 	table      *maps.Table             // WithMaps, or created by Load (ownTable)

@@ -102,7 +102,6 @@ func prepare(p *isa.Program, opts []Option, load bool) (*config, error) {
 			}
 			return nil, err
 		}
-		c.validated = true // Check ran isa.Validate
 		if c.stack == nil {
 			c.stack = verifiedDepths(p, facts)
 		}
@@ -116,7 +115,7 @@ func prepare(p *isa.Program, opts []Option, load bool) (*config, error) {
 func compileWith(p *isa.Program, c *config, arch string, be emit.Backend) (*Listing, error) {
 	inlined := c.inlineArrayLookups(p.Insns)
 	img, err := emit.Compile(p.Insns, emit.Options{Blind: c.blind, BlindSeed: c.blindSeed, StackDepth: c.stack,
-		Prevalidated: c.validated, Budget: c.budget, BudgetHelper: c.budgetHelper(), Facts: c.facts,
+		Budget: c.budget, BudgetHelper: c.budgetHelper(), Facts: c.facts,
 		DirectTailCalls: c.directTailCalls(), InlineArrayLookups: inlined}, be)
 	if err != nil {
 		return nil, err

@@ -65,11 +65,6 @@ type Options struct {
 	// StackDepth gives the stack bytes of each subprogram (in slot order), as the verifier
 	// computes them. Nil gives every function MaxStackDepth.
 	StackDepth []int
-	// Prevalidated says the caller ran isa.Validate (verifier.Check does). Compile
-	// validates anyway: its single scan of the program (isa.Shape.Scan) is the
-	// validation, so skipping it would save nothing, and the driver trusts jump and call
-	// targets only after it.
-	Prevalidated bool
 	// Budget, when non-zero, bounds a run to that many backward jumps and BPF-to-BPF calls
 	// (so unverified programs terminate): when it runs out the code calls helper
 	// BudgetHelper, which must not return (the caller's helper aborts the run).

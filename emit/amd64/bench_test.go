@@ -25,7 +25,6 @@ func BenchmarkCompile(b *testing.B) {
 			opts emit.Options
 		}{
 			{"validate", emit.Options{}},
-			{"prevalidated", emit.Options{Prevalidated: true}}, // the verifier already ran isa.Validate
 			{"blind", emit.Options{Blind: true}},
 		} {
 			b.Run(fmt.Sprintf("insns=%d/%s", n, mode.name), func(b *testing.B) {

@@ -176,7 +176,7 @@ func BenchmarkCompileSizes(b *testing.B) {
 			name string
 			opts emit.Options
 		}{
-			{"prevalidated", emit.Options{Prevalidated: true}},
+			{"plain", emit.Options{}},
 			{"blind", emit.Options{Blind: true}},
 		} {
 			b.Run(fmt.Sprintf("insns=%d/%s", n, mode.name), func(b *testing.B) {

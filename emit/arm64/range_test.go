@@ -60,8 +60,8 @@ func TestLowerRangeAndLowerProduceTheSameImage(t *testing.T) {
 	}
 }
 
-// An invalid slot is refused naming itself whichever way the backend lowers, even when
-// the caller claims the program was validated (the driver's scan validates regardless),
+// An invalid slot is refused naming itself whichever way the backend lowers (the
+// driver's scan validates every program),
 // and a truncated lddw (its second half missing) is refused rather than read past the
 // stream.
 func TestInvalidSlotsAreRefusedNamingTheSlot(t *testing.T) {
@@ -80,7 +80,7 @@ func TestInvalidSlotsAreRefusedNamingTheSlot(t *testing.T) {
 	for _, tc := range tests {
 		for _, be := range []emit.Backend{backends[0].be, referenceOf(backends[0].be)} {
 			t.Run(fmt.Sprintf("%s/%T", tc.name, be), func(t *testing.T) {
-				_, err := emit.Compile(tc.insns, emit.Options{Prevalidated: true}, be)
+				_, err := emit.Compile(tc.insns, emit.Options{}, be)
 				var e *emit.Error
 				var ie *isa.InsnError
 				if !errors.As(err, &e) || e.Index != tc.index || !errors.As(err, &ie) {

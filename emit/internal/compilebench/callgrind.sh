@@ -2,7 +2,7 @@
 # callgrind.sh ARCH N MODE [K]: callgrind instructions (Ir) per BPF slot of one
 # emit.Compile of compilebench's N-slot program, counted on the main thread as
 # (Ir with K+1 timed compiles - Ir with 1) / K / N. Repeatable on a loaded machine.
-# Run from the module root: emit/internal/compilebench/callgrind.sh amd64 10000 validate
+# Run from the module root: emit/internal/compilebench/callgrind.sh amd64 10000 plain
 set -eu
 arch=$1 n=$2 mode=$3 k=${4:-8}
 d=$(mktemp -d)

@@ -7,8 +7,8 @@
 //	    --separate-threads=yes --callgrind-out-file=cg compilebench -arch amd64 -n 10000 -iters 9
 //
 // Ir per BPF slot = (Ir(-iters 9) - Ir(-iters 1)) / 8 / n, reading the "totals:" line of
-// cg-01 (thread 1). -mode is validate, prevalidated (Options.Prevalidated: the same work
-// now, since Compile's one scan validates) or blind.
+// cg-01 (thread 1). -mode is plain or blind (constant blinding); Compile always
+// validates, in the same scan that finds the program's shape.
 package main
 
 import (
@@ -28,7 +28,7 @@ func main() {
 	arch := flag.String("arch", "amd64", "backend: amd64 or arm64 (compiling only, on any host)")
 	n := flag.Int("n", 10000, "program slots (2 gives the fixed-cost program)")
 	iters := flag.Int("iters", 5, "timed compiles after one warm-up compile")
-	mode := flag.String("mode", "prevalidated", "validate, prevalidated or blind")
+	mode := flag.String("mode", "plain", "plain or blind")
 	flag.Parse()
 	if *n < 2 {
 		fmt.Fprintln(os.Stderr, "compilebench: -n must be at least 2")
@@ -44,10 +44,12 @@ func main() {
 	}
 	opts := emit.Options{}
 	switch *mode {
-	case "prevalidated":
-		opts.Prevalidated = true
+	case "plain":
 	case "blind":
 		opts.Blind = true
+	default:
+		fmt.Fprintln(os.Stderr, "compilebench: -mode is plain or blind")
+		os.Exit(2)
 	}
 	// One warm-up compile fills the driver's pool; the GC keeps the counted loop clean.
 	if _, err := emit.Compile(insns, opts, be); err != nil {
