@@ -22,8 +22,8 @@ type Shape struct {
 	// Calls lists the slots of local calls and function-address lddw, in order.
 	Calls []int32
 	// Other lists, in order, the slots whose effect the rest of the Shape does not
-	// describe: every call, lddw (both halves), atomic operation and legacy packet
-	// load, and every slot not in the plain form of its opcode (signed division,
+	// describe: every call, lddw of a pseudo source, atomic operation and
+	// legacy packet load, and every slot not in the plain form of its opcode (signed division,
 	// sign-extending moves, byte swaps, ...).
 	Other []int32
 	// Dst has bit r set when an ALU, ALU64 or LDX slot or an lddw writes register r.
@@ -65,11 +65,9 @@ func (s *Shape) Scan(insns []Instruction) error {
 		in := &insns[i]
 		switch {
 		case in.Opcode == 0:
-			// An lddw's second half, or invalid: the lddw before it checks it.
-			if i == 0 || insns[i-1].Opcode != OpLdImm64 {
-				return s.fail(insns)
-			}
-			continue
+			// A second half (scan has paired every opcode-0 slot with an lddw) with
+			// a field other than the immediate set.
+			return s.fail(insns)
 		case in.Opcode == OpLdImm64:
 			// checkInsn's rules for it, and its second half: the next slot, opcode 0
 			// and otherwise zero but for the immediate, which must be zero where the
@@ -194,14 +192,18 @@ func slotWord(in *Instruction) uint64 {
 // the opcode's plain form requires to be zero: padding, the fields it does not use,
 // register fields above 15, and the opcode itself for an opcode without a plain form
 // (every opcode but 0 is non-zero).
-// zeroImm has the bits of the immediate it requires to be zero. writes is all ones when
-// the slot writes dst. kind is 1 for a jump, 2 for opcode 0 (which is never plain: only
-// the lddw before it says whether it is valid).
+// zeroImm has the bits of the immediate it requires to be zero. noWrite is 0 when the
+// slot writes dst and 16 otherwise (it moves dst's bit out of Shape.Dst's 16). jump is 1
+// for a jump. lddw is 1 for an lddw, whose plain form is a constant (source 0); second
+// is 1 for opcode 0, which is plain only as the all-zero second half right after an
+// lddw. The layout is scanSlots' on amd64 (scan_amd64.s).
 type scanForm struct {
 	zero    uint64
 	zeroImm uint32
-	writes  uint16
-	kind    uint16
+	noWrite uint8
+	lddw    uint8
+	jump    uint8
+	second  uint8
 }
 
 // regsPlus5 added to a slot's word carries into a register field's high nibble exactly
@@ -211,10 +213,9 @@ const regsPlus5 = 0x05_0500
 var scanForms = func() (t [256]scanForm) {
 	for op, k := range fastFields {
 		o := Opcode(op)
-		f := scanForm{zero: wordPad | wordRegHi}
-		if k&fPlain == 0 || o == OpCall || o == OpLdImm64 {
-			// Calls are plain, but their effects need a decode; an lddw's pairing is
-			// checked with its second half.
+		f := scanForm{zero: wordPad | wordRegHi, noWrite: 16}
+		if k&fPlain == 0 || o == OpCall {
+			// Calls are plain, but their effects need a decode.
 			f.zero |= 0xff
 		}
 		if k&fDst == 0 {
@@ -230,52 +231,38 @@ var scanForms = func() (t [256]scanForm) {
 			f.zeroImm = 0xffff_ffff
 		}
 		switch c := o.Class(); {
-		case c == ClassALU || c == ClassALU64 || c == ClassLDX || o == OpLdImm64:
-			f.writes = 0xffff
+		case o == OpLdImm64:
+			// A constant, the common case: a pseudo source (an address, a map) needs
+			// a decode. The pairing is judged at the next slot.
+			f = scanForm{zero: wordPad | wordRegHi | wordSrc | wordOff, lddw: 1}
+		case c == ClassALU || c == ClassALU64 || c == ClassLDX:
+			f.noWrite = 0
 		case k&fJump != 0:
-			f.kind = 1
+			f.jump = 1
 		case op == 0:
-			// Valid only as an lddw's second half, which Scan checks with the lddw.
-			f = scanForm{kind: 2}
+			// Valid only as an lddw's second half, and then zero but for the
+			// immediate; the hi-word rules of pseudo sources are checked with them.
+			f = scanForm{zero: ^uint64(0), noWrite: 16, second: 1}
 		}
 		t[op] = f
 	}
 	return t
 }()
 
-// dstBit[r] is the bit of register r in Shape.Dst.
-var dstBit = [16]uint16{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768}
-
 // scan is Scan's pass over every slot. It fills s.Jumps, s.Other and s.Dst, sets the
 // jumps' Target, and reports whether the program is certainly invalid: a jump out of
-// the program or into the second half of an lddw. Scan checks the rest, lddw pairs
-// included (every lddw and every opcode-0 slot is in Other).
-//
-// The loop over all slots has no branch but its own: each slot's verdicts are added and
-// or-ed in with table masks, without shifts by a variable, so that a mix of opcodes
-// costs no mispredictions and few values live through the loop (Go then keeps them in
-// registers). The jumps' targets are checked by a second loop over the jumps alone.
+// the program or into the second half of an lddw, or a broken lddw pair.
+// Scan checks the rest (every lddw but a plain constant's, and every opcode-0 slot but
+// a well-formed second half, is in Other; the lddw checks its second half). The pass over all slots is scanSlots; the jumps'
+// targets are checked by a second loop over the jumps alone.
 func (s *Shape) scan(insns []Instruction) (bad bool) {
 	n := len(insns)
 	jumps, other := s.Jumps[:n], s.Other[:n]
-	// The lists are written through their arrays' base: each slot stores into both,
-	// keeping an entry only by advancing that list's length, and a length never passes
-	// the slot index (both arrays hold n), which Go's bounds checks cannot see.
-	jp, op := unsafe.Pointer(unsafe.SliceData(jumps)), unsafe.Pointer(unsafe.SliceData(other))
-	nj, no := 0, 0
-	var dsts uint16
-	for i := range insns {
-		in := &insns[i]
-		w := slotWord(in)
-		f := &scanForms[uint8(w)]
-		o := w&f.zero | (w+regsPlus5)&wordRegHi | uint64(uint32(in.Imm)&f.zeroImm) | uint64(f.kind>>1)
-		*(*int32)(unsafe.Add(op, no*4)) = int32(i)
-		no += int(b2u(o != 0))
-		*(*int32)(unsafe.Add(jp, nj*4)) = int32(i)
-		nj += int(f.kind & 1)
-		dsts |= dstBit[w>>8&15] & f.writes
-	}
+	nj, no, dsts, unpaired := scanSlots(&insns[0], n, &jumps[0], &other[0])
 	s.Jumps, s.Other, s.Dst = jumps[:nj], other[:no], dsts
+	if unpaired {
+		return true
+	}
 	for _, j := range s.Jumps {
 		in := &insns[j]
 		d := int(in.Off)
@@ -291,6 +278,37 @@ func (s *Shape) scan(insns []Instruction) (bad bool) {
 		s.Target[j] = int32(t)
 	}
 	return false
+}
+
+// scanSlotsGo is scanSlots in Go: it judges the n slots at insns, appends the index of
+// every jump to the array at jumps and of every slot that needs a closer look to the
+// array at other (both hold n), and returns their counts, the registers written, and
+// whether the lddw pairs are broken: an lddw not followed by opcode 0 (at the end of the
+// program too), or opcode 0 anywhere but right after an lddw.
+//
+// A second half with every field but the immediate zero needs no closer look (the
+// lddw's hi-word rules need only pseudo sources, which are in other themselves).
+//
+// The loop has no branch but its own: each slot's verdicts are added and or-ed in with
+// table masks, so that a mix of opcodes costs no mispredictions. Both lists are written
+// through their arrays' base: each slot stores into both, keeping an entry only by
+// advancing that list's length, and a length never passes the slot index.
+func scanSlotsGo(insns *Instruction, n int, jumps, other *int32) (nj, no int, dsts uint16, unpaired bool) {
+	jp, op := unsafe.Pointer(jumps), unsafe.Pointer(other)
+	var d, prev, bad uint32 // prev: the slot before is an lddw
+	for i, in := range unsafe.Slice(insns, n) {
+		w := slotWord(&in)
+		f := &scanForms[uint8(w)]
+		o := w&f.zero | (w+regsPlus5)&wordRegHi | uint64(uint32(in.Imm)&f.zeroImm)
+		bad |= prev ^ uint32(f.second)
+		prev = uint32(f.lddw)
+		*(*int32)(unsafe.Add(op, no*4)) = int32(i)
+		no += int(b2u(o != 0))
+		*(*int32)(unsafe.Add(jp, nj*4)) = int32(i)
+		nj += int(f.jump)
+		d |= 1 << ((uint32(w>>8)&15 | uint32(f.noWrite)) & 31)
+	}
+	return nj, no, uint16(d), bad|prev != 0
 }
 
 // b2u is 1 for true and 0 for false; Go compiles it to a flag move, not a branch.

@@ -205,9 +205,11 @@ func naiveShape(p []Instruction) (tgt []int32, jumps, calls, other []int32, dst 
 		case c == ClassALU || c == ClassALU64 || c == ClassLDX || in.IsLdImm64():
 			dst |= 1 << in.Dst
 		}
-		if in.IsLdImm64() { // Other, and so is its second half
+		if in.IsLdImm64() { // a constant is plain, a pseudo source Other; a second half never
 			dst |= 1 << in.Dst
-			other = append(other, int32(i), int32(i+1))
+			if in.Src != 0 {
+				other = append(other, int32(i))
+			}
 			i++
 			tgt = append(tgt, -1)
 			continue
