@@ -23,8 +23,8 @@ type Shape struct {
 	Calls []int32
 	// Other lists, in order, the slots whose effect the rest of the Shape does not
 	// describe: every call, lddw of a pseudo source, atomic operation and
-	// legacy packet load, and every slot not in the plain form of its opcode (signed division,
-	// sign-extending moves, byte swaps, ...).
+	// legacy packet load, and every slot not in the plain form of its opcode
+	// (sign-extending moves, byte swaps, ...; signed division counts as plain).
 	Other []int32
 	// Dst has bit r set when an ALU, ALU64 or LDX slot or an lddw writes register r.
 	Dst uint16
@@ -229,6 +229,9 @@ var scanForms = func() (t [256]scanForm) {
 		}
 		if k&fImm == 0 {
 			f.zeroImm = 0xffff_ffff
+		}
+		if c := o.Class(); (c == ClassALU || c == ClassALU64) && (o.ALUOp() == ALUDiv || o.ALUOp() == ALUMod) {
+			f.zero &^= 1 << 32 // offset 1: the signed division
 		}
 		switch c := o.Class(); {
 		case o == OpLdImm64:

@@ -166,6 +166,9 @@ func generated(r *rand.Rand) []Instruction {
 				p = append(p, Instruction{Opcode: OpCall, Imm: int32(r.IntN(200))})
 			case 5:
 				p = append(p, Instruction{Opcode: Mem(ClassSTX, ModeATOMIC, SizeDW), Dst: 10, Src: Register(r.IntN(11)), Off: -8, Imm: int32(AtomicAdd | AtomicFetch)})
+			case 6: // division, signed or not
+				p = append(p, Instruction{Opcode: ALU([]Class{ClassALU, ClassALU64}[r.IntN(2)], []ALUOp{ALUDiv, ALUMod}[r.IntN(2)], SourceX),
+					Dst: Register(r.IntN(11)), Src: Register(r.IntN(11)), Off: int16(r.IntN(2))})
 			default:
 				p = append(p, Instruction{Opcode: ALU(ClassALU64, ALUAdd, SourceK), Dst: Register(r.IntN(11)), Imm: int32(r.IntN(100))})
 			}
@@ -214,7 +217,11 @@ func naiveShape(p []Instruction) (tgt []int32, jumps, calls, other []int32, dst 
 			tgt = append(tgt, -1)
 			continue
 		}
-		if in.Opcode == OpCall || !fastValid(&in) {
+		plain := in
+		if c := in.Opcode.Class(); (c == ClassALU || c == ClassALU64) && (in.Opcode.ALUOp() == ALUDiv || in.Opcode.ALUOp() == ALUMod) && in.Off == 1 {
+			plain.Off = 0 // signed division is as plain as the unsigned one
+		}
+		if in.Opcode == OpCall || !fastValid(&plain) {
 			other = append(other, int32(i))
 		}
 	}
