@@ -235,16 +235,23 @@ func digit(g byte, r isa.Register) regPair { return bpfRM[r&15] | regPair(g&7)<<
 // form for Lower, a full code or branch array) is dealt with here before it resumes.
 func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error {
 	for i := from; ; {
-		seqs := seqsNow()
-		if i = lowerRun(c, seqs, i, to); i >= to {
+		// lowerRun stops where the code's capacity may run out (room bytes a slot):
+		// it then needs no check of its own, which keeps a value out of its loop.
+		buf := &c.Buf
+		if cap(buf.Code)-len(buf.Code) < room*minRun {
+			buf.Code = slices.Grow(buf.Code, room*minRun)
+		}
+		stop := min(to, i+(cap(buf.Code)-len(buf.Code))/room)
+		if i = lowerRun(c, i, stop); i >= to {
 			return nil
 		}
-		switch buf, op := &c.Buf, c.S.Insns[i].Opcode; {
-		case cap(buf.Code)-len(buf.Code) < room:
-			buf.Code = slices.Grow(buf.Code, room)
+		if i == stop {
+			continue
+		}
+		switch op := c.S.Insns[i].Opcode; {
 		case len(buf.Branches) == cap(buf.Branches) && c.Budget == 0 && isBranchForm(c, i):
 			buf.Branches = slices.Grow(buf.Branches, 1)
-		case hasSeqs(forms[op].kind) && !seqs.built[op]:
+		case hasSeqs(forms[op].kind) && !seqsNow().built[op]:
 			seqsWith(op) // the table learns op's sequences; the loop retries the slot
 		default:
 			// Every other form, and the fast forms' special cases.
@@ -268,6 +275,7 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 const (
 	maxFast = 16
 	room    = maxSeq + 8
+	minRun  = 64 // the fewest slots LowerRange lets lowerRun run for, when it can
 )
 
 // isBranchForm reports whether lowerRun places a branch for stream slot i.
@@ -280,24 +288,21 @@ func isBranchForm(c *emit.Compiler, i int) bool {
 }
 
 // lowerRun lowers stream slots from i on (before to) while they have a fast form and the
-// code and branch arrays have room, and returns the first slot it did not lower. It
-// writes through an index into the code's capacity and appends branches in place.
-func lowerRun(c *emit.Compiler, seqs *seqTable, i, to int) int {
-	// Few values live through the loop, so that Go keeps them all in registers: what
-	// only jumps need is read from c when one comes.
+// branch array has room, and returns the first slot it did not lower. The code's
+// capacity has room bytes for each slot up to to. It writes through an index into the
+// code's capacity and appends branches in place.
+func lowerRun(c *emit.Compiler, i, to int) int {
+	// Few values live through the loop, so that Go keeps them in registers: what only
+	// jumps need is read from c when one comes, the sequence table where it is used.
 	insns := c.S.Insns[:to]
 	offs := c.SlotOffsets()[:to]
 	at := len(c.Buf.Code)
 	buf := c.Buf.Code[:cap(c.Buf.Code)]
-	code, last := unsafe.Pointer(unsafe.SliceData(buf)), len(buf)-room
+	code := unsafe.Pointer(unsafe.SliceData(buf))
 	for ; i < to; i++ {
-		if at > last {
-			break
-		}
 		// The window of the slot's bytes (and one past a prefix) lies in buf's capacity
-		// (at <= last): it is
-		// addressed without the bounds checks and pointer masking of a reslice, which
-		// cost more than the instruction's encoding.
+		// (room bytes a slot up to to): it is addressed without the bounds checks and
+		// pointer masking of a reslice, which cost more than the instruction's encoding.
 		p := (*[maxFast]byte)(unsafe.Add(code, at))
 		in := &insns[i]
 		n := 0
@@ -310,7 +315,7 @@ func lowerRun(c *emit.Compiler, seqs *seqTable, i, to int) int {
 			if in.Off == 0 && reg(in.Src) != reg(in.Dst) {
 				n = putPair(p, 0x89, pairXY(in.Src, in.Dst)|regPair(fm.rexW))
 			} else { // movsx; a move onto itself finds no sequence
-				n = seqs.put((*[maxSeq]byte)(unsafe.Add(code, at)), in.Opcode, uint32(uint16(in.Off)), regsDS(in))
+				n = seqsNow().put((*[maxSeq]byte)(unsafe.Add(code, at)), in.Opcode, uint32(uint16(in.Off)), regsDS(in))
 			}
 		case formMovImm:
 			if in.Imm >= 0 {
@@ -330,7 +335,7 @@ func lowerRun(c *emit.Compiler, seqs *seqTable, i, to int) int {
 					v = 1
 				}
 			}
-			n = seqs.put((*[maxSeq]byte)(unsafe.Add(code, at)), in.Opcode, v, regsDS(in))
+			n = seqsNow().put((*[maxSeq]byte)(unsafe.Add(code, at)), in.Opcode, v, regsDS(in))
 		case formDivK:
 			// x/0, x%0 and the signed ones by -1 are no division: Lower.
 			if in.Imm != 0 && (in.Imm != -1 || in.Off != 1) {
@@ -338,7 +343,7 @@ func lowerRun(c *emit.Compiler, seqs *seqTable, i, to int) int {
 				if fm.rexW != 0 && in.Imm < 0 {
 					k = putPairImm32(p, 0xc7, pairOf(0, tmp)|pairW, in.Imm)
 				}
-				n = seqs.put((*[maxSeq]byte)(unsafe.Add(code, at+k)), in.Opcode, uint32(uint16(in.Off)), byte(in.Dst&15)<<4)
+				n = seqsNow().put((*[maxSeq]byte)(unsafe.Add(code, at+k)), in.Opcode, uint32(uint16(in.Off)), byte(in.Dst&15)<<4)
 				if n != 0 { // else the table has no sequence: Lower
 					n += k
 				}
@@ -397,6 +402,7 @@ func lowerRun(c *emit.Compiler, seqs *seqTable, i, to int) int {
 				}
 				// The displacement goes in twice (the load and the cmpxchg of a loop).
 				kind := dispKind(bpfRM[in.Dst&15], uint32(in.Off))
+				seqs := seqsNow()
 				x := seqs.atomicIndex(in.Opcode, k*3+kind, regsDS(in))
 				q := (*[maxSeq]byte)(unsafe.Add(code, at))
 				n = seqs.copy(q, seqs.entry[x])
