@@ -299,12 +299,18 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 	at := len(c.Buf.Code)
 	buf := c.Buf.Code[:cap(c.Buf.Code)]
 	code := unsafe.Pointer(unsafe.SliceData(buf))
-	for ; i < to; i++ {
+	// in walks the slots beside i: Go then keeps it rather than recomputing it (and
+	// each field's address) from i at every use.
+	const slot = unsafe.Sizeof(isa.Instruction{})
+	if i >= to {
+		return i
+	}
+	in := &insns[i]
+	for {
 		// The window of the slot's bytes (and one past a prefix) lies in buf's capacity
 		// (room bytes a slot up to to): it is addressed without the bounds checks and
 		// pointer masking of a reslice, which cost more than the instruction's encoding.
 		p := (*[maxFast]byte)(unsafe.Add(code, at))
-		in := &insns[i]
 		n := 0
 		switch fm := &forms[in.Opcode]; fm.kind {
 		case formRR:
@@ -419,12 +425,13 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 			// the call costs less than leaving the loop for it (5 Ir per slot of the
 			// benchmark's mix, half of whose lddw are wider than 32 bits).
 			if in.Src == 0 && i+1 < to {
-				n = putMovConst(p, reg(in.Dst), isa.Imm64(*in, insns[i+1]))
+				hi := (*isa.Instruction)(unsafe.Add(unsafe.Pointer(in), slot)) // i+1 < to
+				n = putMovConst(p, reg(in.Dst), isa.Imm64(*in, *hi))
 				offs[i] = int32(at)
 				at += n
-				i++
+				i, in = i+1, hi
 				offs[i] = int32(at)
-				continue
+				goto next
 			}
 		case formJa:
 			if placeBranch(c, at, kindJmp, 0, i) {
@@ -453,6 +460,12 @@ func lowerRun(c *emit.Compiler, i, to int) int {
 		}
 		offs[i] = int32(at)
 		at += n
+	next:
+		// in never points past the last slot (unsafe.Pointer's rules).
+		if i++; i == to {
+			break
+		}
+		in = (*isa.Instruction)(unsafe.Add(unsafe.Pointer(in), slot))
 	}
 	c.Buf.Code = buf[:at]
 	return i
