@@ -36,8 +36,14 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 	offs := unsafe.Pointer(unsafe.SliceData(c.SlotOffsets()[:to]))
 	at := len(c.Buf.Code)
 	code, last := unsafe.Pointer(unsafe.SliceData(c.Buf.Code)), cap(c.Buf.Code)-fastRoom
-	for ; i < to && at <= last; i++ {
-		in := &insns[i]
+	if i >= to || at > last {
+		return i
+	}
+	// in walks the slots beside i: Go then keeps it rather than recomputing it (and
+	// each field's address) from i at every use. It never goes past the last slot.
+	const slot = unsafe.Sizeof(isa.Instruction{})
+	in := &insns[i]
+	for {
 		fm := &forms[in.Opcode]
 		d, s := uint32(reg(in.Dst)), uint32(reg(in.Src))
 		// Every form writes one or two words (w0, w1), stored together: the length only
@@ -75,7 +81,7 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 				// leaving the loop.
 				*(*int32)(unsafe.Add(offs, 4*i)) = int32(at)
 				at = putMovImm(code, at, fm.w, d, v)
-				continue
+				goto next
 			}
 		case formMovX:
 			// A move (onto itself: the reference, for a 32-bit zero extension), or movsx:
@@ -155,7 +161,8 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 				ok = false
 				break
 			}
-			v := isa.Imm64(*in, insns[i+1])
+			hi := (*isa.Instruction)(unsafe.Add(unsafe.Pointer(in), slot)) // i+1 < to
+			v := isa.Imm64(*in, *hi)
 			if w0, ok = movImm1(W64, d, v); ok {
 				binary.LittleEndian.PutUint32((*[4]byte)(unsafe.Add(code, at))[:], uint32(w0))
 				at += 4
@@ -163,8 +170,8 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 				at = putMovImm(code, at, W64, d, v)
 			}
 			*(*[2]int32)(unsafe.Add(offs, 4*i)) = [2]int32{int32(start), int32(at)}
-			i++
-			continue
+			i, in = i+1, hi
+			goto next
 		case formAtomic:
 			// The address is dst, or tmp = dst + off when the offset fits an add or sub
 			// (addImm). atomicWords does not inline, but the call costs less than leaving
@@ -188,7 +195,7 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 			}
 			*(*int32)(unsafe.Add(offs, 4*i)) = int32(start)
 			at += 4 * m
-			continue
+			goto next
 		case formJa:
 			ok = placeBranch(c, at, kindB, 0, i)
 		case formCondJump:
@@ -216,6 +223,11 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 		binary.LittleEndian.PutUint64((*[8]byte)(unsafe.Add(code, at))[:], uint64(w0)|uint64(w1)<<32)
 		*(*int32)(unsafe.Add(offs, 4*i)) = int32(start)
 		at += 4 * n
+	next:
+		if i++; i == to || at > last {
+			break
+		}
+		in = (*isa.Instruction)(unsafe.Add(unsafe.Pointer(in), slot))
 	}
 	// Reslicing the field onto itself stores only its length: no write barrier.
 	c.Buf.Code = c.Buf.Code[:at]
