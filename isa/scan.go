@@ -194,9 +194,10 @@ func slotWord(in *Instruction) uint64 {
 // (every opcode but 0 is non-zero).
 // zeroImm has the bits of the immediate it requires to be zero. noWrite is 0 when the
 // slot writes dst and 16 otherwise (it moves dst's bit out of Shape.Dst's 16). jump is 1
-// for a jump. lddw is 1 for an lddw, whose plain form is a constant (source 0); second
-// is 1 for opcode 0, which is plain only as the all-zero second half right after an
-// lddw. The layout is scanSlots' on amd64 (scan_amd64.s).
+// for a jump. lddw is non-zero (32) for an lddw, whose plain form is a constant (source
+// 0); second is 32 for opcode 0, which is plain only as the all-zero second half right
+// after an lddw: the two differ between neighbours when a pair is broken (32 is where
+// scanSlots on amd64 wants that verdict). The layout is scan_amd64.s's.
 type scanForm struct {
 	zero    uint64
 	zeroImm uint32
@@ -237,7 +238,7 @@ var scanForms = func() (t [256]scanForm) {
 		case o == OpLdImm64:
 			// A constant, the common case: a pseudo source (an address, a map) needs
 			// a decode. The pairing is judged at the next slot.
-			f = scanForm{zero: wordPad | wordRegHi | wordSrc | wordOff, lddw: 1}
+			f = scanForm{zero: wordPad | wordRegHi | wordSrc | wordOff, lddw: 32}
 		case c == ClassALU || c == ClassALU64 || c == ClassLDX:
 			f.noWrite = 0
 		case k&fJump != 0:
@@ -245,7 +246,7 @@ var scanForms = func() (t [256]scanForm) {
 		case op == 0:
 			// Valid only as an lddw's second half, and then zero but for the
 			// immediate; the hi-word rules of pseudo sources are checked with them.
-			f = scanForm{zero: ^uint64(0), noWrite: 16, second: 1}
+			f = scanForm{zero: ^uint64(0), noWrite: 16, second: 32}
 		}
 		t[op] = f
 	}
@@ -298,20 +299,22 @@ func (s *Shape) scan(insns []Instruction) (bad bool) {
 // advancing that list's length, and a length never passes the slot index.
 func scanSlotsGo(insns *Instruction, n int, jumps, other *int32) (nj, no int, dsts uint16, unpaired bool) {
 	jp, op := unsafe.Pointer(jumps), unsafe.Pointer(other)
-	var d, prev, bad uint32 // prev: the slot before is an lddw
+	// d collects the registers written in bits 0..15, the opcodes that write none in
+	// 16..31, and a broken lddw pair (prev and second differ) anywhere above.
+	var d uint64
+	var prev uint8 // the slot before is an lddw (32)
 	for i, in := range unsafe.Slice(insns, n) {
 		w := slotWord(&in)
 		f := &scanForms[uint8(w)]
 		o := w&f.zero | (w+regsPlus5)&wordRegHi | uint64(uint32(in.Imm)&f.zeroImm)
-		bad |= prev ^ uint32(f.second)
-		prev = uint32(f.lddw)
+		d |= 1 << ((uint8(w>>8)&15 | f.noWrite | (prev ^ f.second)) & 63)
+		prev = f.lddw
 		*(*int32)(unsafe.Add(op, no*4)) = int32(i)
 		no += int(b2u(o != 0))
 		*(*int32)(unsafe.Add(jp, nj*4)) = int32(i)
 		nj += int(f.jump)
-		d |= 1 << ((uint32(w>>8)&15 | uint32(f.noWrite)) & 31)
 	}
-	return nj, no, uint16(d), bad|prev != 0
+	return nj, no, uint16(d), d>>32|uint64(prev) != 0
 }
 
 // b2u is 1 for true and 0 for false; Go compiles it to a flag move, not a branch.

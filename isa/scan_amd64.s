@@ -6,7 +6,8 @@
 //
 // scanSlotsGo, slot for slot: an Instruction is 12 bytes (the word of opcode, registers,
 // padding and offset, then the immediate) and a scanForm 16 (zero, zeroImm, noWrite, lddw,
-// jump, second). The loop has no branch but its own. R14 is scratch in ABI0 (the
+// jump, second). R12 collects the registers written in bits 0..15, noWrite's in 16..31,
+// and a broken lddw pair anywhere above. The loop has no branch but its own. R14 is scratch in ABI0 (the
 // wrapper restores g).
 TEXT ·scanSlots(SB), NOSPLIT, $0-51
 	MOVQ insns+0(FP), SI
@@ -34,14 +35,12 @@ loop:
 	ORQ CX, R13
 	SHRL $8, AX
 	ANDL $15, AX
-	MOVBLZX 12(R8)(DX*1), CX
-	ORL CX, AX                  // dst, moved above 15 when the opcode writes none
+	ORB 12(R8)(DX*1), AL        // dst, moved above 15 when the opcode writes none
+	MOVBLZX 15(R8)(DX*1), CX    // second (32)
+	XORL R14, CX                // 32: a second half without an lddw, or an lddw without one
+	ORL CX, AX                  // which moves the bit above 31
 	BTSQ AX, R12
-	MOVBLZX 15(R8)(DX*1), CX    // second
-	XORL R14, CX                // a second half without an lddw, or an lddw without one
-	SHLQ $32, CX
-	ORQ CX, R12
-	MOVBLZX 13(R8)(DX*1), R14   // lddw
+	MOVBLZX 13(R8)(DX*1), R14   // lddw (32)
 	MOVBLZX 14(R8)(DX*1), CX    // jump
 	MOVL BX, (DI)(R10*4)
 	ADDQ CX, R10
@@ -53,7 +52,7 @@ loop:
 	CMPQ BX, n+8(FP)
 	JLT loop
 done:
-	SHLQ $32, R14               // an lddw in the last slot
+	SHLQ $27, R14               // an lddw in the last slot: bit 32
 	ORQ R14, R12
 	MOVQ R10, nj+32(FP)
 	MOVQ R11, no+40(FP)
