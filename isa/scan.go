@@ -80,7 +80,7 @@ func (s *Shape) Scan(insns []Instruction) error {
 			if in.Src != PseudoFunc {
 				continue
 			}
-		case !fastValid(in) && checkInsn(*in) != nil:
+		case !fastValid(in) && !atomicValid(in) && checkInsn(*in) != nil:
 			return s.fail(insns)
 		case !in.IsLocalCall():
 			continue

@@ -374,6 +374,27 @@ func fastValid(in *Instruction) bool {
 	return set&^(k&(fDst|fSrc|fOff|fImm)) == 0
 }
 
+// atomicValid reports whether in is a valid atomic operation: checkInsn's verdict for
+// them, without its generality (atomics are a common slot outside the plain forms).
+func atomicValid(in *Instruction) bool {
+	return (in.Opcode == atomicW || in.Opcode == atomicDW) && uint32(in.Imm) <= 0xff &&
+		atomicOps[uint8(in.Imm)] && in.Dst <= R10 && in.Src <= R10
+}
+
+var (
+	atomicW, atomicDW = Mem(ClassSTX, ModeATOMIC, SizeW), Mem(ClassSTX, ModeATOMIC, SizeDW)
+	// atomicOps[op] is true for the atomic operations there are.
+	atomicOps = func() (t [256]bool) {
+		for _, op := range []AtomicOp{AtomicAdd, AtomicOr, AtomicAnd, AtomicXor, AtomicXchg, AtomicCmpXchg} {
+			t[op] = true
+			if op != AtomicXchg && op != AtomicCmpXchg { // those two always fetch
+				t[op|AtomicFetch] = true
+			}
+		}
+		return t
+	}()
+)
+
 func checkInsn(in Instruction) *fieldErr {
 	op := in.Opcode
 	switch op.Class() {

@@ -16,7 +16,7 @@ import (
 var (
 	sweepRegs = []Register{0, 10, 11, 16, 255}
 	sweepOffs = []int16{0, 1, -1, -2, 8, 16, 32, 64, 0x7fff, -0x8000}
-	sweepImms = []int32{0, 1, -1, -2, 16, 32, 64, 0x40, 0x41, 0xe1, 0xf1, 1 << 20, -1 << 31}
+	sweepImms = []int32{0, 1, -1, -2, 16, 32, 64, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe0, 0xe1, 0xf0, 0xf1, 0x100, 0x101, 1 << 20, -1 << 31}
 )
 
 // agree fails the test unless Validate and validateSlow judge prog alike.
