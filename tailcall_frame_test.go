@@ -1,7 +1,6 @@
 package bpfjit_test
 
 import (
-	"runtime"
 	"testing"
 
 	"github.com/bpfjit/bpfjit"
@@ -33,11 +32,6 @@ const uses6to9AndStack = `
 	exit
 `
 
-// deepestFrame is 1 where a main function with direct tail calls reserves the deepest BPF
-// stack, so that a shallower target saving the same registers fits (amd64); arm64 keeps
-// the verifier's depth.
-var deepestFrame = map[string]int{"amd64": 1}[runtime.GOARCH]
-
 // A direct tail call from a main function keeps its frame and jumps to the target's body
 // when the target's frame fits (the same saved registers, no deeper BPF stack), and
 // otherwise unwinds and enters through the tail-call entry; either way the run matches
@@ -49,8 +43,8 @@ func TestDirectTailCallKeepsAFittingFrame(t *testing.T) {
 	twin := w.load(fmtSrc(countAndTailCall, 0, 2000))    // the same frame
 	wide := w.load(fmtSrc(uses6to9AndStack, 0, 3000))    // saves r6-r9: fits in neither
 	leaf := w.load("mov %r0, 7\nstdw [%r10-8], 1\nexit") // no saved registers
-	// saves r6 and r7 like self, with a BPF stack of its own: fits in self's frame where a
-	// main function with direct tail calls takes the deepest frame (amd64)
+	// saves r6 and r7 like self, with a BPF stack of its own: fits in self's frame, as a
+	// main function with direct tail calls takes the deepest frame
 	fittingLeaf := w.load("mov %r6, 1\nmov %r7, 2\nstdw [%r10-8], 3\nldxdw %r0, [%r10-8]\nadd %r0, %r6\nadd %r0, %r7\nexit")
 	for _, step := range []struct {
 		name     string
@@ -64,7 +58,7 @@ func TestDirectTailCallKeepsAFittingFrame(t *testing.T) {
 		{"into a frame saving more registers", wide, self, 0, 3000 + 8 + 9 + 1 + emit.MaxTailCalls},
 		{"the wide one calling itself", wide, wide, 1, 3000 + 8 + 9 + 1 + emit.MaxTailCalls},
 		{"into a leaf saving none", leaf, self, 0, 7},
-		{"into a leaf saving the same", fittingLeaf, self, deepestFrame, 6},
+		{"into a leaf saving the same", fittingLeaf, self, 1, 6},
 		{"back to a fitting one", self, self, 1, 1000 + 1 + emit.MaxTailCalls},
 	} {
 		w.set(0, step.slot0)

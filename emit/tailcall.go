@@ -165,6 +165,20 @@ func (t *tailState) reset(opts Options, n int) {
 // (Options.DirectTailCalls): some call of bpf_tail_call will be a TailCallSite.
 func (c *Compiler) HasDirectTailCalls() bool { return c.tail.any && c.HasTailCalls() }
 
+// FrameDepth returns the BPF stack f's frame reserves below R10: the verifier's depth,
+// but the most any program may use (MaxStackDepth) for a main function with direct tail
+// calls and no subprograms, so that every program saving the same registers fits in
+// its frame and those calls keep it (FrameFits). Not with subprograms: a callee's tail
+// call keeps the frames below it, and the stack limit of such chains (TailCallBackend)
+// assumes the verifier's depths. Nor for indirect calls only: they always rebuild the
+// frame.
+func (c *Compiler) FrameDepth(f *Func) int {
+	if f.Index == 0 && len(c.Funcs) == 1 && c.HasDirectTailCalls() {
+		return MaxStackDepth
+	}
+	return f.StackDepth
+}
+
 // DirectTailCall reports whether the tail call at stream slot i is to be emitted direct.
 func (c *Compiler) DirectTailCall(i int) bool {
 	d := c.tail.direct

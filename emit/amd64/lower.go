@@ -129,11 +129,8 @@ func code(c *emit.Compiler) *Code { return (*Code)(&c.Buf.Code) }
 //	push <saved>          only the callee-saved registers the function writes
 //	sub rsp, 8            if needed to keep rsp 16-byte aligned at calls
 //
-// A main function with direct tail calls and no subprograms reserves the most BPF stack a
-// program may use, so that every program saving the same registers fits in its frame and
-// those calls can keep the frame (FrameFits). Not with subprograms: a callee's tail call
-// keeps the frames below it, and the stack limit of such chains (TailCallBackend) assumes
-// the verifier's depths. Nor for indirect calls only: they always rebuild the frame.
+// The depth is the Compiler's FrameDepth: a main function with direct tail calls and no
+// subprograms reserves the most BPF stack a program may use.
 func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	a := code(c)
 	a.Nop5()
@@ -141,11 +138,7 @@ func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 	c.Buf.Bind(f.TailEntry)
 	a.Push(RBP)
 	a.Mov(W64, RBP, RSP)
-	depth := f.StackDepth
-	if f.Index == 0 && len(c.Funcs) == 1 && c.HasDirectTailCalls() {
-		depth = emit.MaxStackDepth
-	}
-	if depth > 0 {
+	if depth := c.FrameDepth(f); depth > 0 {
 		a.ALUImm(SUB, W64, RSP, int32(depth))
 	}
 	for _, r := range f.Saved {

@@ -277,8 +277,11 @@ func (b *Backend) Prologue(c *emit.Compiler, f *emit.Func) {
 		l.emit(Stp(W64, PairPreIndex, saved[k], saved[k+1], SP, -16))
 	}
 	l.emit(Mov(W64, bpfFP, SP))
-	if f.StackDepth > 0 {
-		l.emit(AddSubImm(SUB, W64, SP, SP, uint64(f.StackDepth)))
+	// The Compiler's FrameDepth: a main function with direct tail calls and no
+	// subprograms reserves the most BPF stack a program may use, so that more targets'
+	// frames fit in its own (FrameFits).
+	if depth := c.FrameDepth(f); depth > 0 {
+		l.emit(AddSubImm(SUB, W64, SP, SP, uint64(depth)))
 	}
 	if l.err != nil {
 		// Only reachable through a broken invariant (stack depth above MaxStackDepth);

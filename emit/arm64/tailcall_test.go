@@ -76,6 +76,25 @@ func TestCalleeTailCallHasNoFrameWord(t *testing.T) {
 // A target fits in a caller's frame exactly when it saves the same registers and its BPF
 // stack is no deeper: the set-ups compared are those Prologue emits.
 func TestFrameFits(t *testing.T) {
+	// set-up compiles a main function of depth bytes that writes the registers in regs
+	// and makes a tail call, direct when direct is set, and returns its frame set-up.
+	setupTail := func(depth int, regs string, direct bool) []byte {
+		t.Helper()
+		src := "mov %r0, 0\n"
+		for _, r := range strings.Fields(regs) {
+			src += "mov %" + r + ", 1\n"
+		}
+		opts := emit.Options{StackDepth: []int{depth}, Facts: &emit.Facts{}}
+		if direct {
+			opts.DirectTailCalls = []int{1 + len(strings.Fields(regs)) + 1}
+		}
+		img := compileText(t, tcBackend, src+"mov %r3, 1\ncall 12\nexit", opts)
+		if direct && len(img.TailCalls) != 1 {
+			t.Fatalf("%d direct sites, want 1", len(img.TailCalls))
+		}
+		f := img.Funcs[0]
+		return img.Code[f.TailEntry:f.Body]
+	}
 	setup := func(depth int, regs string) []byte {
 		t.Helper()
 		src := "mov %r0, 0\n"
@@ -98,6 +117,9 @@ func TestFrameFits(t *testing.T) {
 		{"caller without BPF stack", setup(0, "r6"), setup(16, "r6"), false},
 		{"other saved registers", setup(64, "r6"), setup(64, "r8"), false},
 		{"more saved registers", setup(64, "r6"), setup(64, "r6 r7 r8"), false},
+		{"caller with direct tail calls takes the deepest frame", setupTail(0, "", true), setup(512, ""), true},
+		{"and any target saving the same", setupTail(0, "r9", true), setupTail(128, "r9", true), true},
+		{"one with indirect calls only keeps its depth", setupTail(0, "", false), setup(16, ""), false},
 		{"not a set-up", []byte{0x1f, 0x20, 0x03, 0xd5}, setup(0, ""), false},
 		{"empty target", setup(0, ""), nil, false},
 	} {
