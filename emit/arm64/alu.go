@@ -484,6 +484,10 @@ func bitmaskCandidate(v uint64) bool {
 	return true
 }
 
+// oneRun32 reports whether the 32 bits of x, read as a circle, hold exactly one run of
+// ones (and one of zeros).
+func oneRun32(x uint32) bool { return bits.OnesCount32(x^bits.RotateLeft32(x, 1)) == 2 }
+
 // halfMask returns x with bit 16k set exactly when halfword k of x is not zero.
 func halfMask(x uint64) uint64 {
 	// Fold every bit of a halfword onto its lowest bit (the bits that land there come
@@ -508,6 +512,15 @@ func bitmaskNear(v uint64, maxDiff int) (uint64, bool) {
 	// A replicated halfword agrees in enough halfwords only where it repeats (maxDiff
 	// is at most 3); each value is tried at its first occurrence.
 	h0, h1, h2, h3 := v&0xffff, v>>16&0xffff, v>>32&0xffff, v>>48
+	lo, hi := v&0xffffffff, v>>32
+	// Most wide constants of real programs have four different halfwords: then only the
+	// two 32-bit candidates below are tried (maxDiff 3), and such a candidate is a
+	// bitmask only when its half is one rotated run of ones (an element of 16 bits or
+	// less would repeat a halfword). Settle that before building the candidates.
+	if maxDiff > 2 && h0 != h1 && h0 != h2 && h0 != h3 && h1 != h2 && h1 != h3 && h2 != h3 &&
+		!oneRun32(uint32(lo)) && !oneRun32(uint32(hi)) {
+		return 0, false
+	}
 	const rep = 0x0001000100010001
 	if h0 == h1 || h0 == h2 || h0 == h3 {
 		cand[n], n = h0*rep, n+1
@@ -518,7 +531,6 @@ func bitmaskNear(v uint64, maxDiff int) (uint64, bool) {
 	if h2 != h0 && h2 != h1 && h2 == h3 {
 		cand[n], n = h2*rep, n+1
 	}
-	lo, hi := v&0xffffffff, v>>32
 	cand[n], cand[n+1], n = lo|lo<<32, hi|hi<<32, n+2
 	if maxDiff <= 2 {
 		for k := uint(0); k < 64; k += 16 {

@@ -387,3 +387,36 @@ func TestBitmaskCandidateAcceptsEveryBitmaskAndFewOthers(t *testing.T) {
 		t.Errorf("accepted %d of %d random constants, want at most 1%%", accepted, tries)
 	}
 }
+
+// bitmaskNear answers early for four different halfwords, on this fact: a 32-bit half
+// with two different halfwords, replicated, is a bitmask exactly when the half is one
+// rotated run of ones. Every 64-bit bitmask of period 32 is checked against it, and so
+// are random halves, half of them made single runs.
+func TestOneRun32IsExactlyThe32BitBitmasks(t *testing.T) {
+	for n := uint32(0); n < 2; n++ {
+		for immr := uint32(0); immr < 64; immr++ {
+			for imms := uint32(0); imms < 64; imms++ {
+				v, ok := DecodeBitmask(W64, n, immr, imms)
+				if !ok || uint32(v) != uint32(v>>32) {
+					continue
+				}
+				h := uint32(v)
+				if uint16(h) != uint16(h>>16) && !oneRun32(h) {
+					t.Fatalf("bitmask %#x: its half %#x has different halfwords but is not one run", v, h)
+				}
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 200000 {
+		h := r.Uint32()
+		if r.IntN(2) == 0 { // one rotated run
+			k := 1 + r.IntN(31)
+			h = bits.RotateLeft32(1<<k-1, r.IntN(32))
+		}
+		_, _, _, enc := EncodeBitmask(W64, uint64(h)|uint64(h)<<32)
+		if uint16(h) != uint16(h>>16) && enc != oneRun32(h) {
+			t.Fatalf("%#x: oneRun32 %v, EncodeBitmask %v", h, oneRun32(h), enc)
+		}
+	}
+}
