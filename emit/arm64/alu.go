@@ -435,8 +435,9 @@ func movImm32(out *[4]Inst, w Width, d uint32, v uint64) int {
 		return 1
 	}
 	// A W64 bitmask here is one run of ones (or of zeros, under a movn background):
-	// replicated elements would reach into the upper half. Only then ask the encoder.
-	if run := v ^ -uint64(bg&1); w == W32 || run&(run+(run&-run)) == 0 {
+	// replicated elements would reach into the upper half. A W32 one with two different
+	// halfwords has a 32-bit element: one rotated run. Only then ask the encoder.
+	if run := v ^ -uint64(bg&1); (w == W32 && (h0 == h1 || oneRun32(uint32(v)))) || (w == W64 && run&(run+(run&-run)) == 0) {
 		if i, ok := logicImm(ORR, w, d, 31, v); ok {
 			out[0] = i
 			return 1
