@@ -376,6 +376,7 @@ func fastValid(in *Instruction) bool {
 
 // atomicValid reports whether in is a valid atomic operation: checkInsn's verdict for
 // them, without its generality (atomics are a common slot outside the plain forms).
+// Both read the operations from atomicOps.
 func atomicValid(in *Instruction) bool {
 	return (in.Opcode == atomicW || in.Opcode == atomicDW) && uint32(in.Imm) <= 0xff &&
 		atomicOps[uint8(in.Imm)] && in.Dst <= R10 && in.Src <= R10
@@ -444,10 +445,7 @@ func checkInsn(in Instruction) *fieldErr {
 			if op.Size() != SizeW && op.Size() != SizeDW {
 				return unknown(in)
 			}
-			switch AtomicOp(in.Imm) {
-			case AtomicAdd, AtomicOr, AtomicAnd, AtomicXor,
-				AtomicAdd | AtomicFetch, AtomicOr | AtomicFetch, AtomicAnd | AtomicFetch, AtomicXor | AtomicFetch,
-				AtomicXchg, AtomicCmpXchg:
+			if uint32(in.Imm) <= 0xff && atomicOps[uint8(in.Imm)] {
 				return checkFields(in, fDst|fSrc|fOff|fImm)
 			}
 			return bad(ErrBadImmediate, "unknown atomic operation %#x", in.Imm)

@@ -268,3 +268,21 @@ func FuzzValidateAgreesWithTheGeneralChecks(f *testing.F) {
 		agree(t, p)
 	})
 }
+
+// The atomic operations are exactly RFC 9669's: add, or, and, xor, each with or without
+// fetch, xchg and cmpxchg, on 32 and 64 bits. Written out here, apart from the table
+// both checks read.
+func TestValidateAcceptsExactlyTheAtomicOperations(t *testing.T) {
+	want := map[int32]bool{0x00: true, 0x01: true, 0x40: true, 0x41: true, 0x50: true, 0x51: true,
+		0xa0: true, 0xa1: true, 0xe1: true, 0xf1: true}
+	exit := Instruction{Opcode: OpExit}
+	for _, size := range []Size{SizeB, SizeH, SizeW, SizeDW} {
+		for imm := int32(-1); imm <= 0x200; imm++ {
+			in := Instruction{Opcode: Mem(ClassSTX, ModeATOMIC, size), Dst: R10, Src: R1, Off: -8, Imm: imm}
+			err := Validate([]Instruction{in, exit})
+			if ok := want[imm] && (size == SizeW || size == SizeDW); (err == nil) != ok {
+				t.Errorf("size %v, operation %#x: Validate = %v, want valid %v", size, imm, err, ok)
+			}
+		}
+	}
+}
