@@ -18,6 +18,10 @@ import (
 // sequence's length.
 const fastRoom = 48
 
+// minRun is the fewest slots lowerSlots lets lowerRun run for when the code's capacity
+// is low: it grows the capacity first.
+const minRun = 64
+
 // LowerRange implements emit.RangeBackend: lowerSlots with the fast loop. The common
 // forms are encoded by lowerRun, whose loop calls only the encoders of a few long forms
 // and the growth of a full branch array (a call on a common path would make Go spill the
@@ -27,16 +31,17 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 	return b.lowerSlots(c, f, from, to, true)
 }
 
-// lowerRun lowers stream slots from i on (before to) while they have a fast form and the
-// code array has room, and returns the first slot it did not lower. It writes through an
-// index into the code's capacity.
+// lowerRun lowers stream slots from i on (before to) while they have a fast form, and
+// returns the first slot it did not lower. The code's capacity has fastRoom bytes for
+// each slot up to to (lowerSlots bounds to so: the loop then checks no capacity of its
+// own, which keeps a value out of it). It writes through an index into that capacity.
 func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 	insns := c.S.Insns[:to]
 	// The slot offsets are written through a pointer too: i < to <= len, checked here once.
 	offs := unsafe.Pointer(unsafe.SliceData(c.SlotOffsets()[:to]))
 	at := len(c.Buf.Code)
-	code, last := unsafe.Pointer(unsafe.SliceData(c.Buf.Code)), cap(c.Buf.Code)-fastRoom
-	if i >= to || at > last {
+	code := unsafe.Pointer(unsafe.SliceData(c.Buf.Code))
+	if i >= to {
 		return i
 	}
 	// in walks the slots beside i: Go then keeps it rather than recomputing it (and
@@ -224,7 +229,7 @@ func lowerRun(c *emit.Compiler, i, to int, lse bool) int {
 		*(*int32)(unsafe.Add(offs, 4*i)) = int32(start)
 		at += 4 * n
 	next:
-		if i++; i == to || at > last {
+		if i++; i == to {
 			break
 		}
 		in = (*isa.Instruction)(unsafe.Add(unsafe.Pointer(in), slot))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"runtime"
+	"slices"
 
 	"golang.org/x/sys/cpu"
 
@@ -543,8 +544,18 @@ func (b *Backend) lowerSlots(c *emit.Compiler, f *emit.Func, from, to int, fast 
 	lse := fast && b.useLSE()
 	for i := from; i < len(insns); i++ {
 		if fast {
-			// The end of the code's capacity stops lowerRun too: the append below grows it.
-			if i = lowerRun(c, i, to, lse); i >= len(insns) {
+			// lowerRun runs up to the slot where the code's capacity may run out
+			// (fastRoom bytes a slot), and on after the capacity grows.
+			for {
+				if cap(c.Buf.Code)-len(c.Buf.Code) < fastRoom*minRun {
+					c.Buf.Code = slices.Grow(c.Buf.Code, fastRoom*minRun)
+				}
+				stop := min(to, i+(cap(c.Buf.Code)-len(c.Buf.Code))/fastRoom)
+				if i = lowerRun(c, i, stop, lse); i != stop || stop == to {
+					break
+				}
+			}
+			if i >= len(insns) {
 				break
 			}
 		}
