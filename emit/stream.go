@@ -84,7 +84,7 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 				continue // likewise, and an lddw's second half
 			}
 		}
-		w |= regalloc.Written(insns[i : i+1])
+		w |= regalloc.WrittenBy(in)
 		switch {
 		case bad != nil:
 		case in.Opcode.Class() == isa.ClassLD && !in.IsLdImm64():

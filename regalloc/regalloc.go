@@ -64,53 +64,69 @@ var ARM64 = Map{
 	CalleeSaved: 1<<isa.R6 | 1<<isa.R7 | 1<<isa.R8 | 1<<isa.R9,
 }
 
-// writesDst marks the opcodes whose only register effect is writing dst (ALU, ALU64 and
-// LDX): Written handles them with one table load instead of a decode.
-var writesDst = func() (t [256]bool) {
+// Register effects of an opcode, for WrittenBy: writing dst (ALU, ALU64 and LDX), the
+// lddw pair's dst, R0–R5 (calls and legacy packet loads), or what an atomic operation's
+// immediate says.
+const (
+	effNone = iota
+	effDst
+	effLdImm64
+	effCall
+	effAtomic
+)
+
+// effects[op] is opcode op's register effect: one table load instead of a decode.
+var effects = func() (t [256]uint8) {
 	for op := range 256 {
-		switch isa.Opcode(op).Class() {
-		case isa.ClassALU, isa.ClassALU64, isa.ClassLDX:
-			t[op] = true
+		o := isa.Opcode(op)
+		switch c := o.Class(); {
+		case c == isa.ClassALU || c == isa.ClassALU64 || c == isa.ClassLDX:
+			t[op] = effDst
+		case o == isa.OpLdImm64:
+			t[op] = effLdImm64
+		case c == isa.ClassLD || (c == isa.ClassJMP && o.JumpOp() == isa.JumpCall):
+			t[op] = effCall
+		case c == isa.ClassSTX && o.Mode() == isa.ModeATOMIC:
+			t[op] = effAtomic
 		}
 	}
 	return t
 }()
+
+// callerSaved is R0–R5, the registers a call may clobber.
+const callerSaved Set = 1<<isa.R0 | 1<<isa.R1 | 1<<isa.R2 | 1<<isa.R3 | 1<<isa.R4 | 1<<isa.R5
 
 // Written returns the registers the instructions in insns may write. Calls count as
 // writing R0–R5 (the caller-saved registers a callee may clobber).
 func Written(insns []isa.Instruction) Set {
 	var s Set
 	for i := 0; i < len(insns); i++ {
-		in := &insns[i]
-		if writesDst[in.Opcode] { // the common case first
-			s |= 1 << (in.Dst & 15)
-			continue
-		}
-		op := in.Opcode
-		switch op.Class() {
-		case isa.ClassLD:
-			if in.IsLdImm64() {
-				s = s.Add(in.Dst)
-				i++
-			} else {
-				s |= 1<<isa.R0 | 1<<isa.R1 | 1<<isa.R2 | 1<<isa.R3 | 1<<isa.R4 | 1<<isa.R5 // legacy packet loads
-			}
-		case isa.ClassSTX:
-			if op.Mode() == isa.ModeATOMIC {
-				switch a := isa.AtomicOp(in.Imm); {
-				case a == isa.AtomicCmpXchg:
-					s = s.Add(isa.R0)
-				case a&isa.AtomicFetch != 0:
-					s = s.Add(in.Src)
-				}
-			}
-		case isa.ClassJMP:
-			if op.JumpOp() == isa.JumpCall {
-				s |= 1<<isa.R0 | 1<<isa.R1 | 1<<isa.R2 | 1<<isa.R3 | 1<<isa.R4 | 1<<isa.R5
-			}
+		s |= WrittenBy(&insns[i])
+		if insns[i].IsLdImm64() {
+			i++ // its second half writes nothing
 		}
 	}
 	return s & (1<<NumRegs - 1)
+}
+
+// WrittenBy is Written for one instruction (an lddw's first half for the pair), before
+// Written's mask. It is small enough to inline into a caller's loop.
+func WrittenBy(in *isa.Instruction) Set {
+	switch effects[in.Opcode] {
+	case effDst:
+		return 1 << (in.Dst & 15)
+	case effLdImm64:
+		return Set(0).Add(in.Dst)
+	case effCall:
+		return callerSaved
+	case effAtomic:
+		if a := isa.AtomicOp(in.Imm); a == isa.AtomicCmpXchg {
+			return 1 << isa.R0
+		} else if a&isa.AtomicFetch != 0 {
+			return Set(0).Add(in.Src)
+		}
+	}
+	return 0
 }
 
 // SavedRegs returns, in push order, the host callee-saved registers a function whose

@@ -82,3 +82,36 @@ func TestWrittenCountsCallClobbers(t *testing.T) {
 		t.Error("call clobbers r6")
 	}
 }
+
+// Each kind of slot writes what the ISA says it writes; stores, jumps and exit write
+// nothing, and an atomic writes its src only when it fetches (cmpxchg: r0).
+func TestWrittenByEachKindOfSlot(t *testing.T) {
+	atomic := func(op isa.AtomicOp) isa.Instruction {
+		return isa.Instruction{Opcode: isa.Mem(isa.ClassSTX, isa.ModeATOMIC, isa.SizeW), Dst: isa.R1, Src: isa.R7, Imm: int32(op)}
+	}
+	for _, tc := range []struct {
+		name string
+		in   isa.Instruction
+		want Set
+	}{
+		{"alu", isa.Instruction{Opcode: isa.ALU(isa.ClassALU, isa.ALUAdd, isa.SourceX), Dst: isa.R3, Src: isa.R4}, 1 << isa.R3},
+		{"load", isa.Instruction{Opcode: isa.Mem(isa.ClassLDX, isa.ModeMEM, isa.SizeB), Dst: isa.R9, Src: isa.R1}, 1 << isa.R9},
+		{"lddw", isa.LdImm64(isa.R8, 0, 1)[0], 1 << isa.R8},
+		{"legacy packet load", isa.Instruction{Opcode: isa.Mem(isa.ClassLD, isa.ModeABS, isa.SizeW)}, callerSaved},
+		{"helper call", isa.Instruction{Opcode: isa.OpCall, Imm: 1}, callerSaved},
+		{"store", isa.Instruction{Opcode: isa.Mem(isa.ClassSTX, isa.ModeMEM, isa.SizeDW), Dst: isa.R10, Src: isa.R6, Off: -8}, 0},
+		{"jump", isa.Instruction{Opcode: isa.Jump(isa.ClassJMP, isa.JumpEQ, isa.SourceK), Dst: isa.R6}, 0},
+		{"exit", isa.Instruction{Opcode: isa.OpExit}, 0},
+		{"atomic add", atomic(isa.AtomicAdd), 0},
+		{"atomic fetch-or", atomic(isa.AtomicOr | isa.AtomicFetch), 1 << isa.R7},
+		{"xchg", atomic(isa.AtomicXchg), 1 << isa.R7},
+		{"cmpxchg", atomic(isa.AtomicCmpXchg), 1 << isa.R0},
+	} {
+		if got := WrittenBy(&tc.in); got != tc.want {
+			t.Errorf("%s: WrittenBy = %#x, want %#x", tc.name, got, tc.want)
+		}
+		if got := Written([]isa.Instruction{tc.in}); got != tc.want {
+			t.Errorf("%s: Written = %#x, want %#x", tc.name, got, tc.want)
+		}
+	}
+}
