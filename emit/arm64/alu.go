@@ -508,10 +508,6 @@ func halfMask(x uint64) uint64 {
 // (maxDiff 2), v with that halfword set to 0x0000 or 0xffff (a 64-bit run). The first
 // candidate with the fewest differing halfwords wins.
 func bitmaskNear(v uint64, maxDiff int) (uint64, bool) {
-	var cand [13]uint64
-	n := 0
-	// A replicated halfword agrees in enough halfwords only where it repeats (maxDiff
-	// is at most 3); each value is tried at its first occurrence.
 	h0, h1, h2, h3 := v&0xffff, v>>16&0xffff, v>>32&0xffff, v>>48
 	lo, hi := v&0xffffffff, v>>32
 	// Most wide constants of real programs have four different halfwords: then only the
@@ -522,6 +518,10 @@ func bitmaskNear(v uint64, maxDiff int) (uint64, bool) {
 		!oneRun32(uint32(lo)) && !oneRun32(uint32(hi)) {
 		return 0, false
 	}
+	var cand [13]uint64
+	n := 0
+	// A replicated halfword agrees in enough halfwords only where it repeats (maxDiff
+	// is at most 3); each value is tried at its first occurrence.
 	const rep = 0x0001000100010001
 	if h0 == h1 || h0 == h2 || h0 == h3 {
 		cand[n], n = h0*rep, n+1
