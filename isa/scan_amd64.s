@@ -7,8 +7,45 @@
 // scanSlotsGo, slot for slot: an Instruction is 12 bytes (the word of opcode, registers,
 // padding and offset, then the immediate) and a scanForm 16 (zero, zeroImm, noWrite, lddw,
 // jump, second). R12 collects the registers written in bits 0..15, noWrite's in 16..31,
-// and a broken lddw pair anywhere above. The loop has no branch but its own. R14 is scratch in ABI0 (the
-// wrapper restores g).
+// and a broken lddw pair anywhere above. The loop, two slots a turn, has no branch but
+// its own. R14 is scratch in ABI0 (the wrapper restores g).
+
+// SLOT judges the slot whose word is at word(SI) and immediate at imm(SI), slot BX, and
+// moves BX on.
+#define SLOT(word, imm) \
+	MOVQ word(SI), AX; \
+	MOVBLZX AL, DX; \
+	SHLL $4, DX; \
+	MOVQ (R8)(DX*1), R13; \
+	ANDQ AX, R13; \
+	MOVL imm(SI), CX; \
+	ANDL 8(R8)(DX*1), CX; \
+	ORQ CX, R13; \
+	LEAQ 0x050500(AX), CX; \
+	ANDL $0xf0f000, CX; \
+	ORQ CX, R13; \
+	SHRL $8, AX; \
+	ANDL $15, AX; \
+	ORB 12(R8)(DX*1), AL; \
+	MOVBLZX 15(R8)(DX*1), CX; \
+	XORL R14, CX; \
+	ORL CX, AX; \
+	BTSQ AX, R12; \
+	MOVBLZX 13(R8)(DX*1), R14; \
+	MOVBLZX 14(R8)(DX*1), CX; \
+	MOVL BX, (DI)(R10*4); \
+	ADDQ CX, R10; \
+	MOVL BX, (R9)(R11*4); \
+	NEGQ R13; \
+	ADCQ $0, R11; \
+	INCQ BX
+
+// In SLOT: R13 gathers the fields the opcode's plain form wants zero (the word's, the
+// immediate's, and registers above r10: regsPlus5 carries into wordRegHi); AX becomes
+// dst's bit number, moved above 15 when the opcode writes no register (noWrite) and above
+// 31 when the lddw pairing breaks here (lddw and second are 32, so their exclusive or with
+// the previous slot's lddw is the move); the slot goes to jumps when the opcode is a jump
+// and to other when R13 is not zero (NEG sets the carry).
 TEXT ·scanSlots(SB), NOSPLIT, $0-51
 	MOVQ insns+0(FP), SI
 	MOVQ jumps+16(FP), DI
@@ -17,40 +54,22 @@ TEXT ·scanSlots(SB), NOSPLIT, $0-51
 	XORL BX, BX                 // i
 	XORL R10, R10               // nj
 	XORL R11, R11               // no
-	XORL R12, R12               // the written registers' bits (noWrite's above 15), unpaired at bit 32
-	XORL R14, R14               // prev: the slot before is an lddw
+	XORL R12, R12
+	XORL R14, R14               // the previous slot's lddw (32 for an lddw)
+	LEAQ 1(BX), AX
+	CMPQ AX, n+8(FP)
+	JGE tail
+pairs:
+	SLOT(0, 8)
+	SLOT(12, 20)
+	ADDQ $24, SI
+	LEAQ 1(BX), AX
+	CMPQ AX, n+8(FP)
+	JLT pairs
+tail:
 	CMPQ BX, n+8(FP)
 	JGE done
-loop:
-	MOVQ (SI), AX               // the slot's word
-	MOVBLZX AL, DX
-	SHLL $4, DX                 // its opcode's scanForm
-	MOVQ (R8)(DX*1), R13
-	ANDQ AX, R13                // fields its plain form wants zero
-	MOVL 8(SI), CX
-	ANDL 8(R8)(DX*1), CX        // the immediate, where it must be zero
-	ORQ CX, R13
-	LEAQ 0x050500(AX), CX       // regsPlus5: carries into a register above r10
-	ANDL $0xf0f000, CX          // wordRegHi
-	ORQ CX, R13
-	SHRL $8, AX
-	ANDL $15, AX
-	ORB 12(R8)(DX*1), AL        // dst, moved above 15 when the opcode writes none
-	MOVBLZX 15(R8)(DX*1), CX    // second (32)
-	XORL R14, CX                // 32: a second half without an lddw, or an lddw without one
-	ORL CX, AX                  // which moves the bit above 31
-	BTSQ AX, R12
-	MOVBLZX 13(R8)(DX*1), R14   // lddw (32)
-	MOVBLZX 14(R8)(DX*1), CX    // jump
-	MOVL BX, (DI)(R10*4)
-	ADDQ CX, R10
-	MOVL BX, (R9)(R11*4)
-	NEGQ R13                    // carry: the slot needs a closer look
-	ADCQ $0, R11
-	ADDQ $12, SI
-	INCQ BX
-	CMPQ BX, n+8(FP)
-	JLT loop
+	SLOT(0, 8)
 done:
 	SHLQ $27, R14               // an lddw in the last slot: bit 32
 	ORQ R14, R12
