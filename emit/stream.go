@@ -80,8 +80,8 @@ func (s *Stream) reset(insns []isa.Instruction) *Error {
 		case isa.ClassALU, isa.ClassALU64, isa.ClassLDX:
 			continue // what they write is in the shape's Dst
 		case isa.ClassLD:
-			if in.Opcode == 0 || in.IsLdImm64() {
-				continue // likewise, and an lddw's second half
+			if in.IsLdImm64() {
+				continue // likewise (a second half is never here: Scan rejects those it lists)
 			}
 		}
 		w |= regalloc.WrittenBy(in)

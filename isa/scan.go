@@ -231,10 +231,11 @@ var scanForms = func() (t [256]scanForm) {
 		if k&fImm == 0 {
 			f.zeroImm = 0xffff_ffff
 		}
-		if c := o.Class(); (c == ClassALU || c == ClassALU64) && (o.ALUOp() == ALUDiv || o.ALUOp() == ALUMod) {
+		c := o.Class()
+		if (c == ClassALU || c == ClassALU64) && (o.ALUOp() == ALUDiv || o.ALUOp() == ALUMod) {
 			f.zero &^= 1 << 32 // offset 1: the signed division
 		}
-		switch c := o.Class(); {
+		switch {
 		case o == OpLdImm64:
 			// A constant, the common case: a pseudo source (an address, a map) needs
 			// a decode. The pairing is judged at the next slot.
@@ -255,10 +256,10 @@ var scanForms = func() (t [256]scanForm) {
 
 // scan is Scan's pass over every slot. It fills s.Jumps, s.Other and s.Dst, sets the
 // jumps' Target, and reports whether the program is certainly invalid: a jump out of
-// the program or into the second half of an lddw, or a broken lddw pair.
-// Scan checks the rest (every lddw but a plain constant's, and every opcode-0 slot but
-// a well-formed second half, is in Other; the lddw checks its second half). The pass over all slots is scanSlots; the jumps'
-// targets are checked by a second loop over the jumps alone.
+// the program or into the second half of an lddw, or a broken lddw pair. Scan checks the
+// rest (every lddw but a plain constant's, and every opcode-0 slot but a well-formed
+// second half, is in Other; the lddw checks its second half). The pass over all slots is
+// scanSlots; the jumps' targets are checked by a second loop over the jumps alone.
 func (s *Shape) scan(insns []Instruction) (bad bool) {
 	n := len(insns)
 	jumps, other := s.Jumps[:n], s.Other[:n]
