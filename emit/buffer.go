@@ -130,6 +130,17 @@ func (b *Buffer) AddBranch(k, arg uint8, target Label) {
 	b.Branches = append(b.Branches, Branch{At: int32(at), Target: target, Kind: k, Arg: arg})
 }
 
+// CapacityRun is for a backend loop that writes up to room bytes a slot into Code's
+// spare capacity without checking it: it grows the capacity to hold at least minRun
+// such slots if it holds fewer, and returns the end of the run of slots from i (at most
+// to) that the capacity holds. The loop then keeps no capacity check of its own.
+func (b *Buffer) CapacityRun(i, to, room, minRun int) int {
+	if cap(b.Code)-len(b.Code) < room*minRun {
+		b.Code = slices.Grow(b.Code, room*minRun)
+	}
+	return min(to, i+(cap(b.Code)-len(b.Code))/room)
+}
+
 // PlaceBranch records a branch of kind k whose short form's bytes the backend has already
 // reserved at Code[at:] (any content: Link overwrites them). It is AddBranch for backends
 // that append to the code without going through the Buffer.

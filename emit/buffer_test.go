@@ -232,3 +232,30 @@ func TestLinkSettlesAChainOfGrowthsPastThePassLimit(t *testing.T) {
 		}
 	}
 }
+
+// CapacityRun grows the spare capacity to minRun slots when it holds fewer, and bounds
+// the run by what the capacity holds at room bytes a slot, never past to.
+func TestCapacityRunBoundsTheRunByTheCapacity(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		len, cap, i, to  int
+		room, minRun     int
+		wantStop, minCap int
+	}{
+		{"room for all", 0, 1000, 0, 10, 16, 4, 10, 1000},
+		{"room for some", 0, 160, 5, 100, 16, 4, 15, 160},
+		{"too little grows", 100, 110, 0, 100, 16, 4, 4, 164},
+	} {
+		b := Buffer{Code: make([]byte, tc.len, tc.cap)}
+		stop := b.CapacityRun(tc.i, tc.to, tc.room, tc.minRun)
+		if spare := cap(b.Code) - len(b.Code); stop < min(tc.to, tc.i+tc.minRun) || (stop-tc.i)*tc.room > spare || cap(b.Code) < tc.minCap {
+			t.Errorf("%s: stop %d with %d spare bytes (cap %d)", tc.name, stop, spare, cap(b.Code))
+		}
+		if tc.wantStop != 0 && tc.cap-tc.len >= tc.room*tc.minRun && stop != tc.wantStop {
+			t.Errorf("%s: stop %d, want %d", tc.name, stop, tc.wantStop)
+		}
+		if len(b.Code) != tc.len {
+			t.Errorf("%s: length changed to %d", tc.name, len(b.Code))
+		}
+	}
+}

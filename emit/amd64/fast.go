@@ -238,10 +238,7 @@ func (b *Backend) LowerRange(c *emit.Compiler, f *emit.Func, from, to int) error
 		// lowerRun stops where the code's capacity may run out (room bytes a slot):
 		// it then needs no check of its own, which keeps a value out of its loop.
 		buf := &c.Buf
-		if cap(buf.Code)-len(buf.Code) < room*minRun {
-			buf.Code = slices.Grow(buf.Code, room*minRun)
-		}
-		stop := min(to, i+(cap(buf.Code)-len(buf.Code))/room)
+		stop := buf.CapacityRun(i, to, room, minRun)
 		if i = lowerRun(c, i, stop); i >= to {
 			return nil
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/bits"
 	"runtime"
-	"slices"
 
 	"golang.org/x/sys/cpu"
 
@@ -547,10 +546,7 @@ func (b *Backend) lowerSlots(c *emit.Compiler, f *emit.Func, from, to int, fast 
 			// lowerRun runs up to the slot where the code's capacity may run out
 			// (fastRoom bytes a slot), and on after the capacity grows.
 			for {
-				if cap(c.Buf.Code)-len(c.Buf.Code) < fastRoom*minRun {
-					c.Buf.Code = slices.Grow(c.Buf.Code, fastRoom*minRun)
-				}
-				stop := min(to, i+(cap(c.Buf.Code)-len(c.Buf.Code))/fastRoom)
+				stop := c.Buf.CapacityRun(i, to, fastRoom, minRun)
 				if i = lowerRun(c, i, stop, lse); i != stop || stop == to {
 					break
 				}
